@@ -1,0 +1,80 @@
+"""Who is calling: bearer-token dependencies and the role requirements routes declare."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from app.accounts import repository
+from app.accounts.models import Role, User
+from app.core.db import SessionDep
+from app.core.errors import NotPermitted, Unauthenticated
+from app.core.security import AccessClaims, decode_access_token
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+_INVALID_TOKEN = Unauthenticated(
+    code="invalid_token",
+    message_en="The access token is invalid or expired.",
+    message_zh="访问令牌无效或已过期。",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    claims: AccessClaims
+
+
+async def _optional_principal(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]
+) -> Principal | None:
+    if token is None:
+        return None
+    claims = decode_access_token(token, secret=request.app.state.settings.secret_key.get_secret_value())
+    if claims is None:
+        raise _INVALID_TOKEN
+    user = await repository.get_user_in_live_session(session, claims.user_id, claims.session_id)
+    if user is None:
+        raise _INVALID_TOKEN
+    return Principal(user=user, claims=claims)
+
+
+async def _principal(principal: Annotated[Principal | None, Depends(_optional_principal)]) -> Principal:
+    if principal is None:
+        raise Unauthenticated()
+    return principal
+
+
+async def _current_user(principal: Annotated[Principal, Depends(_principal)]) -> User:
+    return principal.user
+
+
+async def _optional_user(principal: Annotated[Principal | None, Depends(_optional_principal)]) -> User | None:
+    return principal.user if principal else None
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+CurrentUser = Annotated[User, Depends(_current_user)]
+OptionalUser = Annotated[User | None, Depends(_optional_user)]
+
+
+def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    """A dependency that admits only users holding one of `roles` (401 anonymous, 403 otherwise)."""
+
+    async def dependency(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise NotPermitted(
+                code="role_required",
+                message_en=f"This requires the role {' or '.join(roles)}.",
+                message_zh=f"需要以下角色：{'、'.join(r.label for r in roles)}。",
+            )
+        return user
+
+    return dependency
+
+
+AdminUser = Annotated[User, Depends(require_role(Role.admin))]

@@ -1,0 +1,143 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.accounts import repository, service
+from app.accounts.auth import AdminUser, CurrentUser, OptionalPrincipal
+from app.accounts.models import OrganizationKind
+from app.accounts.schemas import (
+    LogoutRequest,
+    OrganizationCreate,
+    OrganizationRead,
+    RefreshRequest,
+    RegistrationRequest,
+    TokenResponse,
+    UserCreate,
+    UserRead,
+)
+from app.core.db import DatabaseDep, SessionDep
+from app.core.errors import problem_responses
+from app.core.pagination import Page, PageDep
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+users_router = APIRouter(prefix="/users", tags=["users"])
+organizations_router = APIRouter(prefix="/organizations", tags=["organizations"])
+
+
+@auth_router.post(
+    "/token", response_model=TokenResponse, responses=problem_responses(401, 403, 422, 429)
+)
+async def issue_token(
+    request: Request,
+    session: SessionDep,
+    database: DatabaseDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> TokenResponse:
+    """Sign in (OAuth2 password flow): form fields `username` (the e-mail) and `password`.
+
+    Returns a short-lived access token and a refresh token. After repeated failures the account
+    is locked for a while (429 with `Retry-After`). 登录。"""
+    return await service.login(
+        session, database, email=form.username, password=form.password, settings=request.app.state.settings
+    )
+
+
+@auth_router.post("/refresh", response_model=TokenResponse, responses=problem_responses(401, 422))
+async def refresh_token(
+    request: Request, session: SessionDep, database: DatabaseDep, body: RefreshRequest
+) -> TokenResponse:
+    """Exchange a refresh token for a new pair. Each refresh token works once; presenting a used
+    one again revokes the whole sign-in session (it was probably stolen). 刷新令牌。"""
+    return await service.refresh(
+        session, database, refresh_token=body.refresh_token, settings=request.app.state.settings
+    )
+
+
+@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 422))
+async def logout(
+    session: SessionDep, principal: OptionalPrincipal, body: Annotated[LogoutRequest | None, Body()] = None
+) -> None:
+    """End a sign-in session: the one of the given refresh token, or else the caller's own.
+    Its refresh and access tokens stop working at once. 退出登录。"""
+    await service.logout(
+        session,
+        refresh_token=body.refresh_token if body else None,
+        user=principal.user if principal else None,
+        session_id=principal.claims.session_id if principal else None,
+    )
+
+
+@auth_router.post(
+    "/register", response_model=UserRead, status_code=status.HTTP_201_CREATED, responses=problem_responses(409, 422)
+)
+async def register(session: SessionDep, body: RegistrationRequest) -> UserRead:
+    """Self-service sign-up of a university, institute, enterprise or agency with its first user.
+    The organization may publish only after an administrator verifies it. 机构自助注册。"""
+    user = await service.register(session, data=body)
+    return UserRead.model_validate(user)
+
+
+@users_router.get("/me", response_model=UserRead, responses=problem_responses(401))
+async def read_me(user: CurrentUser) -> UserRead:
+    """The signed-in user with their organization. 当前用户。"""
+    return UserRead.model_validate(user)
+
+
+@users_router.post(
+    "", response_model=UserRead, status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 403, 404, 409, 422)
+)
+async def create_user(session: SessionDep, admin: AdminUser, body: UserCreate) -> UserRead:
+    """Create a user in an existing organization (administrators only), e.g. a registration officer. 创建用户。"""
+    organization = await service.get_organization(session, organization_id=body.organization_id)
+    user = await service.create_user(
+        session,
+        actor=admin,
+        organization=organization,
+        email=body.email,
+        password=body.password,
+        role=body.role,
+        full_name=body.full_name,
+    )
+    return UserRead.model_validate(user)
+
+
+@organizations_router.get("", response_model=Page[OrganizationRead], responses=problem_responses(401, 403))
+async def list_organizations(
+    session: SessionDep,
+    _: AdminUser,
+    page: PageDep,
+    verified: Annotated[bool | None, Query(description="只看已认证/未认证的机构")] = None,
+    kind: Annotated[OrganizationKind | None, Query(description="机构类型")] = None,
+) -> Page[OrganizationRead]:
+    """Organizations, newest first; administrators use `verified=false` as their review queue. 机构列表。"""
+    rows, total = await repository.list_organizations(session, page, verified=verified, kind=kind)
+    return Page.of([OrganizationRead.model_validate(r) for r in rows], total, page)
+
+
+@organizations_router.post(
+    "",
+    response_model=OrganizationRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_organization(session: SessionDep, admin: AdminUser, body: OrganizationCreate) -> OrganizationRead:
+    """Create an organization of any kind, verified at once (administrators only), e.g. a registration office. 创建机构。"""
+    organization = await service.create_organization(session, actor=admin, data=body, verified=True)
+    return OrganizationRead.model_validate(organization)
+
+
+@organizations_router.get("/{organization_id}", response_model=OrganizationRead, responses=problem_responses(401, 404))
+async def read_organization(session: SessionDep, _: CurrentUser, organization_id: uuid.UUID) -> OrganizationRead:
+    """One organization. 机构详情。"""
+    return OrganizationRead.model_validate(await service.get_organization(session, organization_id=organization_id))
+
+
+@organizations_router.post(
+    "/{organization_id}/verify", response_model=OrganizationRead, responses=problem_responses(401, 403, 404)
+)
+async def verify_organization(session: SessionDep, admin: AdminUser, organization_id: uuid.UUID) -> OrganizationRead:
+    """Mark an organization as verified after checking its documents (administrators only). 认证机构。"""
+    organization = await service.verify_organization(session, actor=admin, organization_id=organization_id)
+    return OrganizationRead.model_validate(organization)

@@ -1,0 +1,322 @@
+"""Rules of organizations, users and sign-in. Services flush; the request commits."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import repository
+from app.accounts.models import ROLE_ORGANIZATION_KINDS, AuthSession, Organization, RefreshToken, Role, User
+from app.accounts.schemas import OrganizationCreate, RegistrationRequest, TokenResponse
+from app.audit import service as audit
+from app.audit.service import Actor, SystemActor
+from app.core.config import Settings
+from app.core.db import Database, unique_violation
+from app.core.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    NotPermitted,
+    TooManyRequests,
+    Unauthenticated,
+    ValidationFailed,
+)
+from app.core.security import (
+    create_access_token,
+    digest_token,
+    hash_password,
+    needs_rehash,
+    new_refresh_token,
+    verify_password,
+)
+
+_UNIQUE_FIELDS = {
+    "uq_organizations_name": ("organization.name", "An organization with this name exists.", "该机构名称已存在。"),
+    "uq_organizations_credit_code": (
+        "organization.credit_code",
+        "An organization with this credit code exists.",
+        "该统一社会信用代码已注册。",
+    ),
+    "uq_users_email": ("user.email", "This e-mail is already registered.", "该邮箱已注册。"),
+}
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    """Flush inside a savepoint so a duplicate becomes a 409 naming the field, not a broken transaction."""
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        constraint = unique_violation(exc)
+        if constraint not in _UNIQUE_FIELDS:
+            raise
+        field, en, zh = _UNIQUE_FIELDS[constraint]
+        raise Conflict(
+            code="already_exists",
+            message_en=en,
+            message_zh=zh,
+            errors=[FieldError(field, "already_exists", en, zh)],
+        ) from exc
+
+
+def check_role_fits_organization(role: Role, organization: Organization) -> None:
+    if organization.kind not in ROLE_ORGANIZATION_KINDS[role]:
+        allowed = ", ".join(sorted(ROLE_ORGANIZATION_KINDS[role]))
+        raise ValidationFailed(
+            code="role_organization_mismatch",
+            message_en=f"A {role.value} must belong to an organization of kind {allowed}.",
+            message_zh=f"{role.label}只能属于以下类型的机构：{allowed}。",
+            errors=[FieldError("role", "role_organization_mismatch", f"not allowed in a {organization.kind}", "角色与机构类型不符")],
+        )
+
+
+async def create_organization(
+    session: AsyncSession, *, actor: Actor | SystemActor | None, data: OrganizationCreate, verified: bool = False
+) -> Organization:
+    organization = Organization(
+        kind=data.kind,
+        name=data.name,
+        credit_code=data.credit_code,
+        region_code=data.region_code,
+        verified=verified,
+        verified_at=datetime.now(UTC) if verified else None,
+    )
+    session.add(organization)
+    await _flush_unique(session)
+    await audit.record(
+        session,
+        actor=actor,
+        object_type="organization",
+        object_id=organization.id,
+        action="created",
+        changes=data.model_dump() | {"verified": verified},
+    )
+    return organization
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    actor: Actor | SystemActor | None,
+    organization: Organization,
+    email: str,
+    password: str,
+    role: Role,
+    full_name: str = "",
+) -> User:
+    check_role_fits_organization(role, organization)
+    user = User(
+        email=email.lower(),
+        password_hash=await hash_password(password),
+        full_name=full_name,
+        role=role,
+        organization_id=organization.id,
+        organization=organization,
+    )
+    session.add(user)
+    await _flush_unique(session)
+    await audit.record(
+        session,
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        action="created",
+        changes={"email": user.email, "role": role, "organization_id": organization.id},
+    )
+    return user
+
+
+async def register(session: AsyncSession, *, data: RegistrationRequest) -> User:
+    organization = await create_organization(
+        session, actor=None, data=OrganizationCreate(**data.organization.model_dump())
+    )
+    return await create_user(
+        session,
+        actor=None,
+        organization=organization,
+        email=data.user.email,
+        password=data.user.password,
+        role=Role.member,
+        full_name=data.user.full_name,
+    )
+
+
+async def get_organization(session: AsyncSession, *, organization_id: uuid.UUID) -> Organization:
+    organization = await repository.get_organization(session, organization_id)
+    if organization is None:
+        raise NotFound(message_en="No such organization.", message_zh="机构不存在。")
+    return organization
+
+
+async def verify_organization(session: AsyncSession, *, actor: User, organization_id: uuid.UUID) -> Organization:
+    organization = await repository.get_organization(session, organization_id, lock=True)
+    if organization is None:
+        raise NotFound(message_en="No such organization.", message_zh="机构不存在。")
+    if organization.verified:
+        return organization  # idempotent: verifying twice changes nothing and logs nothing
+    organization.verified = True
+    organization.verified_at = datetime.now(UTC)
+    organization.verified_by_id = actor.id
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        object_type="organization",
+        object_id=organization.id,
+        action="verified",
+        changes={"verified": [False, True]},
+    )
+    return organization
+
+
+# --- sign-in -------------------------------------------------------------------------------------
+
+_INVALID_CREDENTIALS = Unauthenticated(
+    code="invalid_credentials",
+    message_en="Wrong e-mail or password.",
+    message_zh="邮箱或密码错误。",
+)
+
+
+def _locked(until: datetime, now: datetime) -> TooManyRequests:
+    seconds = max(1, int((until - now).total_seconds()) + 1)
+    return TooManyRequests(
+        code="account_locked",
+        message_en=f"Too many failed sign-ins; try again in {seconds} seconds.",
+        message_zh=f"登录失败次数过多，请 {seconds} 秒后再试。",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+async def _record_failed_login(database: Database, *, user: User, settings: Settings, now: datetime) -> None:
+    # Its own transaction: the request itself fails and rolls back, the count must not.
+    async with database.sessionmaker() as session, session.begin():
+        failures = await repository.register_failed_login(session, user.id)
+        if failures >= settings.login_max_failures:
+            until = now + timedelta(seconds=settings.login_lockout_seconds)
+            await repository.lock_user(session, user.id, until)
+            await audit.record(
+                session,
+                actor=None,
+                object_type="user",
+                object_id=user.id,
+                action="locked_out",
+                changes={"failed_logins": failures, "locked_until": until},
+            )
+
+
+async def _issue_tokens(
+    session: AsyncSession, *, user: User, auth_session_id: uuid.UUID, settings: Settings, now: datetime
+) -> TokenResponse:
+    assert settings.secret_key is not None
+    refresh_ttl = timedelta(days=settings.refresh_token_days)
+    refresh_token = new_refresh_token()
+    session.add(
+        RefreshToken(session_id=auth_session_id, token_digest=digest_token(refresh_token), expires_at=now + refresh_ttl)
+    )
+    access_ttl = timedelta(minutes=settings.access_token_minutes)
+    access_token, _ = create_access_token(
+        user_id=user.id,
+        session_id=auth_session_id,
+        secret=settings.secret_key.get_secret_value(),
+        ttl=access_ttl,
+        now=now,
+    )
+    await session.flush()
+    return TokenResponse(
+        access_token=access_token,
+        expires_in=int(access_ttl.total_seconds()),
+        refresh_token=refresh_token,
+        refresh_expires_in=int(refresh_ttl.total_seconds()),
+    )
+
+
+async def login(
+    session: AsyncSession, database: Database, *, email: str, password: str, settings: Settings
+) -> TokenResponse:
+    now = datetime.now(UTC)
+    user = await repository.get_user_by_email(session, email.strip())
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise _locked(user.locked_until, now)
+    if not await verify_password(password, user.password_hash if user else None):
+        if user is not None:
+            await _record_failed_login(database, user=user, settings=settings, now=now)
+        raise _INVALID_CREDENTIALS
+    assert user is not None
+    if not user.is_active:
+        raise NotPermitted(code="account_disabled", message_en="This account is disabled.", message_zh="该账号已停用。")
+
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+    auth_session = AuthSession(user_id=user.id)
+    session.add(auth_session)
+    await session.flush()
+    await audit.record(session, actor=user, object_type="auth_session", object_id=auth_session.id, action="signed_in")
+    return await _issue_tokens(session, user=user, auth_session_id=auth_session.id, settings=settings, now=now)
+
+
+_INVALID_REFRESH = Unauthenticated(
+    code="invalid_refresh_token",
+    message_en="The refresh token is invalid, expired or revoked; sign in again.",
+    message_zh="刷新令牌无效、已过期或已撤销，请重新登录。",
+)
+
+
+async def refresh(session: AsyncSession, database: Database, *, refresh_token: str, settings: Settings) -> TokenResponse:
+    now = datetime.now(UTC)
+    found = await repository.get_refresh_token(session, digest_token(refresh_token))
+    if found is None:
+        raise _INVALID_REFRESH
+    token, auth_session = found
+    if auth_session.revoked_at is not None or token.expires_at <= now:
+        raise _INVALID_REFRESH
+    if token.used_at is not None:
+        # A rotated token came back: someone holds a copy. End the whole session, in its own
+        # transaction so the revocation survives this request's failure.
+        async with database.sessionmaker() as own, own.begin():
+            await repository.revoke_session(own, auth_session.id, reason="refresh_reuse", now=now)
+            await audit.record(
+                own,
+                actor=None,
+                object_type="auth_session",
+                object_id=auth_session.id,
+                action="revoked",
+                changes={"reason": "refresh_reuse"},
+            )
+        raise _INVALID_REFRESH
+    user = await repository.get_user(session, auth_session.user_id)
+    if user is None or not user.is_active:
+        raise _INVALID_REFRESH
+    token.used_at = now
+    await audit.record(session, actor=user, object_type="auth_session", object_id=auth_session.id, action="refreshed")
+    return await _issue_tokens(session, user=user, auth_session_id=auth_session.id, settings=settings, now=now)
+
+
+async def logout(
+    session: AsyncSession, *, refresh_token: str | None, user: User | None, session_id: uuid.UUID | None
+) -> None:
+    """Ends the sign-in session named by the refresh token or by the caller's access token."""
+    now = datetime.now(UTC)
+    if refresh_token is not None:
+        found = await repository.get_refresh_token(session, digest_token(refresh_token))
+        if found is None:
+            raise _INVALID_REFRESH
+        session_id = found[1].id
+        owner_id = found[1].user_id
+    elif user is not None and session_id is not None:
+        owner_id = user.id
+    else:
+        raise Unauthenticated()
+    if await repository.revoke_session(session, session_id, reason="logout", now=now):
+        await audit.record(
+            session,
+            actor=user,
+            object_type="auth_session",
+            object_id=session_id,
+            action="revoked",
+            changes={"reason": "logout", "user_id": owner_id},
+        )

@@ -1,0 +1,85 @@
+"""All settings, read once from the environment and `.env` (see `.env.example`)."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TECHEX_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    # The well-known names are unprefixed so that compose files and PaaS add-ons work unchanged.
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    meili_url: str | None = Field(default=None, validation_alias=AliasChoices("MEILI_URL"))
+    meili_master_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("MEILI_MASTER_KEY"))
+    meili_bin: Path | None = Field(default=None, validation_alias=AliasChoices("MEILI_BIN"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT"))
+    host: str = "127.0.0.1"
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    meili_index_prefix: str = "techex"
+    meili_timeout_seconds: float = 5.0
+    data_dir: Path = Path(".data")
+    cache_dir: Path = Path(".cache")
+
+    secret_key: SecretStr | None = Field(default=None, min_length=32)
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    page_size_default: int = Field(default=20, ge=1)
+    page_size_max: int = Field(default=100, ge=1)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    db_pool_size: int = Field(default=10, ge=1)
+    db_echo: bool = False
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, value: str | None) -> str | None:
+        # Operators paste plain postgres URLs; the service always talks asyncpg.
+        if value is None:
+            return None
+        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> "Settings":
+        if self.environment == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("TECHEX_SECRET_KEY", self.secret_key),
+                    ("DATABASE_URL", self.database_url),
+                    ("MEILI_URL", self.meili_url),
+                    ("MEILI_MASTER_KEY", self.meili_master_key),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(f"production requires {', '.join(missing)}")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

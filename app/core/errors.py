@@ -1,0 +1,259 @@
+"""The error family every service raises, and the one place that renders it as RFC 9457 problem+json."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.i18n import Language, negotiate, validation_message
+from app.core.logging import request_id_var
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    message_en: str
+    message_zh: str
+
+    def render(self, language: Language) -> dict[str, str]:
+        return {
+            "field": self.field,
+            "code": self.code,
+            "message": self.message_zh if language == "zh" else self.message_en,
+        }
+
+
+@dataclass
+class AppError(Exception):
+    """A domain error with a stable machine code and a message in both languages."""
+
+    status: ClassVar[int] = 400
+    code: str = "bad_request"
+    message_en: str = "The request could not be processed."
+    message_zh: str = "请求无法处理。"
+    errors: Sequence[FieldError] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message_en}"
+
+
+@dataclass
+class NotFound(AppError):
+    status: ClassVar[int] = 404
+    code: str = "not_found"
+    message_en: str = "The resource does not exist."
+    message_zh: str = "资源不存在。"
+
+
+@dataclass
+class Unauthenticated(AppError):
+    status: ClassVar[int] = 401
+    code: str = "unauthenticated"
+    message_en: str = "Authentication is required."
+    message_zh: str = "需要登录。"
+    headers: Mapping[str, str] = field(default_factory=lambda: {"WWW-Authenticate": "Bearer"})
+
+
+@dataclass
+class NotPermitted(AppError):
+    status: ClassVar[int] = 403
+    code: str = "permission_denied"
+    message_en: str = "You are not allowed to do this."
+    message_zh: str = "无权执行此操作。"
+
+
+@dataclass
+class Conflict(AppError):
+    status: ClassVar[int] = 409
+    code: str = "conflict"
+    message_en: str = "The request conflicts with the current state."
+    message_zh: str = "请求与当前状态冲突。"
+
+
+@dataclass
+class InvalidTransition(Conflict):
+    code: str = "invalid_transition"
+    message_en: str = "This action is not allowed in the current state."
+    message_zh: str = "当前状态下不允许此操作。"
+
+
+@dataclass
+class PreconditionFailed(AppError):
+    status: ClassVar[int] = 412
+    code: str = "precondition_failed"
+    message_en: str = "The resource was changed by someone else; reload and try again."
+    message_zh: str = "数据已被他人修改，请刷新后重试。"
+
+
+@dataclass
+class ValidationFailed(AppError):
+    status: ClassVar[int] = 422
+    code: str = "validation_failed"
+    message_en: str = "Some fields are invalid."
+    message_zh: str = "部分字段无效。"
+
+
+@dataclass
+class TooManyRequests(AppError):
+    status: ClassVar[int] = 429
+    code: str = "too_many_requests"
+    message_en: str = "Too many requests; try again later."
+    message_zh: str = "请求过于频繁，请稍后再试。"
+
+
+@dataclass
+class ServiceUnavailable(AppError):
+    status: ClassVar[int] = 503
+    code: str = "service_unavailable"
+    message_en: str = "A service this request needs is unavailable; try again later."
+    message_zh: str = "依赖的服务暂不可用，请稍后再试。"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of this API is shaped."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: the statuses it may answer with a problem document."""
+    return {
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": HTTPStatus(status).phrase}
+        for status in statuses
+    }
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://techex.example/problems/{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+        "request_id": request_id_var.get(),
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def _language(request: Request) -> Language:
+    return negotiate(request.headers.get("accept-language"))
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form"}:
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    language = _language(request)
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        detail=exc.message_zh if language == "zh" else exc.message_en,
+        errors=[e.render(language) for e in exc.errors] or None,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    language = _language(request)
+    raw = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in raw):
+        return problem_response(
+            request,
+            status=400,
+            code="malformed_json",
+            detail="请求体不是有效的 JSON。" if language == "zh" else "The request body is not valid JSON.",
+        )
+    errors = [
+        {
+            "field": _field_path(e.get("loc", ())),
+            "code": e.get("type", "invalid"),
+            "message": validation_message(e.get("type", ""), e.get("msg", ""), language),
+        }
+        for e in raw
+    ]
+    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    detail = f"字段无效：{fields}" if language == "zh" else f"Invalid fields: {fields}"
+    return problem_response(request, status=422, code="validation_failed", detail=detail, errors=errors)
+
+
+_HTTP_CODES = {
+    404: ("not_found", "The resource does not exist.", "资源不存在。"),
+    405: ("method_not_allowed", "This method is not allowed here.", "不支持该请求方法。"),
+    413: ("payload_too_large", "The request body is too large.", "请求体过大。"),
+    415: ("unsupported_media_type", "This content type is not supported.", "不支持该内容类型。"),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    language = _language(request)
+    code, en, zh = _HTTP_CODES.get(
+        exc.status_code, (HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_"), str(exc.detail), str(exc.detail))
+    )
+    return problem_response(
+        request,
+        status=exc.status_code,
+        code=code,
+        detail=zh if language == "zh" else en,
+        headers=exc.headers,
+    )
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", path=request.url.path)
+    language = _language(request)
+    return problem_response(
+        request,
+        status=500,
+        code="internal_error",
+        detail="服务器内部错误，已记录。" if language == "zh" else "Internal server error; it has been logged.",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)

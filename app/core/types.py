@@ -1,0 +1,54 @@
+"""Constrained types defined once and reused by every schema: codes, money, safe text."""
+
+import re
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError as StdnumValidationError
+
+from app.core.regions import is_current_region
+
+
+def _credit_code(value: str) -> str:
+    try:
+        return uscc.validate(value)
+    except StdnumValidationError as exc:
+        raise ValueError(f"not a valid unified social credit code (GB 32100): {exc.message}") from exc
+
+
+def _region_code(value: str) -> str:
+    if not is_current_region(value):
+        raise ValueError("not a current GB/T 2260 administrative division code")
+    return value
+
+
+# Markup and control characters have no business in listing text and would be stored XSS later.
+_UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|<\s*/?\s*[a-zA-Z!]")
+
+
+def _safe_text(value: str) -> str:
+    if _UNSAFE_TEXT.search(value):
+        raise ValueError("must not contain HTML tags or control characters")
+    return value
+
+
+CreditCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, min_length=18, max_length=18),
+    AfterValidator(_credit_code),
+    Field(description="统一社会信用代码 (GB 32100, 18 characters with check character)", examples=["91320000134758993J"]),
+]
+RegionCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{6}$"),
+    AfterValidator(_region_code),
+    Field(description="行政区划代码 (GB/T 2260, six digits)", examples=["320102"]),
+]
+SafeText = Annotated[str, AfterValidator(_safe_text)]
+# Amounts in 元 with fen precision; 10^14 元 is far above any real contract and catches unit mistakes.
+Money = Annotated[
+    Decimal,
+    Field(ge=0, lt=Decimal("1e14"), max_digits=16, decimal_places=2, description="金额（元），最多两位小数"),
+]

@@ -1,0 +1,71 @@
+"""The FastAPI application: wiring only; every rule lives in a domain's service."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.accounts.router import auth_router, organizations_router, users_router
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.system.router import router as system_router
+from search.client import make_client
+
+API_DESCRIPTION = """
+Techex — 技术产权交易市场 backend.
+
+Errors are `application/problem+json` (RFC 9457) with a stable `code`; messages follow
+`Accept-Language` (中文 by default, `en` on request). Lists take `limit` and `offset` and answer
+`{items, total, limit, offset}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if settings.secret_key is None:
+        raise RuntimeError("TECHEX_SECRET_KEY is not set")
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.database_url is None:
+            raise RuntimeError("DATABASE_URL is not set")
+        app.state.database = Database.from_url(
+            settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
+        )
+        app.state.meili = make_client(settings)
+        try:
+            yield
+        finally:
+            await app.state.meili.aclose()
+            await app.state.database.dispose()
+
+    app = FastAPI(
+        title="Techex",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "ETag", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+
+    api = APIRouter(prefix="/api/v1")
+    for router in (auth_router, users_router, organizations_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(system_router)
+    return app

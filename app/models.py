@@ -1,0 +1,7 @@
+"""Imports every domain's models so that `Base.metadata` (and so Alembic) sees all tables."""
+
+from app.accounts.models import AuthSession, Organization, RefreshToken, User
+from app.audit.models import AuditEntry
+from app.core.db import Base
+
+__all__ = ["AuditEntry", "AuthSession", "Base", "Organization", "RefreshToken", "User"]

@@ -1,0 +1,122 @@
+"""Test provisioning: the real PostgreSQL and Meilisearch, started into throwaway directories
+unless DATABASE_URL / MEILI_URL point at running ones; one schema built by the migrations."""
+
+import os
+import secrets
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import migrate
+from app.core.config import Settings
+from app.core.embedded import EmbeddedPostgres
+from app.main import create_app
+from app.models import Base
+from search.binary import locate
+from search.server import LocalMeilisearch, free_port
+
+pytest_plugins = ["tests.fixtures.accounts"]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _in_thread(function, *args) -> None:  # type: ignore[no-untyped-def]
+    # Alembic's env runs its own event loop; keep it off the test loop's thread.
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            function(*args)
+        except BaseException as exc:  # re-raised below in the test thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    postgres = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data", delete_on_stop=True)
+    url = postgres.start()
+    _in_thread(migrate.upgrade, url)
+    yield url
+    postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def meilisearch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeilisearch | None]:
+    if os.environ.get("MEILI_URL"):
+        yield None
+        return
+    binary = locate(Path(os.environ["MEILI_BIN"]) if os.environ.get("MEILI_BIN") else None, PROJECT_ROOT / ".cache")
+    server = LocalMeilisearch(binary, tmp_path_factory.mktemp("meilisearch"), port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(postgres_url: str, meilisearch: LocalMeilisearch | None) -> Settings:
+    return Settings(
+        environment="test",
+        DATABASE_URL=postgres_url,
+        MEILI_URL=meilisearch.url if meilisearch else os.environ["MEILI_URL"],
+        MEILI_MASTER_KEY=meilisearch.master_key if meilisearch else os.environ.get("MEILI_MASTER_KEY"),
+        secret_key=secrets.token_urlsafe(32),
+        # A unique prefix per run keeps parallel or repeated runs out of each other's indexes.
+        meili_index_prefix=f"test_{secrets.token_hex(4)}",
+        log_json=True,
+        log_level="WARNING",
+        login_max_failures=3,
+        login_lockout_seconds=60,
+        max_body_bytes=64 * 1024,
+        page_size_max=50,
+        cors_origins=["https://portal.example"],
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+_TABLES = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+
+
+@pytest.fixture(autouse=True)
+async def _clean_database(request: pytest.FixtureRequest) -> None:
+    """Every test starts from empty tables, so tests run in any order and may commit for real
+    (concurrency and separate-transaction rules need real commits)."""
+    if "app" not in request.fixturenames:
+        return
+    application: FastAPI = request.getfixturevalue("app")
+    async with application.state.database.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session of its own for arranging data and checking what the API committed."""
+    async with app.state.database.sessionmaker() as session:
+        yield session
