@@ -68,6 +68,9 @@ def create_user(
     verified: Annotated[bool, typer.Option(help="mark the organization verified")] = False,
     region: Annotated[str | None, typer.Option(help="GB/T 2260 region code of a new organization")] = None,
     credit_code: Annotated[str | None, typer.Option(help="unified social credit code of a new organization")] = None,
+    registration_point: Annotated[
+        str | None, typer.Option(help="two-digit registration point of a new registration office")
+    ] = None,
     full_name: Annotated[str, typer.Option(help="display name")] = "",
 ) -> None:
     """Create a user, and its organization when no organization of that name exists."""
@@ -87,6 +90,7 @@ def create_user(
                 verified=verified,
                 region_code=region,
                 credit_code=credit_code,
+                registration_point=registration_point,
                 full_name=full_name,
             )
         )

@@ -3,5 +3,6 @@
 from app.accounts.models import AuthSession, Organization, RefreshToken, User
 from app.audit.models import AuditEntry
 from app.core.db import Base
+from app.outbox.models import OutboxMessage
 
-__all__ = ["AuditEntry", "AuthSession", "Base", "Organization", "RefreshToken", "User"]
+__all__ = ["AuditEntry", "AuthSession", "Base", "Organization", "OutboxMessage", "RefreshToken", "User"]

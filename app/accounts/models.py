@@ -80,6 +80,8 @@ class Organization(UUIDPrimaryKey, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     region_code: Mapped[str | None] = mapped_column(String(6))
+    # 登记点编号: a registration office's two-digit number inside its city (part of contract numbers).
+    registration_point: Mapped[str | None] = mapped_column(String(2))
     verified: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     verified_at: Mapped[datetime | None]
     verified_by_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -27,6 +27,7 @@ async def create_user_with_organization(
     verified: bool = False,
     region_code: str | None = None,
     credit_code: str | None = None,
+    registration_point: str | None = None,
     full_name: str = "",
 ) -> User:
     """Raises ValueError with a readable reason for any invalid input or conflict."""
@@ -39,7 +40,11 @@ async def create_user_with_organization(
             organization = await repository.get_organization_by_name(session, organization_name)
             if organization is None:
                 data = OrganizationCreate(
-                    kind=organization_kind, name=organization_name, credit_code=credit_code, region_code=region_code
+                    kind=organization_kind,
+                    name=organization_name,
+                    credit_code=credit_code,
+                    region_code=region_code,
+                    registration_point=registration_point,
                 )
                 organization = await service.create_organization(session, actor=actor, data=data, verified=verified)
             elif organization.kind != organization_kind:

@@ -2,7 +2,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, computed_field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    computed_field,
+    model_validator,
+)
 
 from app.accounts.models import OrganizationKind, Role
 from app.core.regions import region_name
@@ -12,6 +21,7 @@ Email = Annotated[EmailStr, AfterValidator(str.lower), Field(max_length=254, exa
 Password = Annotated[str, Field(min_length=10, max_length=128, description="至少 10 个字符 / at least 10 characters")]
 OrganizationName = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 PersonName = Annotated[SafeText, StringConstraints(strip_whitespace=True, max_length=100)]
+RegistrationPoint = Annotated[str, Field(pattern=r"^\d{2}$", description="登记点编号（两位数字）", examples=["01"])]
 
 SELF_SERVICE_KINDS = (
     OrganizationKind.university,
@@ -30,6 +40,13 @@ class OrganizationCreate(_Input):
     name: OrganizationName
     credit_code: CreditCode | None = None
     region_code: RegionCode | None = None
+    registration_point: RegistrationPoint | None = None
+
+    @model_validator(mode="after")
+    def _registration_point_only_for_offices(self) -> "OrganizationCreate":
+        if self.registration_point is not None and self.kind != OrganizationKind.registration_office:
+            raise ValueError("registration_point applies only to registration offices")
+        return self
 
 
 class SelfServiceOrganization(_Input):
@@ -67,6 +84,7 @@ class OrganizationRead(BaseModel):
     name: str
     credit_code: str | None
     region_code: str | None
+    registration_point: str | None
     verified: bool
     verified_at: datetime | None
     created_at: datetime

@@ -79,6 +79,7 @@ async def create_organization(
         name=data.name,
         credit_code=data.credit_code,
         region_code=data.region_code,
+        registration_point=data.registration_point,
         verified=verified,
         verified_at=datetime.now(UTC) if verified else None,
     )
