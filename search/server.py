@@ -83,7 +83,8 @@ class LocalMeilisearch:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"Meilisearch exited with {self._process.returncode}; see {self.data_dir}/meilisearch.log")
+                tail = (self.data_dir / "meilisearch.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"Meilisearch exited with {self._process.returncode}:\n{tail}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return

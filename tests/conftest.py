@@ -3,6 +3,7 @@ unless DATABASE_URL / MEILI_URL point at running ones; one schema built by the m
 
 import os
 import secrets
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -43,28 +44,36 @@ def _in_thread(function, *args) -> None:  # type: ignore[no-untyped-def]
         raise errors[0]
 
 
+# Throwaway directories of our own rather than pytest's tmp_path: pytest prunes old base
+# directories, which would pull the data from under a server of a concurrent run.
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     if url := os.environ.get("DATABASE_URL"):
         yield url
         return
-    postgres = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data", delete_on_stop=True)
-    url = postgres.start()
-    _in_thread(migrate.upgrade, url)
-    yield url
-    postgres.stop()
+    with tempfile.TemporaryDirectory(prefix="techex-test-pg-") as scratch:
+        postgres = EmbeddedPostgres(Path(scratch) / "data", delete_on_stop=True)
+        url = postgres.start()
+        try:
+            _in_thread(migrate.upgrade, url)
+            yield url
+        finally:
+            postgres.stop()
 
 
 @pytest.fixture(scope="session")
-def meilisearch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeilisearch | None]:
+def meilisearch() -> Iterator[LocalMeilisearch | None]:
     if os.environ.get("MEILI_URL"):
         yield None
         return
     binary = locate(Path(os.environ["MEILI_BIN"]) if os.environ.get("MEILI_BIN") else None, PROJECT_ROOT / ".cache")
-    server = LocalMeilisearch(binary, tmp_path_factory.mktemp("meilisearch"), port=free_port())
-    server.start()
-    yield server
-    server.stop()
+    with tempfile.TemporaryDirectory(prefix="techex-test-meili-") as scratch:
+        server = LocalMeilisearch(binary, Path(scratch), port=free_port())
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request id, access log and Prometheus metrics.
+"""Pure ASGI middleware: request id, access log, Prometheus metrics and the body size limit.
 
 Pure ASGI rather than BaseHTTPMiddleware so streaming bodies are not buffered and
 contextvars set here are visible to the endpoint.
@@ -7,12 +7,18 @@ contextvars set here are visible to the endpoint.
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 import structlog
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import problem_response
+from app.core.i18n import negotiate
 
 from app.core.logging import request_id_var
 
@@ -26,6 +32,17 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's full path template, so metrics are labelled by route, never by raw id.
+
+    FastAPI ≥0.16x keeps included routers nested: `scope["route"]` lacks the include prefixes,
+    while the effective route context it records carries the full template.
+    """
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return template or "unmatched"
 
 
 class RequestContextMiddleware:
@@ -56,8 +73,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = _route_template(scope)
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)
             log.info(
@@ -68,3 +84,62 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
             request_id_var.reset(token)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses request bodies over the limit with a 413 problem, declared or streamed.
+
+    Starlette's own limiter answers in text/plain; every error of this API is problem+json.
+    `overrides` maps a path prefix to its own limit (file imports need more than JSON calls).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, overrides: Mapping[str, int] | None = None) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.overrides = dict(overrides or {})
+
+    def _limit_for(self, path: str) -> int:
+        for prefix, limit in self.overrides.items():
+            if path.startswith(prefix):
+                return limit
+        return self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit_for(scope["path"])
+        request = Request(scope)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(request, limit)(scope, receive, send)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # An HTTPException, so FastAPI's body parsing re-raises it to our handler.
+                    raise _BodyTooLarge
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def _too_large(request: Request, limit: int) -> Response:
+    zh = negotiate(request.headers.get("accept-language")) == "zh"
+    return problem_response(
+        request,
+        status=413,
+        code="payload_too_large",
+        detail=f"请求体超过 {limit} 字节上限。" if zh else f"The request body exceeds the {limit}-byte limit.",
+    )

@@ -1,0 +1,95 @@
+"""The cross-cutting error contract every endpoint inherits."""
+
+import httpx
+
+from tests.fixtures.accounts import PASSWORD
+
+
+async def test_malformed_json_is_400_problem(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/register", content=b'{"organization": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "malformed_json"
+    assert body["status"] == 400 and body["instance"] == "/api/v1/auth/register"
+    assert "Traceback" not in response.text
+
+
+async def test_unknown_fields_are_rejected_by_name(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": "x" * 20, "is_admin": True}
+    )
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert {"field": "is_admin", "code": "extra_forbidden", "message": "不允许的字段"} in errors
+
+
+async def test_wrong_types_name_the_field(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"organization": {"kind": 5, "name": ["x"]}, "user": {"email": "not-an-email", "password": PASSWORD}},
+        headers={"Accept-Language": "en-US,en;q=0.9"},
+    )
+    assert response.status_code == 422
+    body = response.json()
+    fields = {e["field"] for e in body["errors"]}
+    assert {"organization.kind", "organization.name", "user.email", "organization.credit_code"} <= fields
+    assert body["detail"].startswith("Invalid fields")
+
+
+async def test_language_follows_accept_language(client: httpx.AsyncClient) -> None:
+    zh = await client.get("/api/v1/users/me", headers={"Accept-Language": "zh-CN"})
+    en = await client.get("/api/v1/users/me", headers={"Accept-Language": "en-GB, zh;q=0.5"})
+    default = await client.get("/api/v1/users/me")
+    assert zh.json()["detail"] == "需要登录。"
+    assert en.json()["detail"] == "Authentication is required."
+    assert default.json()["detail"] == "需要登录。"
+    assert zh.json()["code"] == en.json()["code"] == "unauthenticated"
+
+
+async def test_oversized_body_is_413(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/refresh",
+        content=b'{"refresh_token": "' + b"x" * (65 * 1024) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "payload_too_large"
+
+
+async def test_oversized_chunked_body_without_length_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(80):
+            yield b"x" * 1024
+
+    response = await client.post(
+        "/api/v1/auth/refresh", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+async def test_unknown_route_and_wrong_method(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+    wrong = await client.delete("/api/v1/users/me")
+    assert wrong.status_code == 405
+    assert wrong.json()["code"] == "method_not_allowed"
+
+
+async def test_bad_path_parameter_is_422(client: httpx.AsyncClient, signed_in) -> None:  # type: ignore[no-untyped-def]
+    from app.accounts.models import Role
+
+    admin = await signed_in(role=Role.admin)
+    response = await client.post("/api/v1/organizations/not-a-uuid/verify", headers=admin.headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "organization_id"
+
+
+async def test_token_endpoint_wants_form_fields(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/auth/token", json={"username": "a", "password": "b"})
+    assert response.status_code == 422
+    assert {"username", "password"} <= {e["field"] for e in response.json()["errors"]}
