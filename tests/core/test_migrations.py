@@ -1,0 +1,58 @@
+"""The schema is only ever changed by migrations, and the migrations match the models."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.core import migrate
+from app.models import Base
+from tests.conftest import _in_thread
+
+
+def _differences(connection) -> list:  # type: ignore[no-untyped-def]
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": False})
+    return compare_metadata(context, Base.metadata)
+
+
+async def test_models_and_migrations_agree(postgres_url: str) -> None:
+    engine = create_async_engine(postgres_url)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(_differences)
+    finally:
+        await engine.dispose()
+    assert differences == [], "models and migrations disagree; run `techex make-migration <slug>`"
+
+
+@pytest.fixture
+async def scratch_database(postgres_url: str) -> AsyncIterator[str]:
+    name = f"roundtrip_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def test_every_migration_downgrades_and_upgrades_again(scratch_database: str) -> None:
+    _in_thread(migrate.upgrade, scratch_database)
+    _in_thread(migrate.downgrade, scratch_database, "base")
+    engine = create_async_engine(scratch_database)
+    try:
+        async with engine.connect() as connection:
+            tables = (
+                await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+            ).scalars().all()
+        assert set(tables) <= {"alembic_version"}
+    finally:
+        await engine.dispose()
+    _in_thread(migrate.upgrade, scratch_database)

@@ -1,0 +1,75 @@
+"""Codes and amounts, validated once for every schema (no database needed)."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
+from stdnum.cn import uscc
+
+from app.core.i18n import negotiate
+from app.core.regions import current_regions, region_name
+from app.core.types import CreditCode, Money, RegionCode, SafeText
+
+credit = TypeAdapter(CreditCode)
+region = TypeAdapter(RegionCode)
+money = TypeAdapter(Money)
+safe = TypeAdapter(SafeText)
+
+
+def test_a_real_credit_code_passes_and_is_normalised() -> None:
+    body = "91320100MA1MXXXX0"
+    code = body + uscc.calc_check_digit(body)
+    assert credit.validate_python(f" {code.lower()} ") == code
+
+
+@given(
+    st.text(alphabet="0123456789", min_size=8, max_size=8),
+    st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=9, max_size=9),
+)
+def test_only_the_right_check_character_passes(head: str, tail: str) -> None:
+    body = head + tail  # registration authority, kind and region are digits; the rest from the GB 32100 set
+    right = uscc.calc_check_digit(body)
+    assert credit.validate_python(body + right) == body + right
+    wrong = "0" if right != "0" else "1"
+    with pytest.raises(ValidationError):
+        credit.validate_python(body + wrong)
+
+
+def test_region_codes_come_from_the_maintained_table() -> None:
+    assert len(current_regions()) > 3000
+    assert region.validate_python("320100") == "320100"
+    assert region_name("360102") == "江西省 南昌市 东湖区"
+    for bad in ("32", "3201", "320103", "999999", "32010a"):
+        with pytest.raises(ValidationError):
+            region.validate_python(bad)
+
+
+@pytest.mark.parametrize("amount", ["-1", "0.001", "1e14", "100000000000000"])
+def test_absurd_amounts_are_refused(amount: str) -> None:
+    with pytest.raises(ValidationError):
+        money.validate_python(Decimal(amount))
+
+
+def test_amounts_stay_decimal() -> None:
+    assert money.validate_python("99999999999999.99") == Decimal("99999999999999.99")
+    assert isinstance(money.validate_json('"0.10"'), Decimal)
+
+
+@pytest.mark.parametrize("text", ["<b>bold</b>", "a<img src=x onerror=alert(1)>", "bell\x07", "nul\x00"])
+def test_markup_and_control_characters_are_refused(text: str) -> None:
+    with pytest.raises(ValidationError):
+        safe.validate_python(text)
+
+
+def test_ordinary_text_with_comparisons_passes() -> None:
+    assert safe.validate_python("温度 < 5 ℃ 且压力 > 2 MPa\n第二行") is not None
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [(None, "zh"), ("en", "en"), ("en-US,en;q=0.9", "en"), ("fr, en;q=0.5, zh;q=0.8", "zh"), ("zh-TW", "zh"), ("de", "zh")],
+)
+def test_language_negotiation(header: str | None, language: str) -> None:
+    assert negotiate(header) == language
