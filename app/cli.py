@@ -166,3 +166,7 @@ def run() -> None:
             )
         console.print(f"serving on http://{settings.host}:{settings.port}  (docs at /docs)")
         serve()
+
+
+if __name__ == "__main__":
+    main()

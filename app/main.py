@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.accounts.router import auth_router, organizations_router, users_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
-from app.core.errors import install_error_handlers
+from app.core.errors import install_error_handlers, problem_responses
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.system.router import router as system_router
@@ -63,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 
-    api = APIRouter(prefix="/api/v1")
+    # Every API route may answer these, whatever its own `responses=` lists: malformed JSON,
+    # an oversized body, invalid parameters.
+    api = APIRouter(prefix="/api/v1", responses=problem_responses(400, 413, 422))
     for router in (auth_router, users_router, organizations_router):
         api.include_router(router)
     app.include_router(api)

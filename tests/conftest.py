@@ -3,8 +3,11 @@ unless DATABASE_URL / MEILI_URL point at running ones; one schema built by the m
 
 import os
 import secrets
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -129,3 +132,37 @@ async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
     """A session of its own for arranging data and checking what the API committed."""
     async with app.state.database.sessionmaker() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    """The service under uvicorn in its own process (`techex serve`), as production runs it."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "MEILI_URL": settings.meili_url or "",
+        "MEILI_MASTER_KEY": settings.meili_master_key.get_secret_value() if settings.meili_master_key else "",
+        "TECHEX_SECRET_KEY": settings.secret_key.get_secret_value() if settings.secret_key else "",
+        "TECHEX_MEILI_INDEX_PREFIX": settings.meili_index_prefix,
+        "TECHEX_ENVIRONMENT": "test",
+        "TECHEX_LOG_LEVEL": "WARNING",
+        "PORT": str(port),
+    }
+    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=environment, cwd=PROJECT_ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "techex serve exited during start-up"
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("techex serve did not come up within 60 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
