@@ -7,11 +7,13 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.accounts.router import auth_router, organizations_router, users_router
+from app.contracts.router import routers as contract_routers
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers, problem_responses
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
 from search.client import make_client
 
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every API route may answer these, whatever its own `responses=` lists: malformed JSON,
     # an oversized body, invalid parameters.
     api = APIRouter(prefix="/api/v1", responses=problem_responses(400, 413, 422))
-    for router in (auth_router, users_router, organizations_router):
+    for router in (auth_router, users_router, organizations_router, *contract_routers, *stats_routers):
         api.include_router(router)
     app.include_router(api)
     app.include_router(system_router)

@@ -2,9 +2,18 @@
 
 from app.accounts.models import AuthSession, Organization, RefreshToken, User
 from app.audit.models import AuditEntry
+from app.contracts.models import (
+    CalendarDay,
+    CalendarYear,
+    ContractApplication,
+    ContractEvent,
+    IdempotencyRecord,
+    RegistrationCounter,
+)
 from app.core.db import Base
 from app.listings.models import Achievement, Agency, Demand, Expert
 from app.outbox.models import OutboxMessage
+from app.stats.models import ContractTotal, Target
 
 __all__ = [
     "Achievement",
@@ -12,10 +21,18 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "Base",
+    "CalendarDay",
+    "CalendarYear",
+    "ContractApplication",
+    "ContractEvent",
+    "ContractTotal",
     "Demand",
     "Expert",
+    "IdempotencyRecord",
     "Organization",
     "OutboxMessage",
     "RefreshToken",
+    "RegistrationCounter",
+    "Target",
     "User",
 ]

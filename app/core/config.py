@@ -1,5 +1,6 @@
 """All settings, read once from the environment and `.env` (see `.env.example`)."""
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     page_size_default: int = Field(default=20, ge=1)
     page_size_max: int = Field(default=100, ge=1)
+
+    # 技术合同认定登记 (contracts): the rules' figures live here, not as literals in code (DOMAIN.md).
+    contract_review_working_days: int = Field(default=15, ge=1, le=120)
+    contract_expert_review_working_days: int = Field(default=30, ge=1, le=240)
+    contract_large_threshold: Decimal = Field(default=Decimal("5000000"), ge=0)
+    contract_due_soon_working_days: int = Field(default=3, ge=0, le=30)
+    publicity_shows_amounts: bool = True
+    # Printed as a QR code on certificates; must be the address the public reaches the API at.
+    public_base_url: str = "http://127.0.0.1:8000"
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -1,0 +1,160 @@
+"""All SQL of the contracts domain."""
+
+import uuid
+from datetime import date
+
+from sqlalchemy import Select, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Organization, OrganizationKind, User
+from app.contracts import policy
+from app.contracts.models import (
+    CalendarDay,
+    CalendarYear,
+    ContractApplication,
+    ContractEvent,
+    RegistrationCounter,
+)
+from app.contracts.workflow import OPEN_STATES, Status
+from app.core.pagination import PageParams
+
+
+def _visible(user: User) -> Select[tuple[ContractApplication]]:
+    return select(ContractApplication).where(policy.visible(user))
+
+
+async def get_visible(
+    session: AsyncSession, user: User, application_id: uuid.UUID, *, lock: bool = False
+) -> ContractApplication | None:
+    statement = _visible(user).where(ContractApplication.id == application_id)
+    if lock:
+        # Serialises concurrent actions on one application: the second waits, then sees the new state.
+        statement = statement.with_for_update()
+    statement = statement.execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_visible(
+    session: AsyncSession, user: User, page: PageParams, *, status: Status | None = None
+) -> tuple[list[ContractApplication], int]:
+    statement = _visible(user)
+    if status is not None:
+        statement = statement.where(ContractApplication.status == status)
+    total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
+    rows = await session.execute(
+        statement.order_by(ContractApplication.created_at.desc(), ContractApplication.id)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return list(rows.scalars()), total
+
+
+async def office_queue(session: AsyncSession, office_id: uuid.UUID, limit: int) -> list[ContractApplication]:
+    statement = (
+        select(ContractApplication)
+        .where(
+            ContractApplication.office_id == office_id,
+            ContractApplication.status.in_([s.value for s in OPEN_STATES]),
+            ContractApplication.due_on.is_not(None),
+        )
+        .order_by(ContractApplication.due_on, ContractApplication.id)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def office_for_region(session: AsyncSession, region_code: str) -> Organization | None:
+    """The registration office of a region: the most specific of county → city → province."""
+    candidates = [region_code, region_code[:4] + "00", region_code[:2] + "0000"]
+    specificity = case({code: rank for rank, code in enumerate(candidates)}, value=Organization.region_code)
+    statement = (
+        select(Organization)
+        .where(
+            Organization.kind == OrganizationKind.registration_office,
+            Organization.region_code.in_(candidates),
+            Organization.registration_point.is_not(None),
+        )
+        .order_by(specificity, Organization.created_at, Organization.id)
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization:
+    return (await session.execute(select(Organization).where(Organization.id == organization_id))).scalar_one()
+
+
+async def next_sequence(session: AsyncSession, office_id: uuid.UUID, year: int) -> int:
+    """The office's next number for the year; gapless because it rolls back with the transaction."""
+    await session.execute(
+        insert(RegistrationCounter).values(office_id=office_id, year=year, last_sequence=0).on_conflict_do_nothing()
+    )
+    result = await session.execute(
+        update(RegistrationCounter)
+        .where(RegistrationCounter.office_id == office_id, RegistrationCounter.year == year)
+        .values(last_sequence=RegistrationCounter.last_sequence + 1)
+        .returning(RegistrationCounter.last_sequence)
+    )
+    return result.scalar_one()
+
+
+async def events(session: AsyncSession, application_id: uuid.UUID) -> list[ContractEvent]:
+    statement = select(ContractEvent).where(ContractEvent.application_id == application_id).order_by(ContractEvent.id)
+    return list((await session.execute(statement)).scalars())
+
+
+async def by_number(session: AsyncSession, number: str) -> ContractApplication | None:
+    statement = select(ContractApplication).where(ContractApplication.registration_number == number)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def publicity(
+    session: AsyncSession, page: PageParams, *, region: str | None, since: date | None, until: date | None
+) -> tuple[list[tuple[ContractApplication, str]], int]:
+    statement = (
+        select(ContractApplication, Organization.name)
+        .join(Organization, Organization.id == ContractApplication.office_id)
+        .where(ContractApplication.status == Status.registered)
+    )
+    if region:
+        statement = statement.where(ContractApplication.stats_region_code.startswith(region, autoescape=True))
+    if since:
+        statement = statement.where(ContractApplication.registered_on >= since)
+    if until:
+        statement = statement.where(ContractApplication.registered_on <= until)
+    total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
+    rows = await session.execute(
+        statement.order_by(ContractApplication.registered_on.desc(), ContractApplication.registration_number.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return [(row[0], row[1]) for row in rows], total
+
+
+async def admin_calendar(session: AsyncSession, years: list[int]) -> dict[int, dict[date, bool]]:
+    published = (await session.execute(select(CalendarYear.year).where(CalendarYear.year.in_(years)))).scalars()
+    calendar: dict[int, dict[date, bool]] = {year: {} for year in published}
+    if calendar:
+        days = await session.execute(select(CalendarDay).where(CalendarDay.year.in_(list(calendar))))
+        for day in days.scalars():
+            calendar[day.year][day.day] = day.is_working_day
+    return calendar
+
+
+async def deadline_stats(
+    session: AsyncSession, *, region: str | None, since: date | None, until: date | None
+) -> tuple[int, int]:
+    statement = select(
+        func.count().filter(ContractApplication.decided_on_time.is_(True)),
+        func.count().filter(ContractApplication.decided_on_time.is_(False)),
+    ).where(ContractApplication.decided_on.is_not(None))
+    if region:
+        statement = statement.where(ContractApplication.stats_region_code.startswith(region, autoescape=True))
+    if since:
+        statement = statement.where(ContractApplication.decided_on >= since)
+    if until:
+        statement = statement.where(ContractApplication.decided_on <= until)
+    on_time, late = (await session.execute(statement)).one()
+    return on_time, late
+

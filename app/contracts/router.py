@@ -1,0 +1,256 @@
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+
+from app.accounts.auth import CurrentUser
+from app.accounts.models import User
+from app.contracts import policy, public, repository, service, transitions
+from app.contracts.http import ExactJSONRoute, IdempotencyKey, idempotent
+from app.contracts.schemas import (
+    AmendRequest,
+    ApplicationCreate,
+    ApplicationFields,
+    ApplicationRead,
+    CorrectionRequest,
+    EventRead,
+    ExpertOpinion,
+    OptionalComment,
+    QueueItem,
+    Reason,
+    RegisterRequest,
+)
+from app.contracts.workflow import Action, Status, allowed_actions
+from app.core.db import SessionDep
+from app.core.errors import PreconditionFailed, problem_responses
+from app.core.pagination import Page, PageDep
+
+router = APIRouter(prefix="/contracts", tags=["contracts"], route_class=ExactJSONRoute)
+public_router = APIRouter(tags=["contracts (public)"])
+
+ACTION_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description="the application's `version` you saw; 412 if it changed")
+]
+
+
+def _read(app: Any, user: User) -> ApplicationRead:
+    read = ApplicationRead.model_validate(app)
+    read.allowed_actions = allowed_actions(app.status, policy.capacities(user, app))
+    return read
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    try:
+        return int(if_match.strip().strip('W/').strip('"'))
+    except ValueError:
+        raise PreconditionFailed(code="bad_if_match", message_en="If-Match must be a version number.",
+                                 message_zh="If-Match 须为版本号。") from None
+
+
+@router.post("", response_model=ApplicationRead, status_code=status.HTTP_201_CREATED,
+             responses=problem_responses(401, 403, 422))
+async def create_application(session: SessionDep, user: CurrentUser, body: ApplicationCreate) -> ApplicationRead:
+    """Start an application for 技术合同认定登记 (a draft) as the seller side — for a technology import
+    contract, the domestic buyer. It is routed to the registration office of the applicant party's
+    region (county, else city, else province). Amounts are strings or JSON numbers with at most two
+    decimals; `claimed_technology_amount` must equal `contract_amount` minus the itemised deductions."""
+    return _read(await service.create_application(session, user=user, data=body), user)
+
+
+@router.get("", response_model=Page[ApplicationRead], responses=problem_responses(401))
+async def list_applications(
+    session: SessionDep, user: CurrentUser, page: PageDep, status_: Annotated[Status | None, Query(alias="status")] = None
+) -> Page[ApplicationRead]:
+    """Applications you may see: your organisation's, your office's (officers), all (administrators)."""
+    rows, total = await repository.list_visible(session, user, page, status=status_)
+    return Page.of([_read(r, user) for r in rows], total, page)
+
+
+@router.get("/queue", response_model=list[QueueItem], responses=problem_responses(401, 403))
+async def officer_queue(
+    session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[QueueItem]:
+    """The office's open applications by deadline, with overdue and due-soon flags (登记员待办)."""
+    return await service.queue(session, user=user, limit=limit)
+
+
+@router.get("/{application_id}", response_model=ApplicationRead, responses=problem_responses(401, 404))
+async def read_application(session: SessionDep, user: CurrentUser, application_id: uuid.UUID) -> ApplicationRead:
+    """One application with the actions you may take on it now."""
+    return _read(await service.get_application(session, user=user, application_id=application_id), user)
+
+
+@router.put("/{application_id}", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def update_application(
+    session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: ApplicationFields, if_match: IfMatch = None
+) -> ApplicationRead:
+    """Replace the form of a draft, or of an application waiting for correction (补正)."""
+    app = await service.update_application(session, user=user, application_id=application_id, data=body,
+                                           expected_version=_version(if_match))
+    return _read(app, user)
+
+
+@router.get("/{application_id}/history", response_model=list[EventRead], responses=problem_responses(401, 404))
+async def application_history(session: SessionDep, user: CurrentUser, application_id: uuid.UUID) -> list[EventRead]:
+    """Every decision and amendment, oldest first; superseded amounts stay here."""
+    await service.get_application(session, user=user, application_id=application_id)
+    return [EventRead.model_validate(e) for e in await repository.events(session, application_id)]
+
+
+async def _act(
+    request: Request, session: SessionDep, user: User, application_id: uuid.UUID, action: Action,
+    params: dict[str, Any] | None = None, if_match: str | None = None,
+) -> ApplicationRead:
+    app = await transitions.act(session, user=user, application_id=application_id, action=action,
+                                settings=request.app.state.settings, params=params,
+                                expected_version=_version(if_match))
+    return _read(app, user)
+
+
+@router.post("/{application_id}/submit", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def submit(
+    request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
+    idempotency_key: IdempotencyKey = None, if_match: IfMatch = None,
+) -> Response:
+    """Submit the draft to the office (applicant). Send an `Idempotency-Key` to retry safely."""
+    return await idempotent(
+        session, user=user, key=idempotency_key, route=f"submit:{application_id}", body=None,
+        operation=lambda: _act(request, session, user, application_id, Action.submit, if_match=if_match),
+    )
+
+
+@router.post("/{application_id}/accept", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def accept(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
+                 if_match: IfMatch = None) -> ApplicationRead:
+    """受理 (officer): the review clock starts — 15 Chinese working days by default."""
+    return await _act(request, session, user, application_id, Action.accept, if_match=if_match)
+
+
+@router.post("/{application_id}/request-correction", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def request_correction(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
+                             body: CorrectionRequest, if_match: IfMatch = None) -> ApplicationRead:
+    """补正 (officer): list what is missing; the clock restarts when the applicant resubmits."""
+    return await _act(request, session, user, application_id, Action.request_correction, {"items": body.items}, if_match)
+
+
+@router.post("/{application_id}/resubmit", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def resubmit(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
+                   if_match: IfMatch = None) -> ApplicationRead:
+    """Resubmit after correction (applicant): the acceptance date becomes today."""
+    return await _act(request, session, user, application_id, Action.resubmit, if_match=if_match)
+
+
+@router.post("/{application_id}/start-review", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def start_review(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
+                       if_match: IfMatch = None) -> ApplicationRead:
+    """Start the review (officer). Large (≥ the threshold) or disputed contracts go to expert review."""
+    return await _act(request, session, user, application_id, Action.start_review, if_match=if_match)
+
+
+@router.post("/{application_id}/refer-to-experts", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def refer_to_experts(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
+                           body: Reason, if_match: IfMatch = None) -> ApplicationRead:
+    """Refer a disputed contract to expert review (officer): 30 working days from acceptance."""
+    return await _act(request, session, user, application_id, Action.refer_to_experts, {"reason": body.reason}, if_match)
+
+
+@router.post("/{application_id}/expert-opinions", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def add_expert_opinion(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
+                             body: ExpertOpinion) -> ApplicationRead:
+    """Record an expert's opinion (officer)."""
+    return await _act(request, session, user, application_id, Action.add_expert_opinion,
+                      {"opinion": body.model_dump(mode="json")})
+
+
+@router.post("/{application_id}/register", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def register(
+    request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: RegisterRequest,
+    idempotency_key: IdempotencyKey = None, if_match: IfMatch = None,
+) -> Response:
+    """准予登记 (officer): certify the technology amount (never above the contract amount) and issue
+    the registration number. Send an `Idempotency-Key` to retry safely."""
+    return await idempotent(
+        session, user=user, key=idempotency_key, route=f"register:{application_id}", body=body,
+        operation=lambda: _act(request, session, user, application_id, Action.register,
+                               {"technology_amount": body.technology_amount, "comment": body.comment}, if_match),
+    )
+
+
+@router.post("/{application_id}/refuse", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def refuse(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: Reason,
+                 if_match: IfMatch = None) -> ApplicationRead:
+    """不予登记 (officer), with the reason."""
+    return await _act(request, session, user, application_id, Action.refuse, {"reason": body.reason}, if_match)
+
+
+@router.post("/{application_id}/amend", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def amend(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
+                body: AmendRequest, if_match: IfMatch = None) -> ApplicationRead:
+    """变更登记 (officer): the new amounts supersede the registered ones; history keeps the old."""
+    params = {"contract_amount": body.contract_amount, "technology_amount": body.technology_amount,
+              "reason": body.reason}
+    return await _act(request, session, user, application_id, Action.amend, params, if_match)
+
+
+@router.post("/{application_id}/cancel", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def cancel(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: Reason,
+                 if_match: IfMatch = None) -> ApplicationRead:
+    """注销登记 (officer): the contract stops counting; its certificate verifies as cancelled."""
+    return await _act(request, session, user, application_id, Action.cancel, {"reason": body.reason}, if_match)
+
+
+@router.post("/{application_id}/object", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def raise_objection(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
+                          body: Reason) -> ApplicationRead:
+    """异议 (applicant or administrator) to a refusal or to the certified amount."""
+    return await _act(request, session, user, application_id, Action.object, {"reason": body.reason})
+
+
+@router.post("/{application_id}/reopen", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def reopen(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
+                 body: OptionalComment) -> ApplicationRead:
+    """Take up an objection (officer): the review reopens with a new 15-working-day clock."""
+    return await _act(request, session, user, application_id, Action.reopen, {"comment": body.comment})
+
+
+@router.get("/{application_id}/certificate", responses={**problem_responses(401, 404, 409),
+            200: {"content": {"application/pdf": {}}, "description": "登记证明 PDF"}})
+async def certificate_pdf(request: Request, session: SessionDep, user: CurrentUser,
+                          application_id: uuid.UUID) -> Response:
+    """The certificate (登记证明) as PDF, with a QR code of its public verification address."""
+    pdf, number = await service.certificate_pdf(session, user=user, application_id=application_id,
+                                                base_url=request.app.state.settings.public_base_url)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="certificate-{number}.pdf"'})
+
+
+@public_router.get("/certificates/{number}", response_model=public.CertificatePublic,
+                   responses=problem_responses(404, 422))
+async def verify_certificate(
+    session: SessionDep, number: Annotated[str, Path(pattern=r"^\d{14,16}$")]
+) -> public.CertificatePublic:
+    """Check a registration number (no login): valid, amended, cancelled or suspended, with the
+    public data and the hash of the current certificate (数据交易凭证)."""
+    return await public.verify(session, number)
+
+
+@public_router.get("/publicity/contracts", response_model=Page[public.PublicityItem], responses=problem_responses(422))
+async def publicity(
+    request: Request, session: SessionDep, page: PageDep,
+    region: Annotated[str | None, Query(pattern=r"^\d{2,6}$", description="行政区划代码前缀")] = None,
+    from_: Annotated[date | None, Query(alias="from")] = None, to: date | None = None,
+) -> Page[public.PublicityItem]:
+    """公示: registered contracts, newest first; amounts shown or hidden by the exchange's setting."""
+    return await public.publicity(session, page, show_amounts=request.app.state.settings.publicity_shows_amounts,
+                                  region=region, since=from_, until=to)
+
+
+
+
+from app.contracts.calendar_admin import router as calendar_router  # noqa: E402
+
+routers = (router, public_router, calendar_router)

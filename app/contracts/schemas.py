@@ -1,0 +1,226 @@
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.contracts.vocabulary import SUBTYPES, ContractSubtype, ContractType, IPKind, PartyKind, describe
+from app.contracts.workflow import STATUS_DESCRIPTION, Action, Status
+from app.core.types import CreditCode, Money, RegionCode, SafeText
+from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
+
+CENT = Decimal("0.01")
+
+
+def _quantize(value: Decimal) -> Decimal:
+    return value.quantize(CENT)
+
+
+# A JSON number or a string with at most two decimals (parsed exactly, see http.ExactJSONRoute).
+Amount = Annotated[Money, AfterValidator(_quantize)]
+Name = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Party(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    credit_code: CreditCode | None = Field(default=None, description="统一社会信用代码（境外主体可空）")
+    region_code: RegionCode | None = Field(default=None, description="行政区划代码（境外主体可空）")
+    kind: PartyKind = Field(description=describe(PartyKind, "主体类型"))
+
+
+class Deductions(BaseModel):
+    """Non-technical costs deducted from the contract amount (非技术性费用)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    equipment: Amount = Decimal("0.00")
+    materials: Amount = Decimal("0.00")
+    construction: Amount = Decimal("0.00")
+    other: Amount = Decimal("0.00")
+
+    def total(self) -> Decimal:
+        return self.equipment + self.materials + self.construction + self.other
+
+
+class ApplicationFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contract_type: ContractType = Field(description=describe(ContractType, "合同类型"))
+    contract_subtype: ContractSubtype = Field(description=describe(ContractSubtype, "合同子类"))
+    project_name: Name
+    is_import: bool = Field(default=False, description="技术进口合同（由境内买方申请登记）")
+    buyer: Party
+    seller: Party
+    signed_on: date
+    valid_from: date
+    valid_until: date
+    contract_amount: Amount = Field(description="成交额（元）")
+    claimed_technology_amount: Amount = Field(description="申报技术交易额（元）= 成交额 − 非技术性费用")
+    deductions: Deductions = Field(default_factory=Deductions)
+    technology_field: TechnologyField = Field(description=FIELD_DESCRIPTION)
+    ip_kind: IPKind = Field(description=describe(IPKind, "知识产权类型"))
+    socio_economic_objective: Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    expected_new_investment: Amount | None = Field(default=None, description="预计新增投入（元，技术转让必填）")
+    expected_new_output: Amount | None = Field(default=None, description="预计新增产值（元，技术转让必填）")
+    deal_id: uuid.UUID | None = None
+    achievement_id: uuid.UUID | None = None
+    demand_id: uuid.UUID | None = None
+    document_sha256: Sha256 | None = Field(default=None, description="合同文本 SHA-256（提交时必填）")
+    document_name: Name | None = None
+    disputed: bool = Field(default=False, description="有争议（将提交专家评审）")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ApplicationFields":
+        problems: list[str] = []
+        if self.contract_subtype not in SUBTYPES[self.contract_type]:
+            problems.append("contract_subtype does not belong to contract_type")
+        if self.valid_until < self.valid_from:
+            problems.append("valid_until is before valid_from")
+        if self.contract_amount - self.deductions.total() != self.claimed_technology_amount:
+            problems.append("claimed_technology_amount must equal contract_amount minus the deductions")
+        if self.contract_type == ContractType.transfer and (
+            self.expected_new_investment is None or self.expected_new_output is None
+        ):
+            problems.append("transfer contracts need expected_new_investment and expected_new_output")
+        applicant = self.buyer if self.is_import else self.seller
+        if applicant.region_code is None or applicant.credit_code is None:
+            problems.append("the applicant party (seller; buyer of an import) needs region_code and credit_code")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ApplicationCreate(ApplicationFields):
+    """A new application (草稿) by the seller side."""
+
+
+class ApplicationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    version: int
+    status: Status = Field(description=STATUS_DESCRIPTION)
+    applicant_organization_id: uuid.UUID
+    office_id: uuid.UUID
+    contract_type: ContractType
+    contract_subtype: ContractSubtype
+    project_name: str
+    is_import: bool
+    buyer_name: str
+    buyer_credit_code: str | None
+    buyer_region_code: str | None
+    buyer_kind: PartyKind
+    seller_name: str
+    seller_credit_code: str | None
+    seller_region_code: str | None
+    seller_kind: PartyKind
+    stats_region_code: str
+    signed_on: date
+    valid_from: date
+    valid_until: date
+    contract_amount: Decimal
+    claimed_technology_amount: Decimal
+    deduction_equipment: Decimal
+    deduction_materials: Decimal
+    deduction_construction: Decimal
+    deduction_other: Decimal
+    technology_field: TechnologyField
+    ip_kind: IPKind
+    socio_economic_objective: str
+    expected_new_investment: Decimal | None
+    expected_new_output: Decimal | None
+    deal_id: uuid.UUID | None
+    achievement_id: uuid.UUID | None
+    demand_id: uuid.UUID | None
+    document_sha256: str | None
+    document_name: str | None
+    disputed: bool
+    correction_items: list[str]
+    expert_opinions: list[dict[str, Any]]
+    submitted_at: datetime | None
+    accepted_on: date | None
+    due_on: date | None
+    due_provisional: bool
+    decided_on: date | None
+    decided_on_time: bool | None
+    registration_number: str | None
+    registered_on: date | None
+    registered_contract_amount: Decimal | None
+    registered_technology_amount: Decimal | None
+    amendment_count: int
+    refusal_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    allowed_actions: list[Action] = Field(default=[], description="当前用户在此状态下可执行的操作")
+
+
+class CorrectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[Text] = Field(min_length=1, max_length=50, description="需补正的材料清单")
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Text
+
+
+class OptionalComment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: Text | None = None
+
+
+class ExpertOpinion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expert_name: Name
+    opinion: Text
+    recommended_technology_amount: Amount | None = None
+
+
+class RegisterRequest(BaseModel):
+    """准予登记: the certified technology amount (≤ the contract amount; may be below the claim)."""
+
+    model_config = ConfigDict(extra="forbid")
+    technology_amount: Amount
+    comment: Text | None = None
+
+
+class AmendRequest(BaseModel):
+    """变更登记: the new amounts supersede the registered ones; the history keeps the old."""
+
+    model_config = ConfigDict(extra="forbid")
+    contract_amount: Amount
+    technology_amount: Amount
+    reason: Text
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    action: str
+    from_status: str
+    to_status: str
+    actor_user_id: uuid.UUID | None
+    actor_capacity: str
+    contract_amount: Decimal | None
+    technology_amount: Decimal | None
+    comment: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class QueueItem(BaseModel):
+    id: uuid.UUID
+    project_name: str
+    status: Status
+    accepted_on: date | None
+    due_on: date | None
+    due_provisional: bool
+    working_days_left: int = Field(description="剩余工作日（负数表示已逾期）")
+    overdue: bool
+    due_soon: bool

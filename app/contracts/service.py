@@ -1,0 +1,230 @@
+"""The rules of 技术合同认定登记. Services flush, never commit: the request's unit of work commits
+the transition, its history row, its audit row, its summary change and its outbox message together."""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Role, User
+from app.audit import service as audit
+from app.contracts import certificate, policy, repository
+from app.contracts.calendar import Deadline, WorkingCalendar
+from app.contracts.calendar import today as china_today
+from app.contracts.models import ContractApplication
+from app.contracts.schemas import ApplicationFields, QueueItem
+from app.contracts.workflow import Actor, Status
+from app.core.config import Settings, get_settings
+from app.core.errors import (
+    Conflict,
+    FieldError,
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from app.stats import summary
+
+NOT_FOUND = NotFound(code="contract_not_found", message_en="No such application.", message_zh="登记申请不存在。")
+AMOUNT_FIELDS = ("registered_contract_amount", "registered_technology_amount")
+
+
+def _invalid(field: str, code: str, en: str, zh: str) -> ValidationFailed:
+    return ValidationFailed(errors=[FieldError(field, code, en, zh)])
+
+
+def _columns(data: ApplicationFields) -> dict[str, Any]:
+    applicant = data.buyer if data.is_import else data.seller
+    assert applicant.region_code is not None  # checked by the schema
+    return {
+        "contract_type": data.contract_type,
+        "contract_subtype": data.contract_subtype,
+        "project_name": data.project_name,
+        "is_import": data.is_import,
+        **{f"buyer_{k}": getattr(data.buyer, k) for k in ("name", "credit_code", "region_code", "kind")},
+        **{f"seller_{k}": getattr(data.seller, k) for k in ("name", "credit_code", "region_code", "kind")},
+        "stats_region_code": applicant.region_code,
+        "signed_on": data.signed_on,
+        "valid_from": data.valid_from,
+        "valid_until": data.valid_until,
+        "contract_amount": data.contract_amount,
+        "claimed_technology_amount": data.claimed_technology_amount,
+        **{f"deduction_{k}": getattr(data.deductions, k) for k in ("equipment", "materials", "construction", "other")},
+        "technology_field": data.technology_field,
+        "ip_kind": data.ip_kind,
+        "socio_economic_objective": data.socio_economic_objective,
+        "expected_new_investment": data.expected_new_investment,
+        "expected_new_output": data.expected_new_output,
+        "deal_id": data.deal_id,
+        "achievement_id": data.achievement_id,
+        "demand_id": data.demand_id,
+        "document_sha256": data.document_sha256,
+        "document_name": data.document_name,
+        "disputed": data.disputed,
+    }
+
+
+async def _route(session: AsyncSession, user: User, data: ApplicationFields, today: date) -> dict[str, Any]:
+    if user.role == Role.registration_officer:
+        raise NotPermitted(
+            code="officers_do_not_apply", message_en="Officers cannot file applications.", message_zh="登记员不能申请登记。"
+        )
+    side = "buyer" if data.is_import else "seller"
+    applicant = data.buyer if data.is_import else data.seller
+    organization = await repository.get_organization(session, user.organization_id)
+    if organization.credit_code and applicant.credit_code != organization.credit_code:
+        raise _invalid(
+            f"{side}.credit_code",
+            "not_applicant",
+            "The applicant party (the seller; the domestic buyer of an import) must be your organisation.",
+            "申请登记方（卖方；技术进口合同为境内买方）须为本机构。",
+        )
+    if data.signed_on > today:
+        raise _invalid("signed_on", "in_future", "The signing date is in the future.", "签订日期晚于今天。")
+    assert applicant.region_code is not None
+    office = await repository.office_for_region(session, applicant.region_code)
+    if office is None:
+        raise _invalid(
+            f"{side}.region_code",
+            "no_registration_office",
+            "No registration office serves this region.",
+            "该地区没有技术合同登记机构。",
+        )
+    return {**_columns(data), "office_id": office.id}
+
+
+async def create_application(
+    session: AsyncSession, *, user: User, data: ApplicationFields, today: date | None = None
+) -> ContractApplication:
+    columns = await _route(session, user, data, today or china_today())
+    application = ContractApplication(
+        id=uuid.uuid4(),
+        applicant_organization_id=user.organization_id,
+        created_by_id=user.id,
+        status=Status.draft,
+        version=1,
+        correction_items=[],
+        expert_opinions=[],
+        **columns,
+    )
+    session.add(application)
+    await session.flush()
+    await audit.record(session, actor=user, object_type="contract_application", object_id=application.id,
+                       action="create", changes={k: v for k, v in columns.items()})
+    await session.flush()
+    await session.refresh(application)
+    return application
+
+
+async def update_application(
+    session: AsyncSession, *, user: User, application_id: uuid.UUID, data: ApplicationFields,
+    expected_version: int | None = None, today: date | None = None,
+) -> ContractApplication:
+    """Edit a draft, or the material of an application waiting for correction (补正)."""
+    application = await _locked(session, user, application_id, expected_version)
+    if Actor.applicant not in policy.capacities(user, application):
+        raise NotPermitted()
+    if application.status not in (Status.draft, Status.correction_requested):
+        raise InvalidTransition(
+            code="not_editable",
+            message_en="Only drafts and applications awaiting correction can be edited.",
+            message_zh="只有草稿和待补正的申请可以修改。",
+            extra={"status": application.status.value},
+        )
+    columns = await _route(session, user, data, today or china_today())
+    before = {k: getattr(application, k) for k in columns}
+    for key, value in columns.items():
+        setattr(application, key, value)
+    application.version += 1
+    await audit.record(session, actor=user, object_type="contract_application", object_id=application.id,
+                       action="update", changes=audit.diff(before, columns))
+    await session.flush()
+    await session.refresh(application)
+    return application
+
+
+async def get_application(session: AsyncSession, *, user: User, application_id: uuid.UUID) -> ContractApplication:
+    application = await repository.get_visible(session, user, application_id)
+    if application is None:
+        raise NOT_FOUND
+    return application
+
+
+async def _locked(
+    session: AsyncSession, user: User, application_id: uuid.UUID, expected_version: int | None
+) -> ContractApplication:
+    application = await repository.get_visible(session, user, application_id, lock=True)
+    if application is None:
+        raise NOT_FOUND
+    if expected_version is not None and application.version != expected_version:
+        raise PreconditionFailed(extra={"version": application.version})
+    return application
+
+
+async def _calendar(session: AsyncSession, start: date, days: int) -> WorkingCalendar:
+    # A 30-working-day deadline spans at most ~2 months; load the administrators' years it may touch.
+    years = list(range(start.year, start.year + 2 + days // 200))
+    return WorkingCalendar(await repository.admin_calendar(session, years))
+
+
+async def deadline(session: AsyncSession, start: date, days: int) -> Deadline:
+    return (await _calendar(session, start, days)).add_working_days(start, days)
+
+
+def requires_experts(application: ContractApplication, settings: Settings) -> bool:
+    return application.claimed_technology_amount >= settings.contract_large_threshold or application.disputed
+
+
+def contribution(application: ContractApplication, sign: int) -> summary.Contribution:
+    assert application.registered_on is not None
+    assert application.registered_contract_amount is not None and application.registered_technology_amount is not None
+    return summary.Contribution(
+        registered_on=application.registered_on,
+        region_code=application.stats_region_code,
+        values={
+            "type": application.contract_type.value,
+            "field": application.technology_field.value,
+            "seller_kind": application.seller_kind.value,
+            "ip_kind": application.ip_kind.value,
+        },
+        count=sign,
+        contract_amount=sign * application.registered_contract_amount,
+        technology_amount=sign * application.registered_technology_amount,
+    )
+
+
+Effect = Callable[..., Awaitable[dict[str, Any]]]
+
+
+async def queue(session: AsyncSession, *, user: User, limit: int, today: date | None = None,
+                settings: Settings | None = None) -> list[QueueItem]:
+    """The officer's open applications by deadline: overdue first, then due soon, then the rest."""
+    if user.role != Role.registration_officer:
+        raise NotPermitted(code="role_required", message_en="Only registration officers have a queue.",
+                           message_zh="只有登记员有待办队列。")
+    today = today or china_today()
+    due_soon = (settings or get_settings()).contract_due_soon_working_days
+    calendar = await _calendar(session, today, 0)
+    items = []
+    for app in await repository.office_queue(session, user.organization_id, limit):
+        assert app.due_on is not None
+        left = calendar.working_days_between(today, app.due_on)
+        items.append(QueueItem(
+            id=app.id, project_name=app.project_name, status=app.status, accepted_on=app.accepted_on,
+            due_on=app.due_on, due_provisional=app.due_provisional, working_days_left=left,
+            overdue=today > app.due_on, due_soon=today <= app.due_on and left <= due_soon,
+        ))
+    return items
+
+
+async def certificate_pdf(session: AsyncSession, *, user: User, application_id: uuid.UUID,
+                          base_url: str) -> tuple[bytes, str]:
+    app = await get_application(session, user=user, application_id=application_id)
+    if app.registration_number is None or app.registered_contract_amount is None:
+        raise Conflict(code="not_registered", message_en="Only registered contracts have a certificate.",
+                       message_zh="只有准予登记的合同才有登记证明。")
+    office = await repository.get_organization(session, app.office_id)
+    return certificate.render_pdf(app, office_name=office.name, base_url=base_url), app.registration_number

@@ -1,0 +1,250 @@
+"""Applying one workflow transition: lock, check, apply the effect, history, audit, summary, outbox.
+
+Each effect is a small function keyed by the action; `act` is the only way the status changes.
+"""
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import User
+from app.audit import service as audit
+from app.contracts import numbering, policy, repository
+from app.contracts.calendar import today as china_today
+from app.contracts.models import ContractApplication, ContractEvent
+from app.contracts.service import _invalid, _locked, contribution, deadline, requires_experts
+from app.contracts.workflow import Action, Actor, Status, TransitionRefused, resolve
+from app.core.config import Settings
+from app.core.errors import Conflict, InvalidTransition, NotPermitted
+from app.outbox import service as outbox
+from app.stats import summary
+
+
+class Context:
+    """What an effect may use: the session, settings, the day, the request's parameters."""
+
+    def __init__(self, session: AsyncSession, settings: Settings, today: date, params: dict[str, Any]) -> None:
+        self.session = session
+        self.settings = settings
+        self.today = today
+        self.params = params
+
+
+def _technology_amount_fits(amount: Decimal, contract_amount: Decimal, field: str) -> None:
+    if amount > contract_amount:
+        raise _invalid(
+            field,
+            "above_contract_amount",
+            "The technology amount cannot exceed the contract amount.",
+            "技术交易额不能超过合同成交额。",
+        )
+
+
+async def _start_clock(app: ContractApplication, ctx: Context, days: int) -> None:
+    app.accepted_on = ctx.today
+    due = await deadline(ctx.session, ctx.today, days)
+    app.due_on, app.due_provisional = due.due_on, due.provisional
+
+
+async def _submit(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    if not app.document_sha256 or not app.document_name:
+        raise _invalid("document_sha256", "missing", "Attach the contract document before submitting.",
+                       "提交前须附合同文本。")
+    app.submitted_at = datetime.now(UTC)
+    return {}
+
+
+async def _accept(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    await _start_clock(app, ctx, ctx.settings.contract_review_working_days)
+    return {"accepted_on": app.accepted_on, "due_on": app.due_on, "provisional": app.due_provisional}
+
+
+async def _request_correction(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    app.correction_items = list(ctx.params["items"])
+    app.due_on = None  # the clock restarts from the resubmission (DOMAIN.md, procedure step 4)
+    return {"items": app.correction_items}
+
+
+async def _resubmit(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    await _start_clock(app, ctx, ctx.settings.contract_review_working_days)
+    return {"accepted_on": app.accepted_on, "due_on": app.due_on, "provisional": app.due_provisional}
+
+
+async def _start_review(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    return {"requires_experts": requires_experts(app, ctx.settings)}
+
+
+async def _refer_to_experts(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    if ctx.params.get("reason"):
+        app.disputed = True
+    assert app.accepted_on is not None
+    due = await deadline(ctx.session, app.accepted_on, ctx.settings.contract_expert_review_working_days)
+    app.due_on, app.due_provisional = due.due_on, due.provisional
+    return {"due_on": app.due_on, "provisional": app.due_provisional}
+
+
+async def _add_expert_opinion(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    opinion = {**ctx.params["opinion"], "recorded_on": ctx.today.isoformat()}
+    app.expert_opinions = [*app.expert_opinions, opinion]
+    return {"opinion": opinion}
+
+
+async def _decide(app: ContractApplication, ctx: Context) -> None:
+    app.decided_on = ctx.today
+    app.decided_on_time = app.due_on is None or ctx.today <= app.due_on
+
+
+async def _register(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    if requires_experts(app, ctx.settings) and not app.expert_opinions:
+        raise Conflict(
+            code="expert_review_required",
+            message_en="This contract needs expert review (large or disputed) with at least one opinion.",
+            message_zh="该合同（大额或有争议）须经专家评审并记录专家意见。",
+        )
+    amount: Decimal = ctx.params["technology_amount"]
+    _technology_amount_fits(amount, app.contract_amount, "technology_amount")
+    if app.registration_number is None:
+        office = await repository.get_organization(ctx.session, app.office_id)
+        assert office.region_code and office.registration_point
+        sequence = await repository.next_sequence(ctx.session, app.office_id, ctx.today.year)
+        if sequence > numbering.SEQUENCE_MAX:
+            raise Conflict(code="sequence_exhausted", message_en="The office's numbers for this year are used up.",
+                           message_zh="本机构本年度登记编号已用完。")
+        app.registration_number = numbering.registration_number(
+            year=ctx.today.year, region_code=office.region_code,
+            registration_point=office.registration_point, sequence=sequence,
+        )
+        app.registered_on = ctx.today
+    app.registered_contract_amount = app.contract_amount
+    app.registered_technology_amount = amount
+    await _decide(app, ctx)
+    await summary.apply(ctx.session, contribution(app, +1))
+    return {"registration_number": app.registration_number, "on_time": app.decided_on_time}
+
+
+async def _refuse(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    app.refusal_reason = ctx.params["reason"]
+    await _decide(app, ctx)
+    return {"on_time": app.decided_on_time}
+
+
+async def _amend(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    contract_amount: Decimal = ctx.params["contract_amount"]
+    technology_amount: Decimal = ctx.params["technology_amount"]
+    _technology_amount_fits(technology_amount, contract_amount, "technology_amount")
+    before = contribution(app, -1)
+    previous = {"contract_amount": app.registered_contract_amount, "technology_amount": app.registered_technology_amount}
+    app.registered_contract_amount = contract_amount
+    app.registered_technology_amount = technology_amount
+    app.amendment_count += 1
+    after = contribution(app, +1)
+    await summary.apply(ctx.session, summary.Contribution(
+        registered_on=after.registered_on, region_code=after.region_code, values=after.values, count=0,
+        contract_amount=after.contract_amount + before.contract_amount,
+        technology_amount=after.technology_amount + before.technology_amount,
+    ))
+    return {"previous": previous}
+
+
+async def _leave_registered(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    await summary.apply(ctx.session, contribution(app, -1))
+    return {}
+
+
+async def _object(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    if app.status == Status.registered:
+        await summary.apply(ctx.session, contribution(app, -1))
+    return {"objection_to": app.status.value}
+
+
+async def _reopen(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    await _start_clock(app, ctx, ctx.settings.contract_review_working_days)
+    return {"accepted_on": app.accepted_on, "due_on": app.due_on, "provisional": app.due_provisional}
+
+
+EFFECTS = {
+    Action.submit: _submit,
+    Action.accept: _accept,
+    Action.request_correction: _request_correction,
+    Action.resubmit: _resubmit,
+    Action.start_review: _start_review,
+    Action.refer_to_experts: _refer_to_experts,
+    Action.add_expert_opinion: _add_expert_opinion,
+    Action.register: _register,
+    Action.refuse: _refuse,
+    Action.amend: _amend,
+    Action.cancel: _leave_registered,
+    Action.object: _object,
+    Action.reopen: _reopen,
+}
+
+
+def _refusal(error: TransitionRefused) -> InvalidTransition | NotPermitted:
+    extra = {"status": error.source.value, "action": error.action.value, "allowed_actions": [a.value for a in error.allowed]}
+    if error.exists:
+        return NotPermitted(
+            code="action_not_permitted",
+            message_en=f"You may not {error.action.value} this application.",
+            message_zh=f"您无权对该申请执行“{error.action.label}”。",
+            extra=extra,
+        )
+    return InvalidTransition(
+        message_en=f"'{error.action.value}' is not possible in state '{error.source.value}'.",
+        message_zh=f"“{error.source.label}”状态下不能“{error.action.label}”。",
+        extra=extra,
+    )
+
+
+async def _apply(
+    app: ContractApplication, action: Action, capacities: frozenset[Actor], ctx: Context, user: User | None
+) -> None:
+    try:
+        transition = resolve(app.status, action, capacities)
+    except TransitionRefused as error:
+        raise _refusal(error) from None
+    source = app.status
+    details = await EFFECTS[action](app, ctx)
+    app.status = transition.target
+    app.version += 1
+    capacity = sorted(capacities & transition.actors)[0]
+    amounts = action in (Action.register, Action.amend)
+    comment = ctx.params.get("reason") or ctx.params.get("comment")
+    ctx.session.add(ContractEvent(
+        application_id=app.id, action=action.value, from_status=source.value, to_status=app.status.value,
+        actor_user_id=user.id if user else None, actor_capacity=capacity.value,
+        contract_amount=app.registered_contract_amount if amounts else None,
+        technology_amount=app.registered_technology_amount if amounts else None,
+        comment=comment, details=audit._jsonable(details),
+    ))
+    await audit.record(ctx.session, actor=user or audit.SystemActor(), object_type="contract_application",
+                       object_id=app.id, action=action.value,
+                       changes={"status": [source.value, app.status.value], **details})
+    outbox.enqueue(ctx.session, topic=f"contract.{action.value}", key=str(app.id),
+                   payload={"status": app.status.value, "registration_number": app.registration_number})
+
+
+async def act(
+    session: AsyncSession,
+    *,
+    user: User,
+    application_id: uuid.UUID,
+    action: Action,
+    settings: Settings,
+    params: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> ContractApplication:
+    """Take `action` on the application as `user`: 404 if it is not visible to them, 403 if their
+    capacity may not, 409 (with the allowed actions) if the state does not allow it."""
+    app = await _locked(session, user, application_id, expected_version)
+    ctx = Context(session, settings, today or china_today(), dict(params or {}))
+    await _apply(app, action, policy.capacities(user, app), ctx, user)
+    if action == Action.start_review and requires_experts(app, settings):
+        # Large or disputed contracts go to expert review automatically (30 working days).
+        await _apply(app, Action.refer_to_experts, frozenset({Actor.system}), Context(session, settings, ctx.today, {}), None)
+    await session.flush()
+    await session.refresh(app)
+    return app

@@ -1,0 +1,60 @@
+import uuid
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Date, Enum, ForeignKey, Numeric, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, Timestamps, UUIDPrimaryKey
+
+
+class Metric(StrEnum):
+    contract_amount = "contract_amount"
+    technology_amount = "technology_amount"
+
+    @property
+    def label(self) -> str:
+        return {"contract_amount": "技术合同成交额", "technology_amount": "技术交易额"}[self]
+
+
+class Target(UUIDPrimaryKey, Timestamps, Base):
+    """A planned total for a region and period (目标), e.g. Jiangsu's 1000亿元 for 2018–2020.
+
+    `region_prefixes` is a list of GB/T 2260 code prefixes whose union is the scope: ["32"] is
+    Jiangsu, ["3201"] Nanjing, and the 苏南 zone is the five cities ["3201", "3202", "3204", "3205", "3211"].
+    """
+
+    __tablename__ = "targets"
+    __table_args__ = (CheckConstraint("period_start <= period_end", name="period_ordered"),)
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    region_prefixes: Mapped[list[str]] = mapped_column(ARRAY(String(6)))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    metric: Mapped[Metric] = mapped_column(
+        Enum(Metric, name="target_metric", native_enum=False, create_constraint=True, length=32, validate_strings=True)
+    )
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    source: Mapped[str] = mapped_column(String(200), server_default="")
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ContractTotal(Base):
+    """Registered contracts summed per month, seller region and one dimension value.
+
+    `dimension` is one of all/type/field/seller_kind/ip_kind (`value` "" for all): one row set per
+    statistic keeps the table small (a full cube over every dimension at once would have about as
+    many rows as contracts). Maintained in the transaction of every registration, amendment,
+    cancellation and objection, so it always equals the SUM over `contract_applications`.
+    """
+
+    __tablename__ = "contract_totals"
+
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    contract_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    contract_amount: Mapped[Decimal] = mapped_column(Numeric(22, 2), server_default=text("0"))
+    technology_amount: Mapped[Decimal] = mapped_column(Numeric(22, 2), server_default=text("0"))

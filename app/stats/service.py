@@ -1,0 +1,175 @@
+"""Targets, progress toward them, and the contract statistics."""
+
+import math
+import uuid
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import User
+from app.audit import service as audit
+from app.audit.service import SystemActor
+from app.contracts.schemas import CENT, Amount
+from app.contracts.vocabulary import ContractType, IPKind, PartyKind
+from app.core.errors import Conflict, NotFound
+from app.core.regions import current_regions
+from app.core.types import SafeText
+from app.core.vocabulary import TechnologyField
+from app.stats.models import Metric, Target
+from app.stats.queries import Group, GroupBy, totals
+
+RegionPrefix = Annotated[str, StringConstraints(pattern=r"^\d{2}(\d{2}(\d{2})?)?$")]
+
+
+class TargetCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    region_prefixes: list[RegionPrefix] = Field(
+        min_length=1, max_length=50, description="行政区划代码前缀，范围为其并集：['32'] 江苏，['3201','3205'] 南京+苏州"
+    )
+    period_start: date
+    period_end: date
+    metric: Metric = Field(description="contract_amount=技术合同成交额, technology_amount=技术交易额")
+    amount: Amount = Field(description="目标金额（元）")
+    source: Annotated[SafeText, StringConstraints(max_length=200)] = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TargetCreate":
+        if self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        return self
+
+
+class TargetRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    region_prefixes: list[str]
+    period_start: date
+    period_end: date
+    metric: Metric
+    amount: Decimal
+    source: str
+
+
+class Progress(BaseModel):
+    target: TargetRead
+    as_of: date
+    achieved: Decimal = Field(description="已完成（元）：已登记合同（按最新变更金额，不含注销）")
+    percentage: Decimal = Field(description="完成百分比（向下取两位）")
+    remaining: Decimal
+    run_rate_per_day: Decimal = Field(description="日均完成额（元/天，按期内已过天数）")
+    projected_date: date | None = Field(description="按当前速度达到目标的日期；已达成或无进展时为空")
+    reached: bool
+    on_track: bool | None = Field(description="预计日期不晚于期末")
+
+
+NO_TARGET = NotFound(code="target_not_found", message_en="No such target.", message_zh="目标不存在。")
+
+
+async def create_target(session: AsyncSession, *, user: User | SystemActor, data: TargetCreate) -> Target:
+    if (await session.execute(select(Target.id).where(Target.name == data.name))).first():
+        raise Conflict(code="target_exists", message_en="A target of this name exists.", message_zh="同名目标已存在。")
+    target = Target(id=uuid.uuid4(), created_by_id=getattr(user, "id", None), **data.model_dump())
+    session.add(target)
+    await session.flush()
+    await audit.record(session, actor=user, object_type="target", object_id=target.id, action="create",
+                       changes=data.model_dump())
+    await session.refresh(target)
+    return target
+
+
+async def get_target(session: AsyncSession, target_id: uuid.UUID) -> Target:
+    target = (await session.execute(select(Target).where(Target.id == target_id))).scalar_one_or_none()
+    if target is None:
+        raise NO_TARGET
+    return target
+
+
+async def list_targets(session: AsyncSession) -> list[Target]:
+    return list((await session.execute(select(Target).order_by(Target.period_start, Target.name))).scalars())
+
+
+def project(amount: Decimal, achieved: Decimal, start: date, end: date, as_of: date) -> dict[str, object]:
+    """The arithmetic of progress, pure: a constant run rate since `start` extrapolated."""
+    until = min(as_of, end)
+    elapsed = (until - start).days + 1 if until >= start else 0
+    reached = achieved >= amount
+    rate = (achieved / elapsed).quantize(CENT, ROUND_DOWN) if elapsed else Decimal("0.00")
+    projected = None
+    if not reached and achieved > 0 and elapsed:
+        projected = start + timedelta(days=math.ceil(amount * elapsed / achieved) - 1)
+    percentage = (achieved * 100 / amount).quantize(CENT, ROUND_DOWN) if amount else Decimal("100.00")
+    return {
+        "achieved": achieved,
+        "percentage": percentage,
+        "remaining": max(amount - achieved, Decimal("0.00")),
+        "run_rate_per_day": rate,
+        "projected_date": projected,
+        "reached": reached,
+        "on_track": True if reached else (projected <= end if projected else None),
+    }
+
+
+async def progress(session: AsyncSession, *, target_id: uuid.UUID, as_of: date) -> Progress:
+    target = await get_target(session, target_id)
+    until = min(as_of, target.period_end)
+    achieved = Decimal("0.00")
+    if until >= target.period_start:
+        groups = await totals(session, GroupBy.total, since=target.period_start, until=until,
+                              prefixes=target.region_prefixes)
+        if groups:
+            achieved = getattr(groups[0], target.metric.value)
+    figures = project(target.amount, achieved, target.period_start, target.period_end, as_of)
+    return Progress(target=TargetRead.model_validate(target), as_of=as_of, **figures)  # type: ignore[arg-type]
+
+
+_LABELS: dict[GroupBy, dict[str, str]] = {
+    GroupBy.type: {t.value: t.label for t in ContractType},
+    GroupBy.field: {f.value: f.label for f in TechnologyField},
+    GroupBy.seller_kind: {k.value: k.label for k in PartyKind},
+    GroupBy.ip_kind: {k.value: k.label for k in IPKind},
+}
+
+
+def label(group_by: GroupBy, key: str) -> str:
+    if group_by == GroupBy.city:
+        return current_regions().get(key + "00", key)
+    if group_by in (GroupBy.month, GroupBy.total):
+        return key
+    return _LABELS[group_by].get(key, key)
+
+
+class GroupRead(BaseModel):
+    key: str
+    label: str
+    count: int
+    contract_amount: Decimal
+    technology_amount: Decimal
+
+
+class Statistics(BaseModel):
+    group_by: GroupBy
+    since: date | None = Field(serialization_alias="from")
+    until: date | None = Field(serialization_alias="to")
+    region: str | None
+    groups: list[GroupRead]
+    total: GroupRead
+
+
+def statistics(group_by: GroupBy, groups: list[Group], since: date | None, until: date | None,
+               region: str | None) -> Statistics:
+    total = GroupRead(key="total", label="合计", count=sum(g.count for g in groups),
+                      contract_amount=sum((g.contract_amount for g in groups), Decimal("0.00")),
+                      technology_amount=sum((g.technology_amount for g in groups), Decimal("0.00")))
+    return Statistics(
+        group_by=group_by, since=since, until=until, region=region, total=total,
+        groups=[GroupRead(key=g.key, label=label(group_by, g.key), count=g.count, contract_amount=g.contract_amount,
+                          technology_amount=g.technology_amount) for g in groups],
+    )
