@@ -162,7 +162,8 @@ def run() -> None:
         if credentials:
             console.print(
                 f"[bold]demo administrator created[/bold] — e-mail {credentials[0]}  password {credentials[1]}"
-                "\n(shown only this once; it is not stored in clear anywhere)"
+                "\n(shown only this once; it is not stored in clear anywhere)",
+                soft_wrap=True,  # a wrapped password cannot be copied
             )
         console.print(f"serving on http://{settings.host}:{settings.port}  (docs at /docs)")
         serve()

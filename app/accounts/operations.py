@@ -12,7 +12,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import AppError
 
-DEMO_ADMIN_EMAIL = "admin@techex.local"
+DEMO_ADMIN_EMAIL = "admin@techex-demo.cn"
 DEMO_ORGANIZATION = "技术产权交易市场运营中心"
 
 

@@ -5,6 +5,7 @@ runtime folder. Used only when DATABASE_URL is unset.
 """
 
 import subprocess
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -22,7 +23,10 @@ class EmbeddedPostgres:
         import pgserver  # the embedded group is absent from production images
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.data_dir, cleanup_mode="delete" if self.delete_on_stop else "stop")
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers) and falls back to /tmp: fine here.
+            warnings.simplefilter("ignore")
+            self._server = pgserver.get_server(self.data_dir, cleanup_mode="delete" if self.delete_on_stop else "stop")
         exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
         if "(1 row)" not in exists:
             self._server.psql(f"CREATE DATABASE {DATABASE_NAME};")

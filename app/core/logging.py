@@ -60,4 +60,6 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
     # Our middleware logs each request with its id; uvicorn's access line would duplicate it without one.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Client libraries log every outgoing call at INFO: noise at our volume.
+    for name in ("uvicorn.access", "httpx", "httpx2", "pgserver"):
+        logging.getLogger(name).setLevel(logging.WARNING)
