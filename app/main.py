@@ -13,9 +13,9 @@ from app.core.db import Database
 from app.core.errors import install_error_handlers, problem_responses
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from app.stats.router import routers as stats_routers
 from app.listings.files import BODY_LIMIT_OVERRIDES
 from app.listings.router import routers as listing_routers
+from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
 from search.client import make_client
 
@@ -70,7 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every API route may answer these, whatever its own `responses=` lists: malformed JSON,
     # an oversized body, invalid parameters.
     api = APIRouter(prefix="/api/v1", responses=problem_responses(400, 413, 422))
-    for router in (auth_router, users_router, organizations_router, *contract_routers, *stats_routers, *listing_routers):
+    for router in (
+        auth_router, users_router, organizations_router, *listing_routers, *contract_routers, *stats_routers
+    ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(system_router)

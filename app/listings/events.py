@@ -70,4 +70,6 @@ async def record_changes_bulk(
             for listing_id, change in changes
         ],
     )
-    await session.execute(insert(OutboxMessage), [_message(kind, listing_id, action) for listing_id, _ in changes])
+    await session.execute(
+        insert(OutboxMessage), [_message(kind, listing_id, action) for listing_id, _ in changes]
+    )

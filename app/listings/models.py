@@ -4,7 +4,7 @@ names are a contract with the search domain (it indexes these rows), so keep the
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -32,7 +32,9 @@ MONEY = Numeric(16, 2)
 
 def _enum(enum_class: type, name: str) -> Enum:
     # VARCHAR + CHECK like the accounts domain: adding a value stays a one-line migration.
-    return Enum(enum_class, name=name, native_enum=False, create_constraint=True, length=32, validate_strings=True)
+    return Enum(
+        enum_class, name=name, native_enum=False, create_constraint=True, length=32, validate_strings=True
+    )
 
 
 def _codes() -> Mapped[list[str]]:
@@ -42,6 +44,9 @@ def _codes() -> Mapped[list[str]]:
 
 class ListingColumns(Timestamps):
     """What all four kinds share: identity, lifecycle, ownership and the optimistic-lock version."""
+
+    # RETURNING brings back server-set values (updated_at) on UPDATE too, so no lazy load follows.
+    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     status: Mapped[ListingStatus] = mapped_column(
@@ -164,6 +169,8 @@ class Agency(ListingColumns, Base):
     )
 
     name: Mapped[str] = mapped_column(String(200))
+    # 统一社会信用代码 of the agency itself (it may differ from the owning organization's record).
+    credit_code: Mapped[str | None] = mapped_column(String(18))
     description: Mapped[str] = mapped_column(Text, server_default="")
     service_kinds: Mapped[list[str]] = _codes()
     regions_served: Mapped[list[str]] = mapped_column(ARRAY(String(6)), server_default=text("'{}'"))

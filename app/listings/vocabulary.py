@@ -34,7 +34,7 @@ class IPKind(_Labelled):
     utility_model = "utility_model"
     design_patent = "design_patent"
     software_copyright = "software_copyright"
-    trade_secret = "trade_secret"
+    trade_secret = "trade_secret"  # noqa: S105 — 技术秘密, not a credential
     ic_layout = "ic_layout"
     plant_variety = "plant_variety"
 

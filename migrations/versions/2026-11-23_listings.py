@@ -58,6 +58,7 @@ def upgrade() -> None:
     op.create_index('ix_achievements_updated_at', 'achievements', ['updated_at'], unique=False)
     op.create_table('agencies',
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('credit_code', sa.String(length=18), nullable=True),
     sa.Column('description', sa.Text(), server_default='', nullable=False),
     sa.Column('service_kinds', postgresql.ARRAY(sa.String(length=32)), server_default=sa.text("'{}'"), nullable=False),
     sa.Column('regions_served', postgresql.ARRAY(sa.String(length=6)), server_default=sa.text("'{}'"), nullable=False),

@@ -1,0 +1,111 @@
+"""File routes: the catalogue import (`POST /achievements/import`) and exports of one's own
+listings (`GET /{kind}/export`). Registered before `/{id}` so their paths are not taken for ids."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.auth import CurrentUser
+from app.accounts.models import User
+from app.core.db import SessionDep
+from app.core.errors import problem_responses
+from app.listings import importing, repository, tabular
+from app.listings.kinds import KindSpec
+
+IMPORT_PATH = "/api/v1/achievements/import"
+# The app-wide body limit is for JSON calls; a catalogue file gets its own (BodySizeLimitMiddleware).
+BODY_LIMIT_OVERRIDES = {IMPORT_PATH: importing.MAX_IMPORT_BYTES + 64 * 1024}
+
+_META = ("id", "status", "version", "created_at", "updated_at", "published_at")
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+async def export_owned(session: AsyncSession, spec: KindSpec, user: User, fmt: str) -> tuple[bytes, str]:
+    """The caller's organization's listings of one kind as a file that `import` reads back."""
+    listings = await repository.list_owned(session, spec.model, user)
+    headers = [*_META, *spec.create.model_fields]
+    rows = [[getattr(listing, name) for name in headers] for listing in listings]
+    content = (
+        tabular.write_csv(headers, rows) if fmt == "csv" else tabular.write_xlsx(headers, rows, spec.path)
+    )
+    return content, f"{spec.path}-{datetime.now(UTC):%Y%m%d}.{fmt}"
+
+
+def add_file_routes(router: APIRouter, spec: KindSpec) -> None:
+    @router.get(
+        "/export",
+        responses={
+            **problem_responses(401, 422),
+            200: {"content": {m: {} for m in _MEDIA.values()}, "description": "the file"},
+        },
+        response_class=Response,
+        summary=f"Export own {spec.path} · 导出本机构{spec.label_zh}",
+        description="All listings of this kind owned by the caller's organization, every status, as CSV "
+        "(UTF-8 with BOM, for Excel) or XLSX. Lists are joined with `;`; contacts and IP rights are JSON.",
+    )
+    async def export(
+        session: SessionDep,
+        user: CurrentUser,
+        format: Annotated[Literal["xlsx", "csv"], Query(description="xlsx 或 csv")] = "xlsx",
+    ) -> Response:
+        content, filename = await export_owned(session, spec, user, format)
+        return Response(
+            content,
+            media_type=_MEDIA[format],
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    if spec.kind != "achievement":
+        return
+
+    @router.post(
+        "/import",
+        response_model=importing.ImportReportOut,
+        status_code=status.HTTP_201_CREATED,
+        responses={
+            200: {"model": importing.ImportReportOut, "description": "dry run: the report, nothing written"},
+            **problem_responses(401, 403, 413, 415, 422),
+        },
+        summary="Import a catalogue · 导入科技成果目录",
+        description=f"""Upload a university's 科技成果目录 as CSV, XLSX or JSON Lines (at most
+{importing.MAX_IMPORT_ROWS} rows and {importing.MAX_IMPORT_BYTES // 1024 // 1024} MB). The first row
+(CSV/XLSX) names the columns: the API's field names or their Chinese names (标题, 简介, 技术领域, 关键词,
+技术成熟度, 知识产权, 转化方式, 意向价格, 地区代码, 完成人, 应用场景, 财政资金项目, 项目名称, 有效期至,
+联系人, 联系电话, 联系邮箱);
+cells may hold codes or Chinese labels (农业, 独占许可 …); lists are separated by `;` `、` or `,`.
+
+Every row is checked exactly like `POST /achievements`. `dry_run=true` only reports (200).
+Otherwise a file with any invalid row changes nothing (422, with the per-row report) unless
+`partial=true`, which imports the valid rows and reports the others. `publish=true` publishes
+the rows that meet the publishing rule at once (verified organizations only).""",
+    )
+    async def import_catalogue(
+        session: SessionDep,
+        user: CurrentUser,
+        file: Annotated[UploadFile, File(description="the catalogue (.csv, .xlsx, .jsonl)")],
+        dry_run: Annotated[bool, Form(description="只校验，不写入")] = False,
+        partial: Annotated[bool, Form(description="部分导入：跳过有错误的行")] = False,
+        publish: Annotated[bool, Form(description="导入后直接发布符合条件的成果")] = False,
+    ) -> JSONResponse:
+        fmt = tabular.detect_format(file.filename, file.content_type)
+        if fmt is None:
+            raise importing.UnsupportedFile()
+        content = await file.read(importing.MAX_IMPORT_BYTES + 1)
+        report = await importing.import_achievements(
+            session,
+            user=user,
+            content=content,
+            fmt=fmt,
+            dry_run=dry_run,
+            partial=partial,
+            publish=publish,
+            source=file.filename or "",
+        )
+        body = importing.ImportReportOut.of(report).model_dump()
+        return JSONResponse(body, status_code=200 if dry_run else 201)

@@ -1,0 +1,241 @@
+"""Bulk import of a university's 科技成果目录: every row through `AchievementCreate` (the API's
+own schema), all-or-nothing unless partial import is asked for, written with multi-row INSERTs
+and recorded through `record_changes_bulk` like any other listing change."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Role, User
+from app.core.errors import AppError, FieldError, NotPermitted, ValidationFailed
+from app.core.i18n import validation_message
+from app.listings import tabular
+from app.listings.events import record_changes_bulk
+from app.listings.kinds import ACHIEVEMENT
+from app.listings.models import Achievement
+from app.listings.schemas import AchievementCreate
+from app.listings.service import check_cross_fields, may_own
+from app.listings.vocabulary import ListingStatus
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_IMPORT_ROWS = 20_000
+_BATCH = 1_000
+MAX_REPORTED_ERRORS = 1_000
+
+FIELD_NAMES_ZH = {
+    "title": "标题",
+    "description": "简介",
+    "field": "技术领域",
+    "keywords": "关键词",
+    "maturity": "技术成熟度",
+    "ip_rights": "知识产权",
+    "transfer_modes": "转化方式",
+    "asking_price": "意向价格",
+    "region_code": "地区代码",
+    "team": "完成人",
+    "application_scenarios": "应用场景",
+    "publicly_funded": "财政资金项目",
+    "funding_project": "项目名称",
+    "contacts": "联系人",
+    "valid_until": "有效期至",
+}
+
+
+@dataclass
+class UnsupportedFile(AppError):
+    status: ClassVar[int] = 415
+    code: str = "unsupported_file"
+    message_en: str = "Upload a .csv, .xlsx or .jsonl file."
+    message_zh: str = "请上传 CSV、XLSX 或 JSONL 格式的文件。"
+
+
+@dataclass
+class RowError:
+    row: int
+    field: str
+    message: str
+
+    @classmethod
+    def of(cls, row: int, field_path: str, message_zh: str) -> "RowError":
+        top = field_path.split(".")[0]
+        label = FIELD_NAMES_ZH.get(top)
+        name = f"{label}（{field_path}）" if label else field_path
+        return cls(row, field_path, f"第 {row} 行：{name}{message_zh}")
+
+
+@dataclass
+class ImportReport:
+    total_rows: int = 0
+    valid_rows: int = 0
+    created: int = 0
+    published: int = 0
+    dry_run: bool = False
+    partial: bool = False
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def invalid_rows(self) -> int:
+        return self.total_rows - self.valid_rows
+
+
+class ImportReportOut(BaseModel):
+    total_rows: int
+    valid_rows: int
+    invalid_rows: int
+    created: int
+    published: int
+    dry_run: bool
+    partial: bool
+    errors: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, report: ImportReport) -> "ImportReportOut":
+        return cls(
+            total_rows=report.total_rows,
+            valid_rows=report.valid_rows,
+            invalid_rows=report.invalid_rows,
+            created=report.created,
+            published=report.published,
+            dry_run=report.dry_run,
+            partial=report.partial,
+            errors=[e.__dict__ for e in report.errors[:MAX_REPORTED_ERRORS]],
+        )
+
+
+def _validate(number: int, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, list[RowError]]:
+    if "__invalid__" in raw:
+        return None, [RowError(number, "row", f"第 {number} 行：不是有效的 JSON 对象")]
+    try:
+        data = AchievementCreate.model_validate(tabular.normalise(raw))
+    except ValidationError as exc:
+        return None, [
+            RowError.of(
+                number,
+                ".".join(str(p) for p in e["loc"]) or "row",
+                "：" + validation_message(e["type"], e["msg"], "zh"),
+            )
+            for e in exc.errors()
+        ]
+    except (ValueError, TypeError):  # a malformed JSON cell
+        return None, [
+            RowError(number, "row", f"第 {number} 行：单元格格式错误（知识产权或联系人列应为 JSON）")
+        ]
+    values = data.model_dump(mode="python")
+    cross = check_cross_fields(ACHIEVEMENT, values)
+    if cross:
+        return None, [RowError.of(number, e.field, "：" + e.message_zh) for e in cross]
+    return values, []
+
+
+def _publishable(values: dict[str, Any], today: Any) -> bool:
+    end = values.get("valid_until")
+    funded_ok = not values.get("publicly_funded") or values.get("funding_project")
+    return (
+        bool(values.get("title") and values.get("description") and values.get("field"))
+        and (end is None or end >= today)
+        and bool(funded_ok)
+    )
+
+
+async def import_achievements(
+    session: AsyncSession,
+    *,
+    user: User,
+    content: bytes,
+    fmt: str,
+    dry_run: bool = False,
+    partial: bool = False,
+    publish: bool = False,
+    source: str = "",
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
+    """Validate every row, then (unless dry run) insert the valid ones in batches.
+
+    Without `partial`, one invalid row rejects the whole file (ValidationFailed, nothing written).
+    With `publish`, rows that meet the publishing rule go live at once; the others stay drafts."""
+    may_own(ACHIEVEMENT, user)
+    if publish and not (user.organization.verified or user.role == Role.admin):
+        raise NotPermitted(
+            code="organization_not_verified",
+            message_en="Only members of a verified organization may publish.",
+            message_zh="机构通过认证后才能发布信息。",
+        )
+    if len(content) > MAX_IMPORT_BYTES:
+        raise _limit("file", f"文件超过 {MAX_IMPORT_BYTES // (1024 * 1024)} MB 上限", "file too large")
+    try:
+        raw_rows = list(tabular.read_rows(content, fmt))
+    except Exception as exc:  # openpyxl/csv raise many types on a corrupt file
+        raise UnsupportedFile(
+            message_zh=f"无法读取文件：{type(exc).__name__}", message_en=f"Cannot read the file: {exc}"
+        ) from exc
+    if len(raw_rows) > MAX_IMPORT_ROWS:
+        raise _limit(
+            "file", f"文件共 {len(raw_rows)} 行，超过 {MAX_IMPORT_ROWS} 行上限，请拆分后导入", "too many rows"
+        )
+    report = ImportReport(total_rows=len(raw_rows), dry_run=dry_run, partial=partial)
+    if not raw_rows:
+        raise _limit("file", "文件中没有数据行", "no data rows")
+    today = datetime.now(UTC).date()
+    valid: list[tuple[int, dict[str, Any]]] = []
+    for index, (number, raw) in enumerate(raw_rows, start=1):
+        values, errors = _validate(number, raw)
+        if values is None:
+            report.errors.extend(errors)
+        else:
+            valid.append((number, values))
+        if progress and index % 500 == 0:
+            progress("validate", index, len(raw_rows))
+    report.valid_rows = len(valid)
+    if dry_run:
+        return report
+    if report.errors and not partial:
+        raise ValidationFailed(
+            code="import_rejected",
+            message_zh=f"{report.invalid_rows} 行有错误，未导入任何数据（可修正后重试，或选择部分导入）。",
+            message_en=f"{report.invalid_rows} rows are invalid; nothing was imported.",
+            errors=[
+                FieldError(f"row {e.row}: {e.field}", "invalid", e.message, e.message)
+                for e in report.errors[:100]
+            ],
+            extra={"report": ImportReportOut.of(report).model_dump()},
+        )
+    now = datetime.now(UTC)
+    for start in range(0, len(valid), _BATCH):
+        batch = valid[start : start + _BATCH]
+        rows, changes = [], []
+        for number, values in batch:
+            live = publish and _publishable(values, today)
+            listing_id = uuid.uuid4()
+            rows.append(
+                {
+                    **values,
+                    "id": listing_id,
+                    "owner_organization_id": user.organization_id,
+                    "created_by_id": user.id,
+                    "status": ListingStatus.published if live else ListingStatus.draft,
+                    "published_at": now if live else None,
+                    "version": 1,
+                }
+            )
+            changes.append(
+                (listing_id, {"row": number, "source": source, "status": rows[-1]["status"].value})
+            )
+            report.published += live
+        await session.execute(insert(Achievement), rows)
+        await record_changes_bulk(session, actor=user, kind="achievement", action="imported", changes=changes)
+        report.created += len(rows)
+        if progress:
+            progress("insert", report.created, len(valid))
+    return report
+
+
+def _limit(field_name: str, zh: str, en: str) -> ValidationFailed:
+    return ValidationFailed(
+        code="import_limit", message_zh=zh, message_en=en, errors=[FieldError(field_name, "limit", en, zh)]
+    )

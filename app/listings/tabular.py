@@ -1,0 +1,220 @@
+"""Reading and writing catalogue files (CSV, XLSX, JSON Lines) as rows of plain values.
+
+Column headers may be the API's field names or their Chinese names; cells may hold codes or
+Chinese labels (农业, 独占许可, 发明专利 …). Nothing here validates: the rows go through the
+same `AchievementCreate` schema as the API."""
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+
+from app.core.vocabulary import TechnologyField
+from app.listings.vocabulary import (
+    AgencyService,
+    CooperationMode,
+    ExpertService,
+    IPKind,
+    IPStatus,
+    TransferMode,
+)
+
+# Chinese column names users put in 科技成果目录 spreadsheets.
+HEADER_ALIASES = {
+    "标题": "title",
+    "成果名称": "title",
+    "名称": "name",
+    "姓名": "name",
+    "简介": "description",
+    "成果简介": "description",
+    "摘要": "description",
+    "技术领域": "field",
+    "领域": "field",
+    "关键词": "keywords",
+    "成熟度": "maturity",
+    "技术成熟度": "maturity",
+    "知识产权": "ip_rights",
+    "转化方式": "transfer_modes",
+    "意向价格": "asking_price",
+    "价格": "asking_price",
+    "地区代码": "region_code",
+    "行政区划代码": "region_code",
+    "完成人": "team",
+    "团队": "team",
+    "应用场景": "application_scenarios",
+    "财政资金项目": "publicly_funded",
+    "项目名称": "funding_project",
+    "有效期至": "valid_until",
+    "联系人": "contact_name",
+    "联系电话": "contact_phone",
+    "联系邮箱": "contact_email",
+    "联系人列表": "contacts",
+}
+LIST_FIELDS = {
+    "keywords",
+    "transfer_modes",
+    "team",
+    "cooperation_modes",
+    "fields",
+    "services",
+    "service_kinds",
+    "regions_served",
+    "qualifications",
+}
+JSON_FIELDS = {"ip_rights", "contacts"}
+BOOL_FIELDS = {"publicly_funded", "confidential"}
+_LABELLED: dict[str, type[Enum]] = {
+    "field": TechnologyField,
+    "fields": TechnologyField,
+    "transfer_modes": TransferMode,
+    "cooperation_modes": CooperationMode,
+    "services": ExpertService,
+    "service_kinds": AgencyService,
+}
+_SEPARATORS = re.compile(r"[;；、,，\n]+")
+_TRUE = {"是", "true", "1", "y", "yes", "t"}
+_FALSE = {"否", "false", "0", "n", "no", "f"}
+
+
+def _from_label(enum: type[Enum], value: str) -> str:
+    for member in enum:
+        if value in (member.value, getattr(member, "label", None)):
+            return str(member.value)
+    return value  # left as is: validation names it
+
+
+def _ip_right(text: str) -> dict[str, str] | str:
+    """`发明专利:ZL202010000000.1:已授权` (kind, number, status; codes or labels)."""
+    parts = [p.strip() for p in re.split(r"[:：]", text)]
+    right = {"kind": _from_label(IPKind, parts[0])}
+    if len(parts) > 1:
+        right["number"] = parts[1]
+    if len(parts) > 2:
+        right["status"] = _from_label(IPStatus, parts[2])
+    return right
+
+
+def normalise(raw: dict[str, Any]) -> dict[str, Any]:
+    """A row of cells → the API's input shape. Empty cells are left out (the schema's default)."""
+    row: dict[str, Any] = {}
+    contact: dict[str, str] = {}
+    for header, value in raw.items():
+        key = HEADER_ALIASES.get(str(header).strip(), str(header).strip())
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+            if key in LIST_FIELDS:
+                value = [v.strip() for v in _SEPARATORS.split(value) if v.strip()]
+            elif key in JSON_FIELDS:
+                value = (
+                    json.loads(value) if value.startswith("[") else [_ip_right(v) for v in value.split(";")]
+                )
+            elif key in BOOL_FIELDS:
+                value = True if value.lower() in _TRUE else False if value.lower() in _FALSE else value
+        if isinstance(value, datetime):
+            value = value.date()
+        if isinstance(value, float):  # spreadsheet numbers: keep the digits as written, never binary float
+            value = Decimal(repr(value))
+        if key in _LABELLED:
+            enum = _LABELLED[key]
+            value = (
+                [_from_label(enum, v) if isinstance(v, str) else v for v in value]
+                if isinstance(value, list)
+                else _from_label(enum, value)
+                if isinstance(value, str)
+                else value
+            )
+        if key.startswith("contact_"):
+            contact[key.removeprefix("contact_")] = str(value)
+            continue
+        row[key] = value
+    if contact:
+        row.setdefault("contacts", []).append(contact)
+    return row
+
+
+def read_rows(content: bytes, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number as the user sees it, cells) for each non-empty data row."""
+    if fmt == "jsonl":
+        for number, line in enumerate(content.decode("utf-8-sig").splitlines(), start=1):
+            if line.strip():
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError:
+                    value = None
+                yield number, value if isinstance(value, dict) else {"__invalid__": line[:80]}
+    elif fmt == "csv":
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:  # Excel on Chinese Windows saves CSV as GB18030
+            text = content.decode("gb18030")
+        for number, cells in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+            if any(v for v in cells.values() if isinstance(v, str) and v.strip()):
+                yield number, {k: v for k, v in cells.items() if k is not None}
+    else:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        try:
+            rows = workbook.worksheets[0].iter_rows(values_only=True)
+            headers = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+            for number, values in enumerate(rows, start=2):
+                if any(v not in (None, "") for v in values):
+                    yield number, {h: v for h, v in zip(headers, values, strict=False) if h}
+        finally:
+            workbook.close()
+
+
+def detect_format(filename: str | None, content_type: str | None) -> str | None:
+    name = (filename or "").lower()
+    for suffix, fmt in ((".csv", "csv"), (".xlsx", "xlsx"), (".jsonl", "jsonl"), (".ndjson", "jsonl")):
+        if name.endswith(suffix):
+            return fmt
+    return {
+        "text/csv": "csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+        "application/jsonl": "jsonl",
+        "application/x-ndjson": "jsonl",
+    }.get((content_type or "").split(";")[0].strip())
+
+
+def cell(value: Any) -> Any:
+    """A value as it goes into an export cell: lists joined with ';', structures as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict):
+            return json.dumps(value, ensure_ascii=False)
+        return ";".join(str(v) for v in value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date | Decimal):
+        return str(value)
+    return value
+
+
+def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers)
+    writer.writerows([[cell(v) for v in row] for row in rows])
+    return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8 Chinese correctly
+
+
+def write_xlsx(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append([cell(v) for v in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
