@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -70,6 +71,9 @@ def test_run_serves_with_embedded_services_and_ctrl_c_stops_everything(tmp_path:
             "PORT": str(port), "TECHEX_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen([sys.executable, "-m", "app.cli", "run"], env=env, cwd=PROJECT_ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -85,12 +89,19 @@ def test_run_serves_with_embedded_services_and_ctrl_c_stops_everything(tmp_path:
         assert ready, "techex run did not become ready"
         assert _children_named("meilisearch", tmp_path)
         assert _children_named("postgres", tmp_path)
+        # The credentials printed once work.
+        credentials = re.search(r"e-mail (\S+)\s+password (\S+)", "".join(lines))
+        assert credentials, "".join(lines)
+        token = httpx.post(
+            f"{url}/api/v1/auth/token", data={"username": credentials[1], "password": credentials[2]}, timeout=10
+        ).json()["access_token"]
+        me = httpx.get(f"{url}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert me.json()["role"] == "admin"
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
-    assert process.returncode == 0, output
-    credentials = re.search(r"e-mail (\S+)\s+password (\S+)", output)
-    assert credentials, output
+        process.wait(timeout=60)
+        reader.join(timeout=5)
+    assert process.returncode == 0, "".join(lines)
     time.sleep(1)
     assert not _children_named("meilisearch", tmp_path), "Meilisearch left running"
     assert not _children_named("postgres", tmp_path), "PostgreSQL left running"
