@@ -1,0 +1,92 @@
+"""The certificate PDF opens, states the number and amounts, and its QR code resolves to the
+public verification, whose hash anyone can recompute."""
+
+import hashlib
+import io
+from urllib.parse import urlsplit
+
+import httpx
+import pypdfium2
+import zxingcpp
+from pypdf import PdfReader
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.contracts import helpers
+from tests.contracts.helpers import step
+
+
+def _qr_url(pdf: bytes) -> str:
+    page = pypdfium2.PdfDocument(pdf)[0]
+    image = page.render(scale=3).to_pil()
+    results = zxingcpp.read_barcodes(image)
+    assert results, "no QR code found on page 1"
+    return results[0].text
+
+
+async def test_pdf_and_qr_round_trip(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await helpers.world(client, db)
+    app = await helpers.registered(client, w, amount="700000.00")
+    number = app["registration_number"]
+    response = await client.get(f"/api/v1/contracts/{app['id']}/certificate", headers=w.applicant.headers)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    assert number in text
+    assert "1000000.00" in text and "700000.00" in text
+    assert "技术合同登记证明" in text
+
+    url = _qr_url(response.content)
+    assert url.endswith(f"/api/v1/certificates/{number}")
+    public = await client.get(urlsplit(url).path)  # no login
+    assert public.status_code == 200
+    body = public.json()
+    assert body["status"] == "valid"
+    assert body["technology_amount"] == "700000.00"
+    assert hashlib.sha256(body["canonical"].encode()).hexdigest() == body["certificate_hash"]
+    assert body["certificate_hash"] in text.replace("\n", "")
+
+
+async def test_amended_then_cancelled_certificate(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await helpers.world(client, db)
+    app = await helpers.registered(client, w)
+    number = app["registration_number"]
+    original = (await client.get(f"/api/v1/certificates/{number}")).json()["certificate_hash"]
+    await step(client, w.officer, app["id"], "amend",
+               {"contract_amount": "1200000.00", "technology_amount": "900000.00", "reason": "补充协议增加金额"})
+    amended = (await client.get(f"/api/v1/certificates/{number}")).json()
+    assert amended["status"] == "amended" and amended["amendment_count"] == 1
+    assert amended["contract_amount"] == "1200000.00"
+    assert amended["certificate_hash"] != original
+    assert amended["superseded_hashes"] == [original]  # a printed old certificate is recognisable
+    await step(client, w.officer, app["id"], "cancel", {"reason": "合同解除"})
+    cancelled = (await client.get(f"/api/v1/certificates/{number}")).json()
+    assert cancelled["status"] == "cancelled"
+    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.applicant.headers)).json()
+    amounts = [(h["action"], h["contract_amount"]) for h in history if h["contract_amount"]]
+    assert amounts == [("register", "1000000.00"), ("amend", "1200000.00")]
+
+
+async def test_unknown_number_and_unregistered_certificate(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await helpers.world(client, db)
+    assert (await client.get("/api/v1/certificates/26320101999999")).status_code == 404
+    assert (await client.get("/api/v1/certificates/abc")).status_code == 422
+    app = await helpers.under_review(client, w)
+    response = await client.get(f"/api/v1/contracts/{app['id']}/certificate", headers=w.officer.headers)
+    assert response.status_code == 409 and response.json()["code"] == "not_registered"
+
+
+async def test_publicity_lists_registered_contracts(client: httpx.AsyncClient, db: AsyncSession, app) -> None:
+    w = await helpers.world(client, db)
+    registered = await helpers.registered(client, w)
+    await helpers.under_review(client, w)
+    listing = (await client.get("/api/v1/publicity/contracts")).json()
+    assert listing["total"] == 1
+    item = listing["items"][0]
+    assert item["registration_number"] == registered["registration_number"]
+    assert item["technology_amount"] == "700000.00"
+    app.state.settings.publicity_shows_amounts = False
+    try:
+        hidden = (await client.get("/api/v1/publicity/contracts?region=32")).json()["items"][0]
+    finally:
+        app.state.settings.publicity_shows_amounts = True
+    assert hidden["contract_amount"] is None and hidden["technology_amount"] is None
+    assert (await client.get("/api/v1/publicity/contracts?region=36")).json()["total"] == 0
