@@ -14,10 +14,22 @@ from app.outbox.models import OutboxMessage
 from tests.fixtures.accounts import SignedIn
 
 MINIMAL: dict[str, dict[str, Any]] = {
-    "achievements": {"title": "一种水稻抗倒伏栽培方法", "description": "通过调控株型提高抗倒伏能力。", "field": "agriculture"},
-    "demands": {"title": "锂电池极片涂布缺陷检测", "description": "需要在线检测涂布缺陷。", "field": "new_energy"},
+    "achievements": {
+        "title": "一种水稻抗倒伏栽培方法",
+        "description": "通过调控株型提高抗倒伏能力。",
+        "field": "agriculture",
+    },
+    "demands": {
+        "title": "锂电池极片涂布缺陷检测",
+        "description": "需要在线检测涂布缺陷。",
+        "field": "new_energy",
+    },
     "experts": {"name": "张明", "biography": "长期从事作物栽培研究。", "fields": ["agriculture"]},
-    "agencies": {"name": "江苏某技术转移中心", "description": "提供技术转移服务。", "service_kinds": ["technology_transfer"]},
+    "agencies": {
+        "name": "江苏某技术转移中心",
+        "description": "提供技术转移服务。",
+        "service_kinds": ["technology_transfer"],
+    },
 }
 OWNER_KIND = {
     "achievements": OrganizationKind.university,

@@ -38,7 +38,9 @@ async def test_organization_kind_decides_what_it_may_own(client, db, signed_in, 
 
 async def test_registration_officer_cannot_create(client, signed_in):
     officer = await signed_in(role=Role.registration_officer)
-    response = await client.post("/api/v1/achievements", json=MINIMAL["achievements"], headers=officer.headers)
+    response = await client.post(
+        "/api/v1/achievements", json=MINIMAL["achievements"], headers=officer.headers
+    )
     assert response.status_code == 403
 
 
@@ -91,13 +93,17 @@ async def test_drafts_of_others_are_not_found(client, owner, make_listing):
     stranger = await owner("achievements")
     draft = await make_listing("achievements", who, publish=False)
     assert (await client.get(f"/api/v1/achievements/{draft['id']}")).status_code == 404
-    assert (await client.get(f"/api/v1/achievements/{draft['id']}", headers=stranger.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/achievements/{draft['id']}", headers=stranger.headers)
+    ).status_code == 404
     response = await client.post(f"/api/v1/achievements/{draft['id']}/publish", headers=stranger.headers)
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("path", KINDS)
-async def test_admin_takes_down_with_a_reason_the_owner_sees(client, db, owner, signed_in, make_listing, path):
+async def test_admin_takes_down_with_a_reason_the_owner_sees(
+    client, db, owner, signed_in, make_listing, path
+):
     who = await owner(path)
     admin = await signed_in(role=Role.admin)
     listing = await make_listing(path, who)
@@ -110,13 +116,17 @@ async def test_admin_takes_down_with_a_reason_the_owner_sees(client, db, owner, 
     seen = (await client.get(f"/api/v1/{path}/{listing['id']}", headers=who.headers)).json()
     assert seen["status_reason"] == "信息不实"
     audit = (
-        await db.execute(select(AuditEntry).where(AuditEntry.object_id == listing["id"], AuditEntry.action == "taken_down"))
+        await db.execute(
+            select(AuditEntry).where(AuditEntry.object_id == listing["id"], AuditEntry.action == "taken_down")
+        )
     ).scalar_one()
     assert audit.changes["reason"] == "信息不实" and audit.actor_user_id == admin.user.id
     # The owner cannot simply re-publish it: an edit returns it to draft first.
     again = await client.post(f"/api/v1/{path}/{listing['id']}/publish", headers=who.headers)
     assert again.status_code == 409
-    edited = await client.patch(f"/api/v1/{path}/{listing['id']}", json={"keywords": ["已更正"]}, headers=who.headers)
+    edited = await client.patch(
+        f"/api/v1/{path}/{listing['id']}", json={"keywords": ["已更正"]}, headers=who.headers
+    )
     assert edited.json()["status"] == "draft"
     republished = await client.post(f"/api/v1/{path}/{listing['id']}/publish", headers=who.headers)
     assert republished.json()["status"] == "published" and republished.json()["status_reason"] is None
@@ -130,7 +140,9 @@ async def test_take_down_needs_an_admin_and_a_reason(client, db, owner, signed_i
     )
     assert response.status_code == 403
     admin = await signed_in(role=Role.admin)
-    response = await client.post(f"/api/v1/achievements/{listing['id']}/take-down", json={}, headers=admin.headers)
+    response = await client.post(
+        f"/api/v1/achievements/{listing['id']}/take-down", json={}, headers=admin.headers
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "reason"
     assert (await client.get(f"/api/v1/achievements/{listing['id']}")).json()["status"] == "published"
@@ -140,7 +152,9 @@ async def test_admin_cannot_publish_or_close_an_organizations_listing(client, ow
     who = await owner("achievements")
     admin = await signed_in(role=Role.admin)
     draft = await make_listing("achievements", who, publish=False)
-    assert (await client.post(f"/api/v1/achievements/{draft['id']}/publish", headers=admin.headers)).status_code == 403
+    assert (
+        await client.post(f"/api/v1/achievements/{draft['id']}/publish", headers=admin.headers)
+    ).status_code == 403
 
 
 async def test_owner_closes_and_revises(client, owner, make_listing):
@@ -148,10 +162,16 @@ async def test_owner_closes_and_revises(client, owner, make_listing):
     listing = await make_listing("demands", who)
     closed = await client.post(f"/api/v1/demands/{listing['id']}/close", headers=who.headers)
     assert closed.json()["status"] == "closed"
-    assert (await client.post(f"/api/v1/demands/{listing['id']}/close", headers=who.headers)).status_code == 409
-    revised = await client.patch(f"/api/v1/demands/{listing['id']}", json={"title": "新的需求标题"}, headers=who.headers)
+    assert (
+        await client.post(f"/api/v1/demands/{listing['id']}/close", headers=who.headers)
+    ).status_code == 409
+    revised = await client.patch(
+        f"/api/v1/demands/{listing['id']}", json={"title": "新的需求标题"}, headers=who.headers
+    )
     assert revised.json()["status"] == "draft"
-    assert (await client.post(f"/api/v1/demands/{listing['id']}/publish", headers=who.headers)).status_code == 200
+    assert (
+        await client.post(f"/api/v1/demands/{listing['id']}/publish", headers=who.headers)
+    ).status_code == 200
 
 
 async def test_expert_profile_is_kept_by_the_expert_or_an_admin(client, signed_in, make_listing):
@@ -161,9 +181,15 @@ async def test_expert_profile_is_kept_by_the_expert_or_an_admin(client, signed_i
     profile = await make_listing("experts", expert)
     assert profile["user_id"] == str(expert.user.id)
     url = f"/api/v1/experts/{profile['id']}"
-    assert (await client.patch(url, json={"institution": "南京大学"}, headers=colleague.headers)).status_code == 403
-    assert (await client.patch(url, json={"institution": "南京大学"}, headers=admin.headers)).status_code == 200
-    assert (await client.patch(url, json={"professional_title": "教授"}, headers=expert.headers)).status_code == 200
+    assert (
+        await client.patch(url, json={"institution": "南京大学"}, headers=colleague.headers)
+    ).status_code == 403
+    assert (
+        await client.patch(url, json={"institution": "南京大学"}, headers=admin.headers)
+    ).status_code == 200
+    assert (
+        await client.patch(url, json={"professional_title": "教授"}, headers=expert.headers)
+    ).status_code == 200
     second = await client.post("/api/v1/experts", json=MINIMAL["experts"], headers=expert.headers)
     assert second.status_code == 409
 
@@ -181,7 +207,9 @@ async def test_only_never_published_drafts_are_deleted(client, db, owner, make_l
     draft = await make_listing("achievements", who, publish=False)
     live = await make_listing("achievements", who)
     assert (await client.delete(f"/api/v1/achievements/{live['id']}", headers=who.headers)).status_code == 409
-    assert (await client.delete(f"/api/v1/achievements/{draft['id']}", headers=who.headers)).status_code == 204
+    assert (
+        await client.delete(f"/api/v1/achievements/{draft['id']}", headers=who.headers)
+    ).status_code == 204
     remaining = (await db.execute(select(Achievement.id))).scalars().all()
     assert [str(i) for i in remaining] == [live["id"]]
     deleted = (await db.execute(select(AuditEntry).where(AuditEntry.action == "deleted"))).scalar_one()

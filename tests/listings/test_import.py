@@ -1,0 +1,173 @@
+"""Catalogue import: CSV, XLSX and JSON Lines; dry run; all-or-nothing or partial; limits."""
+
+import io
+import json
+
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from app.accounts.models import Role
+from app.audit.models import AuditEntry
+from app.listings import importing
+from app.listings.models import Achievement
+from app.outbox.models import OutboxMessage
+from tests.listings.conftest import counts
+
+URL = "/api/v1/achievements/import"
+CSV_OK = (
+    "title,description,field,keywords,maturity,asking_price,transfer_modes,region_code\n"
+    "一种新型锂电池隔膜,提高隔膜耐热性,new_materials,隔膜;锂电池,6,120000.50,transfer;license_ordinary,320102\n"
+    "水稻病虫害智能识别系统,基于图像识别病虫害,agriculture,水稻、病虫害,4,,pay_after_use,360102\n"
+)
+
+
+def _xlsx(rows: list[list[object]]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+async def _upload(client, who, name, content, **form):
+    data = {k: str(v).lower() for k, v in form.items()}
+    return await client.post(URL, files={"file": (name, content)}, data=data, headers=who.headers)
+
+
+async def test_csv_import_writes_rows_audit_and_outbox(client, db, owner):
+    who = await owner("achievements")
+    response = await _upload(client, who, "catalogue.csv", CSV_OK.encode())
+    assert response.status_code == 201, response.text
+    assert response.json()["created"] == 2 and response.json()["invalid_rows"] == 0
+    rows = (await db.execute(select(Achievement).order_by(Achievement.title))).scalars().all()
+    battery = next(r for r in rows if r.field == "new_materials")
+    assert str(battery.asking_price) == "120000.50" and battery.keywords == ["隔膜", "锂电池"]
+    assert battery.transfer_modes == ["transfer", "license_ordinary"] and battery.status == "draft"
+    assert {r.owner_organization_id for r in rows} == {who.user.organization_id}
+    audits = (await db.execute(select(AuditEntry).where(AuditEntry.action == "imported"))).scalars().all()
+    assert {a.object_id for a in audits} == {str(r.id) for r in rows}
+    messages = (
+        (await db.execute(select(OutboxMessage).where(OutboxMessage.topic == "listing.changed")))
+        .scalars()
+        .all()
+    )
+    assert {m.key for m in messages} == {f"achievement:{r.id}" for r in rows}
+
+
+async def test_xlsx_with_chinese_headers_and_labels(client, db, owner):
+    who = await owner("achievements")
+    content = _xlsx(
+        [
+            ["标题", "成果简介", "技术领域", "关键词", "技术成熟度", "转化方式", "意向价格", "知识产权", "联系人", "联系电话"],
+            ["耐盐碱水稻新品种", "适于沿海滩涂种植", "农业", "耐盐碱，水稻", 8, "独占许可、作价投资", 2500000,
+             "植物新品种:CNA20201234:已授权", "王老师", "0791-88300000"],
+        ]
+    )  # fmt: skip
+    response = await _upload(client, who, "目录.xlsx", content, publish=True)
+    assert response.status_code == 201, response.text
+    assert response.json()["published"] == 1
+    row = (await db.execute(select(Achievement))).scalar_one()
+    assert row.field == "agriculture" and row.maturity == 8 and row.status == "published"
+    assert row.transfer_modes == ["license_exclusive", "equity"]
+    assert str(row.asking_price) == "2500000.00"
+    assert row.ip_rights == [{"kind": "plant_variety", "number": "CNA20201234", "status": "granted"}]
+    assert row.contacts == [{"name": "王老师", "phone": "0791-88300000", "email": None}]
+    public = (await client.get(f"/api/v1/achievements/{row.id}")).json()
+    assert public["status"] == "published" and public["contacts"] is None
+
+
+async def test_jsonl_import(client, db, owner):
+    who = await owner("achievements")
+    lines = [
+        {
+            "title": "高温合金叶片",
+            "description": "航空发动机叶片",
+            "field": "aerospace",
+            "keywords": ["叶片"],
+        },
+        {
+            "title": "城市内涝预警",
+            "description": "基于物联网",
+            "field": "urban_social",
+            "asking_price": "99.99",
+        },
+    ]
+    content = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines).encode()
+    rows, audits, messages = await counts(db, Achievement)
+    response = await _upload(client, who, "catalogue.jsonl", content)
+    assert response.status_code == 201 and response.json()["created"] == 2
+    assert await counts(db, Achievement) == (rows + 2, audits + 2, messages + 2)
+
+
+async def test_dry_run_reports_and_writes_nothing(client, db, owner):
+    who = await owner("achievements")
+    before = await counts(db, Achievement)
+    bad = CSV_OK + "坏行,描述,火星农业,,12,-5,,999999\n"
+    response = await _upload(client, who, "c.csv", bad.encode(), dry_run=True)
+    assert response.status_code == 200
+    report = response.json()
+    assert report["total_rows"] == 3 and report["valid_rows"] == 2 and report["created"] == 0
+    messages = [e["message"] for e in report["errors"]]
+    assert all(m.startswith("第 4 行") for m in messages)
+    assert any("技术领域" in m for m in messages) and any("地区代码" in m for m in messages)
+    assert any("意向价格" in m for m in messages) and any("技术成熟度" in m for m in messages)
+    assert await counts(db, Achievement) == before
+
+
+async def test_one_bad_row_rejects_the_file_unless_partial(client, db, owner):
+    who = await owner("achievements")
+    before = await counts(db, Achievement)
+    bad = CSV_OK + "<b>标题</b>,描述,agriculture,,,,,\n"
+    response = await _upload(client, who, "c.csv", bad.encode())
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "import_rejected" and body["report"]["invalid_rows"] == 1
+    assert "第 4 行" in body["errors"][0]["message"]
+    assert await counts(db, Achievement) == before
+
+    response = await _upload(client, who, "c.csv", bad.encode(), partial=True)
+    assert response.status_code == 201
+    assert response.json()["created"] == 2 and response.json()["invalid_rows"] == 1
+    assert (await counts(db, Achievement))[0] == 2
+
+
+async def test_unknown_column_is_an_error(client, db, owner):
+    who = await owner("achievements")
+    before = await counts(db, Achievement)
+    response = await _upload(client, who, "c.csv", "title,description,colour\n标题,描述,red\n".encode())
+    assert response.status_code == 422
+    assert "colour" in response.json()["errors"][0]["message"]
+    assert await counts(db, Achievement) == before
+
+
+async def test_limits(client, db, owner, monkeypatch):
+    who = await owner("achievements")
+    before = await counts(db, Achievement)
+    monkeypatch.setattr(importing, "MAX_IMPORT_ROWS", 5)
+    many = "title,description,field\n" + "标题,描述,agriculture\n" * 6
+    response = await _upload(client, who, "c.csv", many.encode())
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "file"
+    assert "超过 5 行上限" in response.json()["detail"]
+    huge = b"title\n" + b"x" * (importing.MAX_IMPORT_BYTES + 100 * 1024)
+    response = await _upload(client, who, "c.csv", huge)
+    assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
+    response = await _upload(client, who, "c.pdf", b"%PDF-1.4")
+    assert response.status_code == 415
+    response = await _upload(client, who, "c.xlsx", b"not a zip file")
+    assert response.status_code == 415
+    assert await counts(db, Achievement) == before
+
+
+async def test_import_permissions(client, db, owner, signed_in):
+    unverified = await owner("achievements", verified=False)
+    officer = await signed_in(role=Role.registration_officer)
+    before = await counts(db, Achievement)
+    response = await _upload(client, unverified, "c.csv", CSV_OK.encode(), publish=True)
+    assert response.status_code == 403
+    assert (await _upload(client, officer, "c.csv", CSV_OK.encode())).status_code == 403
+    assert (await client.post(URL, files={"file": ("c.csv", CSV_OK.encode())})).status_code == 401
+    assert await counts(db, Achievement) == before
+    # Unverified organizations may still import drafts.
+    assert (await _upload(client, unverified, "c.csv", CSV_OK.encode())).status_code == 201
