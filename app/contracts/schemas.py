@@ -3,10 +3,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.contracts.vocabulary import SUBTYPES, ContractSubtype, ContractType, IPKind, PartyKind, describe
 from app.contracts.workflow import STATUS_DESCRIPTION, Action, Status
+from app.core.errors import FieldError
 from app.core.types import CreditCode, Money, RegionCode, SafeText
 from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
 
@@ -74,25 +75,34 @@ class ApplicationFields(BaseModel):
     document_name: Name | None = None
     disputed: bool = Field(default=False, description="有争议（将提交专家评审）")
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "ApplicationFields":
-        problems: list[str] = []
+    def problems(self) -> list[FieldError]:
+        """Cross-field rules, each naming its field (checked by the service before anything is written)."""
+        found: list[FieldError] = []
+
+        def add(field: str, code: str, en: str, zh: str) -> None:
+            found.append(FieldError(field, code, en, zh))
+
         if self.contract_subtype not in SUBTYPES[self.contract_type]:
-            problems.append("contract_subtype does not belong to contract_type")
+            add("contract_subtype", "subtype_mismatch", "This subtype does not belong to the contract type.",
+                "合同子类与合同类型不符。")
         if self.valid_until < self.valid_from:
-            problems.append("valid_until is before valid_from")
+            add("valid_until", "before_valid_from", "valid_until is before valid_from.", "有效期止早于有效期起。")
         if self.contract_amount - self.deductions.total() != self.claimed_technology_amount:
-            problems.append("claimed_technology_amount must equal contract_amount minus the deductions")
-        if self.contract_type == ContractType.transfer and (
-            self.expected_new_investment is None or self.expected_new_output is None
-        ):
-            problems.append("transfer contracts need expected_new_investment and expected_new_output")
+            add("claimed_technology_amount", "does_not_add_up",
+                "claimed_technology_amount must equal contract_amount minus the deductions.",
+                "申报技术交易额须等于成交额减去各项非技术性费用。")
+        if self.contract_type == ContractType.transfer:
+            for name in ("expected_new_investment", "expected_new_output"):
+                if getattr(self, name) is None:
+                    add(name, "required_for_transfer", f"{name} is required for transfer contracts.",
+                        "技术转让合同须填写预计新增投入和新增产值。")
+        side = "buyer" if self.is_import else "seller"
         applicant = self.buyer if self.is_import else self.seller
-        if applicant.region_code is None or applicant.credit_code is None:
-            problems.append("the applicant party (seller; buyer of an import) needs region_code and credit_code")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+        for name in ("region_code", "credit_code"):
+            if getattr(applicant, name) is None:
+                add(f"{side}.{name}", "required_for_applicant", "The applicant party needs it.",
+                    "申请登记方须填写。")
+        return found
 
 
 class ApplicationCreate(ApplicationFields):

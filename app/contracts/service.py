@@ -38,7 +38,7 @@ def _invalid(field: str, code: str, en: str, zh: str) -> ValidationFailed:
 
 def _columns(data: ApplicationFields) -> dict[str, Any]:
     applicant = data.buyer if data.is_import else data.seller
-    assert applicant.region_code is not None  # checked by the schema
+    assert applicant.region_code is not None  # checked by ApplicationFields.problems
     return {
         "contract_type": data.contract_type,
         "contract_subtype": data.contract_subtype,
@@ -72,6 +72,8 @@ async def _route(session: AsyncSession, user: User, data: ApplicationFields, tod
         raise NotPermitted(
             code="officers_do_not_apply", message_en="Officers cannot file applications.", message_zh="登记员不能申请登记。"
         )
+    if problems := data.problems():
+        raise ValidationFailed(errors=problems)
     side = "buyer" if data.is_import else "seller"
     applicant = data.buyer if data.is_import else data.seller
     organization = await repository.get_organization(session, user.organization_id)
