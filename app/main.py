@@ -15,9 +15,12 @@ from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.listings.files import BODY_LIMIT_OVERRIDES
 from app.listings.router import routers as listing_routers
+from app.matching.router import router as matching_router
+from app.matching.worker import Background
 from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
 from search.client import make_client
+from search.engine import Engine
 
 API_DESCRIPTION = """
 Techex — 技术产权交易市场 backend.
@@ -42,9 +45,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
         )
         app.state.meili = make_client(settings)
+        app.state.search = Engine.from_settings(settings)
+        # Index settings and the outbox relay (search/relay.py) run in this process too.
+        app.state.background = Background(app.state.database, app.state.search, settings)
+        app.state.background.start()
         try:
             yield
         finally:
+            await app.state.background.stop()
+            await app.state.search.aclose()
             await app.state.meili.aclose()
             await app.state.database.dispose()
 
@@ -71,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # an oversized body, invalid parameters.
     api = APIRouter(prefix="/api/v1", responses=problem_responses(400, 413, 422))
     for router in (
-        auth_router, users_router, organizations_router, *listing_routers, *contract_routers, *stats_routers
+        auth_router, users_router, organizations_router, *listing_routers, *contract_routers, *stats_routers,
+        matching_router,
     ):
         api.include_router(router)
     app.include_router(api)

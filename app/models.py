@@ -12,6 +12,7 @@ from app.contracts.models import (
 )
 from app.core.db import Base
 from app.listings.models import Achievement, Agency, Demand, Expert
+from app.matching.models import Notification, Subscription
 from app.outbox.models import OutboxMessage
 from app.stats.models import ContractTotal, Target
 
@@ -29,10 +30,12 @@ __all__ = [
     "Demand",
     "Expert",
     "IdempotencyRecord",
+    "Notification",
     "Organization",
     "OutboxMessage",
     "RefreshToken",
     "RegistrationCounter",
+    "Subscription",
     "Target",
     "User",
 ]

@@ -1,0 +1,140 @@
+"""智能撮合: the counterpart listings of a demand (achievements, experts, agencies) or of an
+achievement (demands, experts, agencies), ranked and explained.
+
+One multi-search request: per counterpart kind a hybrid query whose keyword part is the
+listing's top TF-IDF terms and whose vector part is the listing's whole text (search/lexical.py),
+then a small, explained adjustment for same field, same region, price within budget and maturity."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import jieba.analyse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Role, User
+from app.core.errors import NotFound
+from app.core.regions import region_name
+from app.core.vocabulary import TechnologyField
+from app.listings import policy
+from app.listings.models import LISTING_MODELS, ListingColumns
+from app.listings.vocabulary import ListingStatus
+from app.matching.schemas import Match, MatchResult
+from app.matching.search import unavailable
+from search import lexical
+from search.engine import Engine, SearchUnavailable
+from search.normalize import to_simplified
+
+COUNTERPARTS = {"demand": ("achievement", "expert", "agency"), "achievement": ("demand", "expert", "agency")}
+CANDIDATES = 30
+RETRIEVE = ["id", "type", "display_title", "title", "description", "keywords", "field", "regions",
+            "maturity", "asking_price", "budget_max"]
+
+
+async def load_for_matching(
+    session: AsyncSession, kind: str, listing_id: uuid.UUID, user: User | None, *, system: bool = False
+) -> ListingColumns:
+    """The listing, if `user` may ask for its matches: anyone when published; otherwise its owner,
+    a tech manager or an administrator. Anything else is 404, revealing nothing."""
+    model = LISTING_MODELS[kind]
+    listing = await session.scalar(select(model).where(model.id == listing_id))
+    allowed = listing is not None and (
+        system
+        or listing.status == ListingStatus.published
+        or (user is not None and (user.role in (Role.admin, Role.tech_manager) or policy.is_owner(user, listing)))
+    )
+    if not allowed:
+        raise NotFound(code="listing_not_found", message_en=f"No such {kind}.", message_zh="信息不存在。")
+    assert listing is not None
+    return listing
+
+
+def _text(listing: ListingColumns) -> str:
+    return to_simplified("\n".join([listing.title, " ".join(listing.keywords or []), listing.description or ""]))  # type: ignore[attr-defined]
+
+
+def terms_of(text: str, top: int = 8) -> list[str]:
+    return [term for term in jieba.analyse.extract_tags(text, topK=top) if len(term) > 1]
+
+
+def _province(regions: Sequence[str] | None) -> str | None:
+    return regions[0] if regions else None
+
+
+def explain(kind: str, listing: ListingColumns, terms: list[str], hit: dict[str, Any]) -> tuple[float, list[str]]:
+    """Adjust Meilisearch's ranking score by the business signals and say why it matched."""
+    score = 0.75 * float(hit.get("_rankingScore", 0.0))
+    reasons: list[str] = []
+    text = f"{hit.get('title', '')} {' '.join(hit.get('keywords') or [])} {hit.get('description', '')}".lower()
+    shared = [term for term in terms if term.lower() in text]
+    if shared:
+        reasons.append("共同技术词：" + "、".join(shared[:5]))
+        score += 0.02 * min(len(shared), 5)
+    field = getattr(listing, "field", None)
+    if field is not None and field.value in (hit.get("field") or []):
+        reasons.append(f"同属领域：{TechnologyField(field.value).label}")
+        score += 0.08
+    region = listing.region_code
+    if region and _province(hit.get("regions")) == region[:2] + "0000":
+        reasons.append(f"同一地区：{region_name(region[:2] + '0000')}")
+        score += 0.04
+    if kind == "demand" and hit["type"] == "achievement":
+        budget = getattr(listing, "budget_max", None)
+        price = hit.get("asking_price")
+        if budget is not None and price is not None and price <= float(budget):
+            reasons.append(f"报价 {price:,.2f} 元在预算 {float(budget):,.2f} 元内")
+            score += 0.06
+        if (hit.get("maturity") or 0) >= 6:
+            reasons.append(f"成熟度 {hit['maturity']} 级，可进入工程化或产业化")
+            score += 0.03
+    if kind == "achievement" and hit["type"] == "demand":
+        price = getattr(listing, "asking_price", None)
+        budget = hit.get("budget_max")
+        if price is not None and budget is not None and float(price) <= budget:
+            reasons.append(f"报价在对方预算 {budget:,.2f} 元内")
+            score += 0.06
+    return min(1.0, round(score, 4)), reasons
+
+
+async def matches(
+    session: AsyncSession, engine: Engine, *, kind: str, listing_id: uuid.UUID, user: User | None,
+    types: Sequence[str], limit: int, only_id: str | None = None, system: bool = False,
+) -> MatchResult:
+    listing = await load_for_matching(session, kind, listing_id, user, system=system)
+    wanted = [other for other in COUNTERPARTS[kind] if not types or other in types]
+    text = _text(listing)
+    terms = terms_of(text)
+    vector = lexical.query_vector(text)
+    queries = []
+    for other in wanted:
+        query: dict[str, Any] = {
+            "indexUid": engine.index(other),
+            "q": " ".join(terms[:5]),
+            "limit": CANDIDATES,
+            "attributesToRetrieve": RETRIEVE,
+            "showRankingScore": True,
+            "locales": ["cmn"],
+        }
+        if only_id is not None:
+            query["filter"] = f'id = "{only_id}"'
+        if vector is not None:
+            query |= {"hybrid": {"embedder": lexical.EMBEDDER, "semanticRatio": 0.8}, "vector": vector}
+        queries.append(query)
+    try:
+        answer = await engine.multi_search({"queries": queries}) if queries else {"results": []}
+    except SearchUnavailable as exc:
+        raise unavailable(exc) from exc
+    found: list[Match] = []
+    for result in answer["results"]:
+        for hit in result["hits"]:
+            if hit["id"] == str(listing.id):
+                continue
+            score, reasons = explain(kind, listing, terms, hit)
+            found.append(Match(type=hit["type"], id=hit["id"], title=hit.get("display_title", ""), score=score, explanation=reasons))
+    found.sort(key=lambda match: match.score, reverse=True)
+    return MatchResult(
+        listing={"type": kind, "id": str(listing.id), "title": listing.title},  # type: ignore[attr-defined]
+        matches=found[:limit],
+    )
+

@@ -1,0 +1,59 @@
+"""Subscriptions (saved searches and followed demands) and the notifications they produce."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, Timestamps
+
+
+class SubscriptionKind(StrEnum):
+    search = "search"  # 保存的搜索
+    demand = "demand"  # 关注本企业的需求
+
+    @property
+    def label(self) -> str:
+        return {"search": "保存的搜索", "demand": "关注需求"}[self.value]
+
+
+class Subscription(Timestamps, Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_active_kind", "active", "kind"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    kind: Mapped[SubscriptionKind] = mapped_column(
+        Enum(SubscriptionKind, name="subscription_kind", native_enum=False, create_constraint=True, length=16)
+    )
+    name: Mapped[str] = mapped_column(String(100), server_default="")
+    query: Mapped[str] = mapped_column(String(200), server_default="")
+    types: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default=text("'{}'"))
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    demand_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("demands.id", ondelete="CASCADE"))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # One notification per subscription and listing, however often the listing is republished.
+        UniqueConstraint("subscription_id", "listing_kind", "listing_id"),
+        Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    listing_kind: Mapped[str] = mapped_column(String(16))
+    listing_id: Mapped[uuid.UUID]
+    title: Mapped[str] = mapped_column(String(200))
+    explanation: Mapped[list[str]] = mapped_column(ARRAY(String(200)), server_default=text("'{}'"))
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    read_at: Mapped[datetime | None]

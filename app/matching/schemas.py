@@ -1,0 +1,99 @@
+"""Search, match, subscription and notification payloads."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+from app.core.types import RegionCode
+from app.core.vocabulary import TechnologyField
+from app.listings.vocabulary import TransferMode
+from app.matching.models import SubscriptionKind
+
+Kind = Literal["achievement", "demand", "expert", "agency"]
+
+
+class SearchHit(BaseModel):
+    type: Kind = Field(description="achievement=科技成果、demand=技术需求、expert=专家、agency=服务机构")
+    id: uuid.UUID
+    title: str = Field(description="标题（专家、机构为名称）")
+    highlight: dict[str, str] = Field(description="命中词以 <em> 标出的标题与摘要片段（简体）")
+    score: float = Field(description="0–1 的相关度")
+    field: list[str] = []
+    region_code: str | None = None
+    maturity: int | None = None
+    asking_price: Decimal | None = None
+    published_at: datetime | None = None
+
+
+class SearchResult(BaseModel):
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]] = Field(description="各分面取值的命中数：type、field、region_province、maturity、transfer_modes")
+    total: int = Field(description="命中总数（估计值）")
+    limit: int
+    offset: int
+
+
+class Match(BaseModel):
+    type: Kind
+    id: uuid.UUID
+    title: str
+    score: float = Field(description="0–1 的匹配度")
+    explanation: list[str] = Field(description="匹配理由：共同技术词、同一领域、同一地区、成熟度、价格是否在预算内")
+
+
+class MatchResult(BaseModel):
+    listing: dict[str, Any] = Field(description="被匹配的信息：type、id、title")
+    matches: list[Match]
+
+
+class SearchFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: TechnologyField | None = None
+    region: RegionCode | None = None
+    maturity_min: int | None = Field(default=None, ge=1, le=9)
+    transfer_mode: TransferMode | None = None
+    price_max: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=2)
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SubscriptionKind = Field(description="search=保存的搜索、demand=关注本企业的需求")
+    name: str = Field(default="", max_length=100)
+    query: str = Field(default="", max_length=200, description="搜索词（kind=search）")
+    types: list[Kind] = Field(default_factory=list, description="关注的信息类型；空表示全部")
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    demand_id: uuid.UUID | None = Field(default=None, description="关注的需求（kind=demand）")
+    webhook_url: AnyHttpUrl | None = Field(default=None, description="有新匹配时 POST 通知到此地址（失败会重试）")
+
+
+class SubscriptionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: SubscriptionKind
+    name: str
+    query: str
+    types: list[str]
+    filters: dict[str, Any]
+    demand_id: uuid.UUID | None
+    webhook_url: str | None
+    active: bool
+    created_at: datetime
+
+
+class NotificationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    subscription_id: uuid.UUID
+    listing_kind: str
+    listing_id: uuid.UUID
+    title: str
+    explanation: list[str]
+    created_at: datetime
+    read_at: datetime | None

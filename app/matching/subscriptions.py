@@ -1,0 +1,161 @@
+"""Subscriptions and notifications: saving a search or following a demand; when a newly published
+listing matches, a notification is stored and, if a webhook is configured, a delivery is queued
+in the outbox (delivered with retries by app/matching/webhooks.py)."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import User
+from app.audit.service import record
+from app.core.errors import FieldError, NotFound, ValidationFailed
+from app.core.pagination import PageParams
+from app.listings import policy
+from app.listings.models import Demand
+from app.matching import matches as matching
+from app.matching.models import Notification, Subscription, SubscriptionKind
+from app.matching.schemas import SearchFilters, SubscriptionCreate
+from app.matching.search import filter_expression, kinds_for
+from app.outbox.models import OutboxMessage
+from app.outbox.service import enqueue
+from search.engine import Engine
+from search.normalize import to_simplified
+
+WEBHOOK_TOPIC = "webhook.deliver"
+
+
+async def create(session: AsyncSession, *, user: User, data: SubscriptionCreate) -> Subscription:
+    if data.kind == SubscriptionKind.demand:
+        demand = None
+        if data.demand_id is not None:
+            demand = await session.scalar(select(Demand).where(Demand.id == data.demand_id))
+        if demand is None or not policy.is_owner(user, demand):
+            raise ValidationFailed(errors=[FieldError("demand_id", "not_own_demand", "not a demand of your organization", "不是本机构的需求")])
+    elif not data.query.strip():
+        raise ValidationFailed(errors=[FieldError("query", "required", "a saved search needs a query", "保存的搜索须填写搜索词")])
+    subscription = Subscription(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        organization_id=user.organization_id,
+        kind=data.kind,
+        name=data.name,
+        query=data.query.strip(),
+        types=list(data.types),
+        filters=data.filters.model_dump(mode="json", exclude_none=True),
+        demand_id=data.demand_id if data.kind == SubscriptionKind.demand else None,
+        webhook_url=str(data.webhook_url) if data.webhook_url else None,
+    )
+    session.add(subscription)
+    await session.flush()
+    await record(session, actor=user, object_type="subscription", object_id=subscription.id, action="created",
+                 changes={"kind": data.kind.value, "query": subscription.query})
+    return subscription
+
+
+async def list_own(session: AsyncSession, *, user: User) -> list[Subscription]:
+    return list((await session.scalars(
+        select(Subscription).where(Subscription.user_id == user.id).order_by(Subscription.created_at.desc())
+    )).all())
+
+
+async def delete(session: AsyncSession, *, user: User, subscription_id: uuid.UUID) -> None:
+    subscription = await session.scalar(
+        select(Subscription).where(Subscription.id == subscription_id, Subscription.user_id == user.id).with_for_update()
+    )
+    if subscription is None:
+        raise NotFound(code="subscription_not_found", message_en="No such subscription.", message_zh="订阅不存在。")
+    await session.delete(subscription)
+    await record(session, actor=user, object_type="subscription", object_id=subscription_id, action="deleted")
+
+
+async def notifications(session: AsyncSession, *, user: User, page: PageParams) -> tuple[list[Notification], int]:
+    where = Notification.user_id == user.id
+    total = await session.scalar(select(func.count()).select_from(Notification).where(where)) or 0
+    rows = await session.scalars(
+        select(Notification).where(where).order_by(Notification.created_at.desc(), Notification.id)
+        .limit(page.limit).offset(page.offset)
+    )
+    return list(rows.all()), total
+
+
+async def _saved_search_hits(engine: Engine, kind: str, listing_id: str, subscriptions: Sequence[Subscription]) -> set[uuid.UUID]:
+    """The saved searches (all their words, synonyms included) that find this listing."""
+    queries, owners = [], []
+    for subscription in subscriptions:
+        filters = SearchFilters.model_validate(subscription.filters)
+        if kind not in kinds_for(subscription.types, filters):
+            continue
+        queries.append({
+            "indexUid": engine.index(kind),
+            "q": to_simplified(subscription.query),
+            "filter": [f'id = "{listing_id}"', *filter_expression(filters)],
+            "matchingStrategy": "all",
+            "limit": 1,
+            "attributesToRetrieve": ["id"],
+            "locales": ["cmn"],
+        })
+        owners.append(subscription.id)
+    if not queries:
+        return set()
+    answer = await engine.multi_search({"queries": queries})
+    return {owner for owner, result in zip(owners, answer["results"], strict=True) if result["hits"]}
+
+
+async def _notify(session: AsyncSession, subscription: Subscription, kind: str, listing_id: str, title: str, why: list[str]) -> None:
+    notification_id = uuid.uuid4()
+    inserted = await session.scalar(
+        insert(Notification)
+        .values(id=notification_id, user_id=subscription.user_id, subscription_id=subscription.id,
+                listing_kind=kind, listing_id=uuid.UUID(listing_id), title=title[:200], explanation=why)
+        .on_conflict_do_nothing()
+        .returning(Notification.id)
+    )
+    if inserted is not None and subscription.webhook_url:
+        enqueue(session, topic=WEBHOOK_TOPIC, key=str(notification_id), payload={"notification_id": str(notification_id)})
+
+
+def published_handler(engine: Engine):  # type: ignore[no-untyped-def]
+    """`matching.listing_published`: evaluate every active subscription against the new listing."""
+
+    async def handle(session: AsyncSession, rows: Sequence[OutboxMessage]) -> None:
+        active = list((await session.scalars(select(Subscription).where(Subscription.active))).all())
+        if not active:
+            return
+        searches = [s for s in active if s.kind == SubscriptionKind.search]
+        follows = [s for s in active if s.kind == SubscriptionKind.demand]
+        for row in rows:
+            kind, listing_id = row.payload["kind"], row.payload["id"]
+            views = await _public(session, kind, listing_id)
+            if views is None:
+                continue  # unpublished again since
+            title = views.get("title") or views.get("name") or ""
+            for subscription_id in await _saved_search_hits(engine, kind, listing_id, searches):
+                subscription = next(s for s in searches if s.id == subscription_id)
+                await _notify(session, subscription, kind, listing_id, title, [f"符合保存的搜索：{subscription.query}"])
+            if kind == "demand":
+                continue
+            for subscription in follows:
+                if subscription.demand_id is None:
+                    continue
+                result = await matching.matches(
+                    session, engine, kind="demand", listing_id=subscription.demand_id, user=None,
+                    types=[kind], limit=1, only_id=listing_id, system=True,
+                )
+                if result.matches and result.matches[0].score >= FOLLOW_THRESHOLD:
+                    await _notify(session, subscription, kind, listing_id, title, result.matches[0].explanation)
+
+    return handle
+
+
+FOLLOW_THRESHOLD = 0.45
+
+
+async def _public(session: AsyncSession, kind: str, listing_id: str) -> dict[str, Any] | None:
+    from search.indexer import load_public
+
+    found = await load_public(session, kind, [uuid.UUID(listing_id)])
+    return next(iter(found.values()), None)

@@ -1,0 +1,75 @@
+"""The `listing.changed` handler: load each listing's current row; published → upsert its public
+document, anything else (or gone) → delete it from the index. Idempotent, so a retried or
+duplicated message is harmless. Per-listing advisory locks make two relays touching the same
+listing send their Meilisearch tasks in the order they read the rows."""
+
+import uuid
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Organization
+from app.listings.models import LISTING_MODELS
+from app.listings.policy import public_view
+from app.listings.vocabulary import ListingStatus
+from app.outbox.models import OutboxMessage
+from app.outbox.service import enqueue
+from search import documents
+from search.engine import Engine
+
+TOPIC = "listing.changed"
+PUBLISHED_TOPIC = "matching.listing_published"
+
+
+async def load_public(session: AsyncSession, kind: str, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The public view of each *published* listing among `ids` (others are absent)."""
+    model = LISTING_MODELS[kind]
+    rows = await session.execute(
+        select(model, Organization.name)
+        .join(Organization, Organization.id == model.owner_organization_id)
+        .where(model.id.in_(ids), model.status == ListingStatus.published)
+    )
+    return {listing.id: public_view(kind, listing, owner_name=name) for listing, name in rows.all()}
+
+
+async def sync_listings(session: AsyncSession, engine: Engine, kind: str, ids: Sequence[uuid.UUID]) -> list[str]:
+    """Bring the index in line with the database for these listings; the ids now indexed."""
+    for key in sorted(zlib.crc32(f"{kind}:{listing_id}".encode()) for listing_id in ids):
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+    published = await load_public(session, kind, ids)
+    await engine.ensure_setup()
+    index = engine.index(kind)
+    tasks = []
+    if published:
+        tasks.append(await engine.upsert(index, [documents.build(kind, view) for view in published.values()]))
+    gone = [str(listing_id) for listing_id in ids if listing_id not in published]
+    if gone:
+        tasks.append(await engine.delete(index, gone))
+    for task in tasks:
+        await engine.wait(task)
+    return [str(listing_id) for listing_id in published]
+
+
+def handler(engine: Engine):  # type: ignore[no-untyped-def]
+    async def handle(session: AsyncSession, rows: Sequence[OutboxMessage]) -> None:
+        by_kind: dict[str, set[uuid.UUID]] = defaultdict(set)
+        newly_published: list[dict[str, str]] = []
+        for row in rows:
+            kind, listing_id = row.payload["kind"], uuid.UUID(row.payload["id"])
+            if kind in LISTING_MODELS:
+                by_kind[kind].add(listing_id)
+                if row.payload.get("action") == "published":
+                    newly_published.append({"kind": kind, "id": str(listing_id)})
+        indexed: set[str] = set()
+        for kind, ids in by_kind.items():
+            indexed.update(await sync_listings(session, engine, kind, sorted(ids)))
+        # Subscriptions are evaluated once the listing is searchable (app/matching/handlers.py).
+        for item in newly_published:
+            if item["id"] in indexed:
+                enqueue(session, topic=PUBLISHED_TOPIC, key=f"{item['kind']}:{item['id']}", payload=item)
+
+    return handle

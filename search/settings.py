@@ -1,0 +1,63 @@
+"""Index settings as code: one index per kind of listing, the same settings for all four, applied
+idempotently at start-up and by `techex search-setup` (docs/search.md explains each choice)."""
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from search import lexical
+from search.normalize import to_simplified
+
+KINDS = ("achievement", "demand", "expert", "agency")
+SYNONYMS_FILE = Path(__file__).with_name("synonyms.json")
+
+# Searched in this order: a match in the title outranks one in keywords, then the body.
+SEARCHABLE = ["title", "keywords", "description", "details", "organization"]
+FILTERABLE = [
+    "type", "field", "regions", "maturity", "transfer_modes", "asking_price",
+    "cooperation_modes", "budget_max", "services", "service_kinds", "published_at",
+]
+SORTABLE = ["published_at", "asking_price", "budget_max", "maturity"]
+FACETS = ["type", "field", "region_province", "maturity", "transfer_modes"]
+DISPLAYED = ["*"]
+# Meilisearch's default order; measured against variants in docs/search.md.
+RANKING_RULES = ["words", "typo", "proximity", "attribute", "sort", "exactness"]
+
+
+def index_name(prefix: str, kind: str) -> str:
+    return f"{prefix}_{kind}"
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> dict[str, list[str]]:
+    """Each term of a group → the other terms of its group, all normalised like indexed text."""
+    groups = json.loads(SYNONYMS_FILE.read_text(encoding="utf-8"))["groups"]
+    mapping: dict[str, list[str]] = {}
+    for group in groups:
+        terms = list(dict.fromkeys(to_simplified(term).lower() for term in group))
+        for term in terms:
+            others = [other for other in terms if other != term]
+            mapping.setdefault(term, [])
+            mapping[term].extend(other for other in others if other not in mapping[term])
+    return mapping
+
+
+def index_settings() -> dict[str, Any]:
+    return {
+        "searchableAttributes": SEARCHABLE,
+        "filterableAttributes": sorted(set(FILTERABLE) | {"region_province"}),
+        "sortableAttributes": SORTABLE,
+        "displayedAttributes": DISPLAYED,
+        "rankingRules": RANKING_RULES,
+        "synonyms": synonyms(),
+        # Chinese text is short words: Meilisearch's typo budget (1 typo from 5 characters) would
+        # only ever apply to Latin terms, where it stays useful; kept on, numbers exempt.
+        "typoTolerance": {"enabled": True, "disableOnNumbers": True},
+        # Query language detection misreads short Chinese queries as Japanese; pin Chinese.
+        "localizedAttributes": [{"attributePatterns": ["*"], "locales": ["cmn"]}],
+        "proximityPrecision": "byWord",
+        "faceting": {"maxValuesPerFacet": 100},
+        "pagination": {"maxTotalHits": 1000},
+        "embedders": {lexical.EMBEDDER: {"source": "userProvided", "dimensions": lexical.DIMENSIONS}},
+    }
