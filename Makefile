@@ -18,6 +18,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked
 	touch $@
 
+# `DEMO_DATA=1 make run` also loads demo listings (techex seed-demo) before serving.
 run: $(VENV)/.synced
 	$(VENV)/bin/techex run
 

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from app.accounts.models import OrganizationKind, Role
 from app.core.config import Settings, get_settings
+from app.listings import cli as listings_cli
 
 cli = typer.Typer(help="Techex — 技术产权交易市场 operations.", no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(stderr=True)
@@ -165,8 +166,16 @@ def run() -> None:
                 "\n(shown only this once; it is not stored in clear anywhere)",
                 soft_wrap=True,  # a wrapped password cannot be copied
             )
+        if os.environ.get("DEMO_DATA") == "1":  # `DEMO_DATA=1 make run`
+            listings_cli.seed_demo()
         console.print(f"serving on http://{settings.host}:{settings.port}  (docs at /docs)")
         serve()
+
+
+cli.command("import")(listings_cli.import_catalogue)
+cli.command("export")(listings_cli.export_listings)
+cli.command("expire-listings")(listings_cli.expire_listings_command)
+cli.command("seed-demo")(listings_cli.seed_demo)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import io
 import json
 import re
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -196,9 +196,9 @@ def cell(value: Any) -> Any:
         return value.value
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, date | Decimal):
-        return str(value)
-    return value
+    if isinstance(value, str | int | float | bool):
+        return value
+    return str(value)  # Decimal (exact digits), date, UUID
 
 
 def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:

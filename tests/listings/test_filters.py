@@ -17,13 +17,37 @@ async def _titles(client, query, headers=None):
 
 async def test_achievement_filters(client, owner, make_listing):
     who = await owner("achievements")
-    await make_listing("achievements", who, title="南京电子", field="electronic_information", region_code="320102",
-                       maturity=3, asking_price="50000.00", transfer_modes=["transfer"])  # fmt: skip
-    await make_listing("achievements", who, title="苏州材料", field="new_materials", region_code="320505",
-                       maturity=6, asking_price="800000.50", transfer_modes=["license_exclusive", "equity"])  # fmt: skip
-    await make_listing("achievements", who, title="南昌农业", field="agriculture", region_code="360102",
-                       maturity=9, transfer_modes=["pay_after_use"], publicly_funded=True,
-                       funding_project="国家重点研发计划")  # fmt: skip
+    await make_listing(
+        "achievements",
+        who,
+        title="南京电子",
+        field="electronic_information",
+        region_code="320102",
+        maturity=3,
+        asking_price="50000.00",
+        transfer_modes=["transfer"],
+    )
+    await make_listing(
+        "achievements",
+        who,
+        title="苏州材料",
+        field="new_materials",
+        region_code="320505",
+        maturity=6,
+        asking_price="800000.50",
+        transfer_modes=["license_exclusive", "equity"],
+    )
+    await make_listing(
+        "achievements",
+        who,
+        title="南昌农业",
+        field="agriculture",
+        region_code="360102",
+        maturity=9,
+        transfer_modes=["pay_after_use"],
+        publicly_funded=True,
+        funding_project="国家重点研发计划",
+    )
     await make_listing(
         "achievements", who, publish=False, title="草稿", field="agriculture", region_code="360102"
     )
@@ -93,10 +117,23 @@ async def test_sort_orders(client, owner, make_listing):
 
 async def test_demand_expert_agency_filters(client, owner, signed_in, make_listing):
     company = await owner("demands")
-    await make_listing("demands", company, title="小预算", budget_min="10000", budget_max="50000",
-                       cooperation_modes=["consulting"])  # fmt: skip
-    await make_listing("demands", company, title="大预算", budget_min="1000000", budget_max="5000000",
-                       cooperation_modes=["open_challenge", "joint_development"], field="advanced_manufacturing")  # fmt: skip
+    await make_listing(
+        "demands",
+        company,
+        title="小预算",
+        budget_min="10000",
+        budget_max="50000",
+        cooperation_modes=["consulting"],
+    )
+    await make_listing(
+        "demands",
+        company,
+        title="大预算",
+        budget_min="1000000",
+        budget_max="5000000",
+        cooperation_modes=["open_challenge", "joint_development"],
+        field="advanced_manufacturing",
+    )
     demands = (await client.get("/api/v1/demands?budget_min=40000&budget_max=100000")).json()["items"]
     assert [d["title"] for d in demands] == ["小预算"]
     demands = (await client.get("/api/v1/demands?cooperation_mode=open_challenge")).json()["items"]
@@ -116,10 +153,20 @@ async def test_demand_expert_agency_filters(client, owner, signed_in, make_listi
     assert [e["name"] for e in experts] == ["农业专家"]
 
     agency = await owner("agencies")
-    await make_listing("agencies", agency, name="知识产权所", service_kinds=["intellectual_property"],
-                       regions_served=["320100", "320500"])  # fmt: skip
-    await make_listing("agencies", agency, name="中试平台", service_kinds=["pilot_scale", "testing"],
-                       regions_served=["360100"])  # fmt: skip
+    await make_listing(
+        "agencies",
+        agency,
+        name="知识产权所",
+        service_kinds=["intellectual_property"],
+        regions_served=["320100", "320500"],
+    )
+    await make_listing(
+        "agencies",
+        agency,
+        name="中试平台",
+        service_kinds=["pilot_scale", "testing"],
+        regions_served=["360100"],
+    )
     agencies = (await client.get("/api/v1/agencies?serves=320500")).json()["items"]
     assert [a["name"] for a in agencies] == ["知识产权所"]
     agencies = (await client.get("/api/v1/agencies?service_kind=testing")).json()["items"]

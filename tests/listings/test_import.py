@@ -60,11 +60,32 @@ async def test_xlsx_with_chinese_headers_and_labels(client, db, owner):
     who = await owner("achievements")
     content = _xlsx(
         [
-            ["标题", "成果简介", "技术领域", "关键词", "技术成熟度", "转化方式", "意向价格", "知识产权", "联系人", "联系电话"],
-            ["耐盐碱水稻新品种", "适于沿海滩涂种植", "农业", "耐盐碱，水稻", 8, "独占许可、作价投资", 2500000,
-             "植物新品种:CNA20201234:已授权", "王老师", "0791-88300000"],
+            [
+                "标题",
+                "成果简介",
+                "技术领域",
+                "关键词",
+                "技术成熟度",
+                "转化方式",
+                "意向价格",
+                "知识产权",
+                "联系人",
+                "联系电话",
+            ],
+            [
+                "耐盐碱水稻新品种",
+                "适于沿海滩涂种植",
+                "农业",
+                "耐盐碱，水稻",
+                8,
+                "独占许可、作价投资",
+                2500000,
+                "植物新品种:CNA20201234:已授权",
+                "王老师",
+                "0791-88300000",
+            ],
         ]
-    )  # fmt: skip
+    )
     response = await _upload(client, who, "目录.xlsx", content, publish=True)
     assert response.status_code == 201, response.text
     assert response.json()["published"] == 1

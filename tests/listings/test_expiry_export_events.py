@@ -1,0 +1,156 @@
+"""Expiry after the end date, exports of one's own listings, and the one change hook."""
+
+import csv
+import io
+from datetime import date, timedelta
+
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from app.audit.models import AuditEntry
+from app.listings.models import Achievement, Demand
+from app.listings.service import expire_listings
+from app.outbox.models import OutboxMessage
+
+
+async def test_expiry_is_audited_and_announced(client, db, owner, make_listing):
+    university = await owner("achievements")
+    company = await owner("demands")
+    soon = (date.today() + timedelta(days=3)).isoformat()
+    due = await make_listing("achievements", university, valid_until=soon, title="将过期成果")
+    lasting = await make_listing("achievements", university, title="长期有效成果")
+    draft = await make_listing("achievements", university, publish=False, valid_until=soon)
+    demand = await make_listing("demands", company, deadline=soon)
+    counts = await expire_listings(db, today=date.today() + timedelta(days=4))
+    await db.commit()
+    assert counts == {"achievement": 1, "demand": 1}
+    assert (await client.get(f"/api/v1/achievements/{due['id']}")).status_code == 404
+    mine = (await client.get(f"/api/v1/achievements/{due['id']}", headers=university.headers)).json()
+    assert mine["status"] == "expired" and mine["version"] == due["version"] + 1
+    assert (await client.get(f"/api/v1/achievements/{lasting['id']}")).json()["status"] == "published"
+    own_draft = await client.get(f"/api/v1/achievements/{draft['id']}", headers=university.headers)
+    assert own_draft.json()["status"] == "draft"
+    audits = (await db.execute(select(AuditEntry).where(AuditEntry.action == "expired"))).scalars().all()
+    assert {a.object_id for a in audits} == {due["id"], demand["id"]}
+    assert all(a.actor_user_id is None for a in audits)
+    keys = (
+        await db.execute(select(OutboxMessage.key).where(OutboxMessage.payload["action"].astext == "expired"))
+    ).scalars()
+    assert set(keys) == {f"achievement:{due['id']}", f"demand:{demand['id']}"}
+    # Running again expires nothing more; an edit revives it as a draft to publish again.
+    assert await expire_listings(db, today=date.today() + timedelta(days=4)) == {
+        "achievement": 0,
+        "demand": 0,
+    }
+    later = (date.today() + timedelta(days=90)).isoformat()
+    revived = await client.patch(
+        f"/api/v1/achievements/{due['id']}", json={"valid_until": later}, headers=university.headers
+    )
+    assert revived.json()["status"] == "draft"
+
+
+async def test_every_change_goes_through_record_change(client, db, owner, signed_in, make_listing):
+    who = await owner("demands")
+    listing = await make_listing("demands", who)
+    await client.patch(f"/api/v1/demands/{listing['id']}", json={"title": "改过的需求"}, headers=who.headers)
+    await client.post(f"/api/v1/demands/{listing['id']}/close", headers=who.headers)
+    audits = (
+        (
+            await db.execute(
+                select(AuditEntry).where(AuditEntry.object_id == listing["id"]).order_by(AuditEntry.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert [a.action for a in audits] == ["created", "published", "updated", "closed"]
+    assert audits[2].changes == {"title": [listing["title"], "改过的需求"]}
+    messages = (
+        (
+            await db.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.key == f"demand:{listing['id']}")
+                .order_by(OutboxMessage.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert [m.payload for m in messages] == [
+        {"kind": "demand", "id": listing["id"], "action": action}
+        for action in ("created", "published", "updated", "closed")
+    ]
+    assert {m.topic for m in messages} == {"listing.changed"}
+
+
+async def test_a_rejected_change_records_nothing(client, db, owner, make_listing):
+    who = await owner("achievements")
+    listing = await make_listing("achievements", who)
+    before = (await db.execute(select(AuditEntry.id))).scalars().all()
+    response = await client.post(f"/api/v1/achievements/{listing['id']}/publish", headers=who.headers)
+    assert response.status_code == 409
+    assert (await db.execute(select(AuditEntry.id))).scalars().all() == before
+
+
+async def test_export_own_listings(client, db, owner, make_listing):
+    who = await owner("achievements")
+    other = await owner("achievements")
+    await make_listing("achievements", who, title="本校成果", asking_price="1234.50", keywords=["甲", "乙"])
+    await make_listing("achievements", who, publish=False, title="本校草稿")
+    await make_listing("achievements", other, title="他校成果")
+    response = await client.get("/api/v1/achievements/export?format=csv", headers=who.headers)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert sorted(r["title"] for r in rows) == ["本校成果", "本校草稿"]
+    exported = next(r for r in rows if r["title"] == "本校成果")
+    assert exported["asking_price"] == "1234.50" and exported["keywords"] == "甲;乙"
+
+    response = await client.get("/api/v1/achievements/export?format=xlsx", headers=who.headers)
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][:3] == ("id", "status", "version") and len(values) == 3
+    assert (await client.get("/api/v1/achievements/export")).status_code == 401
+
+
+async def test_exported_file_imports_back(client, db, owner, make_listing):
+    who = await owner("achievements")
+    await make_listing(
+        "achievements",
+        who,
+        title="往返成果",
+        asking_price="99.90",
+        transfer_modes=["equity"],
+        contacts=[{"name": "赵老师", "phone": "025-12345678"}],
+        region_code="320102",
+    )
+    exported = await client.get("/api/v1/achievements/export?format=xlsx", headers=who.headers)
+    # The export's bookkeeping columns are not input fields: drop them and import the rest.
+    workbook = load_workbook(io.BytesIO(exported.content))
+    sheet = workbook.worksheets[0]
+    sheet.delete_cols(1, 6)
+    out = io.BytesIO()
+    workbook.save(out)
+    second = await owner("achievements")
+    response = await client.post(
+        "/api/v1/achievements/import", files={"file": ("back.xlsx", out.getvalue())}, headers=second.headers
+    )
+    assert response.status_code == 201, response.text
+    copy = (
+        await db.execute(
+            select(Achievement).where(Achievement.owner_organization_id == second.user.organization_id)
+        )
+    ).scalar_one()
+    assert (
+        copy.title == "往返成果" and str(copy.asking_price) == "99.90" and copy.transfer_modes == ["equity"]
+    )
+    assert copy.contacts[0]["name"] == "赵老师" and copy.region_code == "320102"
+
+
+async def test_demand_export_for_enterprises(client, db, owner, make_listing):
+    who = await owner("demands")
+    await make_listing("demands", who, budget_min="10.00", budget_max="20.00")
+    await db.execute(update(Demand).values(confidential=True))
+    await db.commit()
+    response = await client.get("/api/v1/demands/export?format=csv", headers=who.headers)
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0]["budget_min"] == "10.00" and rows[0]["confidential"] == "True"
