@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.listings.demo import seed_listings
+from app.stats.demo import seed_targets
 
 Seeder = Callable[[AsyncSession], Awaitable[str]]
 
-SEEDERS: list[Seeder] = [seed_listings]
+SEEDERS: list[Seeder] = [seed_listings, seed_targets]

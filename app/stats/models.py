@@ -41,7 +41,8 @@ class Target(UUIDPrimaryKey, Timestamps, Base):
 
 
 class ContractTotal(Base):
-    """Registered contracts summed per month, seller region and one dimension value.
+    """Registered contracts summed per month, seller city (`region_code` = 4-digit prefix) and one
+    dimension value.
 
     `dimension` is one of all/type/field/seller_kind/ip_kind (`value` "" for all): one row set per
     statistic keeps the table small (a full cube over every dimension at once would have about as
@@ -53,7 +54,7 @@ class ContractTotal(Base):
 
     dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
-    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(4), primary_key=True)
     value: Mapped[str] = mapped_column(String(32), primary_key=True)
     contract_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     contract_amount: Mapped[Decimal] = mapped_column(Numeric(22, 2), server_default=text("0"))

@@ -1,4 +1,5 @@
-"""Reading the statistics: whole months from `contract_totals`, partial months from the contracts.
+"""Reading the statistics: whole months from `contract_totals`, partial months (and county-level
+regions) from the contracts.
 
 Both paths count the same thing — registered contracts at their amounts in force, by registration
 date and the seller's (applicant party's) region — so their union is exact. `naive=True` answers
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.contracts.models import ContractApplication as C
 from app.contracts.workflow import Status
 from app.stats.models import ContractTotal as T
-from app.stats.summary import DIMENSIONS
+from app.stats.summary import CITY, DIMENSIONS
 
 
 class GroupBy(StrEnum):
@@ -50,7 +51,7 @@ async def _from_summary(
     dimension = group_by.value if group_by.value in DIMENSIONS else "all"
     key: ColumnElement[str]
     if group_by == GroupBy.city:
-        key = func.left(T.region_code, 4)
+        key = T.region_code
     elif group_by == GroupBy.month:
         key = func.to_char(T.month, "YYYY-MM")
     elif group_by == GroupBy.total:
@@ -117,7 +118,8 @@ async def totals(
     """Registered contracts in [since, until] (registration dates, inclusive) within the region
     prefixes, grouped; exact to the fen whichever path answers."""
     parts: list[tuple[str, int, Decimal, Decimal]] = []
-    months = None if naive else _whole_months(since, until)
+    county_level = any(len(prefix) > CITY for prefix in prefixes or ())
+    months = None if naive or county_level else _whole_months(since, until)
     if months is None:
         parts += await _from_contracts(session, group_by, since, until, prefixes)
     else:

@@ -14,6 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.stats.models import ContractTotal
 
+# Totals are kept per city (4-digit prefix): county-level filters are rare and are answered from the
+# contracts table, while a county-level key would multiply the summary's size by about eight.
+CITY = 4
+
 # statistic name → column of contract_applications it groups by ("all" carries city and month).
 DIMENSIONS: dict[str, str] = {
     "type": "contract_type",
@@ -44,7 +48,7 @@ async def apply(session: AsyncSession, change: Contribution) -> None:
             {
                 "dimension": dimension,
                 "month": month,
-                "region_code": change.region_code,
+                "region_code": change.region_code[:CITY],
                 "value": value,
                 "contract_count": change.count,
                 "contract_amount": change.contract_amount,
@@ -71,13 +75,14 @@ REBUILD_SQL = [
     "TRUNCATE contract_totals",
     """INSERT INTO contract_totals (dimension, month, region_code, value, contract_count, contract_amount,
                                    technology_amount)
-       SELECT 'all', date_trunc('month', registered_on)::date, stats_region_code, '', count(*),
+       SELECT 'all', date_trunc('month', registered_on)::date, left(stats_region_code, 4), '', count(*),
               sum(registered_contract_amount), sum(registered_technology_amount)
        FROM contract_applications WHERE status = 'registered' GROUP BY 2, 3""",
     *(
         f"""INSERT INTO contract_totals (dimension, month, region_code, value, contract_count, contract_amount,
                                         technology_amount)
-            SELECT '{name}', date_trunc('month', registered_on)::date, stats_region_code, {column}, count(*),
+            SELECT '{name}', date_trunc('month', registered_on)::date, left(stats_region_code, 4), {column},
+                   count(*),
                    sum(registered_contract_amount), sum(registered_technology_amount)
             FROM contract_applications WHERE status = 'registered' GROUP BY 2, 3, 4"""
         for name, column in DIMENSIONS.items()

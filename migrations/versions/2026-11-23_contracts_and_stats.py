@@ -28,7 +28,7 @@ def upgrade() -> None:
     op.create_table('contract_totals',
     sa.Column('dimension', sa.String(length=16), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
-    sa.Column('region_code', sa.String(length=6), nullable=False),
+    sa.Column('region_code', sa.String(length=4), nullable=False),
     sa.Column('value', sa.String(length=32), nullable=False),
     sa.Column('contract_count', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
     sa.Column('contract_amount', sa.Numeric(precision=22, scale=2), server_default=sa.text('0'), nullable=False),
