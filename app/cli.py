@@ -14,6 +14,8 @@ from rich.console import Console
 from app.accounts.models import OrganizationKind, Role
 from app.core.config import Settings, get_settings
 from app.listings import cli as listings_cli
+from app.stats import cli as stats_cli
+from search import cli as search_cli
 
 cli = typer.Typer(help="Techex — 技术产权交易市场 operations.", no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(stderr=True)
@@ -176,6 +178,12 @@ cli.command("import")(listings_cli.import_catalogue)
 cli.command("export")(listings_cli.export_listings)
 cli.command("expire-listings")(listings_cli.expire_listings_command)
 cli.command("seed-demo")(listings_cli.seed_demo)
+cli.command("search-setup")(search_cli.search_setup)
+cli.command("reindex")(search_cli.reindex)
+cli.command("search-check")(search_cli.search_check)
+cli.command("worker")(search_cli.worker)
+cli.command("stats-rebuild")(stats_cli.stats_rebuild)
+cli.command("stats-verify")(stats_cli.stats_verify)
 
 
 if __name__ == "__main__":
