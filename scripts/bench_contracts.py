@@ -40,19 +40,72 @@ sys.path.insert(0, str(ROOT))
 from app.core.regions import current_regions  # noqa: E402
 
 PASSWORD = "bench password 1"
-TYPES = {"development": "commissioned", "transfer": "patent_right", "licensing": "ordinary",
-         "consulting": "general", "service": "training"}
-FIELDS = ["electronic_information", "advanced_manufacturing", "aerospace", "modern_transportation", "agriculture",
-          "new_materials", "new_energy", "environment", "biomedicine", "nuclear", "urban_social"]
+TYPES = {
+    "development": "commissioned",
+    "transfer": "patent_right",
+    "licensing": "ordinary",
+    "consulting": "general",
+    "service": "training",
+}
+FIELDS = [
+    "electronic_information",
+    "advanced_manufacturing",
+    "aerospace",
+    "modern_transportation",
+    "agriculture",
+    "new_materials",
+    "new_energy",
+    "environment",
+    "biomedicine",
+    "nuclear",
+    "urban_social",
+]
 KINDS = ["enterprise", "university", "research_institute", "other"]
-IPS = ["patent", "technical_secret", "software_copyright", "ic_layout", "plant_variety", "biomedicine_variety", "none"]
+IPS = [
+    "patent",
+    "technical_secret",
+    "software_copyright",
+    "ic_layout",
+    "plant_variety",
+    "biomedicine_variety",
+    "none",
+]
 COLUMNS = [
-    "id", "status", "applicant_organization_id", "office_id", "contract_type", "contract_subtype", "project_name",
-    "is_import", "buyer_name", "buyer_kind", "seller_name", "seller_kind", "seller_region_code", "stats_region_code",
-    "signed_on", "valid_from", "valid_until", "contract_amount", "claimed_technology_amount", "deduction_equipment",
-    "deduction_materials", "deduction_construction", "deduction_other", "technology_field", "ip_kind",
-    "socio_economic_objective", "registration_number", "registered_on", "registered_contract_amount",
-    "registered_technology_amount", "amendment_count", "accepted_on", "due_on", "decided_on", "decided_on_time",
+    "id",
+    "status",
+    "applicant_organization_id",
+    "office_id",
+    "contract_type",
+    "contract_subtype",
+    "project_name",
+    "is_import",
+    "buyer_name",
+    "buyer_kind",
+    "seller_name",
+    "seller_kind",
+    "seller_region_code",
+    "stats_region_code",
+    "signed_on",
+    "valid_from",
+    "valid_until",
+    "contract_amount",
+    "claimed_technology_amount",
+    "deduction_equipment",
+    "deduction_materials",
+    "deduction_construction",
+    "deduction_other",
+    "technology_field",
+    "ip_kind",
+    "socio_economic_objective",
+    "registration_number",
+    "registered_on",
+    "registered_contract_amount",
+    "registered_technology_amount",
+    "amendment_count",
+    "accepted_on",
+    "due_on",
+    "decided_on",
+    "decided_on_time",
 ]
 
 
@@ -96,15 +149,45 @@ def rows(count: int, offices: dict[str, uuid.UUID], applicant: uuid.UUID, seed: 
         registered_contract = contract + (rng.randrange(-contract // 10, contract // 10) if amended else 0)
         registered_technology = min(technology, registered_contract)
         ctype = rng.choice(list(TYPES))
-        batch.append((
-            uuid.UUID(int=rng.getrandbits(128), version=4), status, applicant, offices[city], ctype, TYPES[ctype],
-            "基准测试合同", False, "买方", "enterprise", "卖方", rng.choice(KINDS), county, county,
-            on - timedelta(days=20), on, on + timedelta(days=365), _money(contract), _money(technology),
-            _money(contract - technology), Decimal("0.00"), Decimal("0.00"), Decimal("0.00"),
-            rng.choice(FIELDS), rng.choice(IPS), "基准", number, on, _money(registered_contract),
-            _money(registered_technology), 1 if amended else 0, on - timedelta(days=10), on + timedelta(days=10), on,
-            True,
-        ))
+        batch.append(
+            (
+                uuid.UUID(int=rng.getrandbits(128), version=4),
+                status,
+                applicant,
+                offices[city],
+                ctype,
+                TYPES[ctype],
+                "基准测试合同",
+                False,
+                "买方",
+                "enterprise",
+                "卖方",
+                rng.choice(KINDS),
+                county,
+                county,
+                on - timedelta(days=20),
+                on,
+                on + timedelta(days=365),
+                _money(contract),
+                _money(technology),
+                _money(contract - technology),
+                Decimal("0.00"),
+                Decimal("0.00"),
+                Decimal("0.00"),
+                rng.choice(FIELDS),
+                rng.choice(IPS),
+                "基准",
+                number,
+                on,
+                _money(registered_contract),
+                _money(registered_technology),
+                1 if amended else 0,
+                on - timedelta(days=10),
+                on + timedelta(days=10),
+                on,
+                True,
+            )
+        )
         if len(batch) == 100_000:
             yield batch, sequences
             batch = []
@@ -126,25 +209,68 @@ async def load(dsn: str, count: int) -> dict[str, object]:
     offices: dict[str, uuid.UUID] = {}
     async with database.sessionmaker() as session:
         for index, city in enumerate(sorted({**cities("32"), **cities("36")})):
-            office = await accounts.create_organization(session, actor=SystemActor(), verified=True, data=OrganizationCreate(
-                kind=OrganizationKind.registration_office, name=f"登记机构{city}", region_code=city + "00",
-                registration_point="01"))
+            office = await accounts.create_organization(
+                session,
+                actor=SystemActor(),
+                verified=True,
+                data=OrganizationCreate(
+                    kind=OrganizationKind.registration_office,
+                    name=f"登记机构{city}",
+                    region_code=city + "00",
+                    registration_point="01",
+                ),
+            )
             offices[city] = office.id
-        bench_office = await accounts.create_organization(session, actor=SystemActor(), verified=True, data=OrganizationCreate(
-            kind=OrganizationKind.registration_office, name="并发测试登记点", region_code="320100", registration_point="09"))
-        seller = await accounts.create_organization(session, actor=SystemActor(), verified=True, data=OrganizationCreate(
-            kind=OrganizationKind.university, name="基准大学", region_code="320102"))
-        government = await accounts.create_organization(session, actor=SystemActor(), verified=True, data=OrganizationCreate(
-            kind=OrganizationKind.government, name="科技厅", region_code="320000"))
-        admin = await accounts.create_user(session, actor=SystemActor(), organization=government,
-                                           email="admin@bench.example", password=PASSWORD, role=Role.admin)
-        officers = [await accounts.create_user(session, actor=SystemActor(), organization=bench_office,
-                                               email=f"officer{i}@bench.example", password=PASSWORD,
-                                               role=Role.registration_officer) for i in range(8)]
+        bench_office = await accounts.create_organization(
+            session,
+            actor=SystemActor(),
+            verified=True,
+            data=OrganizationCreate(
+                kind=OrganizationKind.registration_office,
+                name="并发测试登记点",
+                region_code="320100",
+                registration_point="09",
+            ),
+        )
+        seller = await accounts.create_organization(
+            session,
+            actor=SystemActor(),
+            verified=True,
+            data=OrganizationCreate(kind=OrganizationKind.university, name="基准大学", region_code="320102"),
+        )
+        government = await accounts.create_organization(
+            session,
+            actor=SystemActor(),
+            verified=True,
+            data=OrganizationCreate(kind=OrganizationKind.government, name="科技厅", region_code="320000"),
+        )
+        admin = await accounts.create_user(
+            session,
+            actor=SystemActor(),
+            organization=government,
+            email="admin@bench.example",
+            password=PASSWORD,
+            role=Role.admin,
+        )
+        officers = [
+            await accounts.create_user(
+                session,
+                actor=SystemActor(),
+                organization=bench_office,
+                email=f"officer{i}@bench.example",
+                password=PASSWORD,
+                role=Role.registration_officer,
+            )
+            for i in range(8)
+        ]
         await seed_targets(session)
         await session.commit()
-        ids = {"bench_office": bench_office.id, "seller": seller.id, "admin": admin.email,
-               "officers": [o.email for o in officers]}
+        ids = {
+            "bench_office": bench_office.id,
+            "seller": seller.id,
+            "admin": admin.email,
+            "officers": [o.email for o in officers],
+        }
     await database.dispose()
 
     raw = dsn.replace("postgresql+asyncpg://", "postgresql://")
@@ -168,12 +294,23 @@ async def load(dsn: str, count: int) -> dict[str, object]:
     await connection.execute("VACUUM ANALYZE contract_totals")
     summary_rows = await connection.fetchval("SELECT count(*) FROM contract_totals")
     await connection.close()
-    log(f"COPY {count:,} contracts: {copy_seconds:.1f} s; summary build: {summary_seconds:.1f} s ({summary_rows:,} rows)")
-    return {**ids, "copy_seconds": copy_seconds, "summary_seconds": summary_seconds, "summary_rows": summary_rows}
+    log(
+        f"COPY {count:,} contracts: {copy_seconds:.1f} s; summary build: {summary_seconds:.1f} s ({summary_rows:,} rows)"
+    )
+    return {
+        **ids,
+        "copy_seconds": copy_seconds,
+        "summary_seconds": summary_seconds,
+        "summary_rows": summary_rows,
+    }
 
 
 def percentile(samples: list[float], q: int) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] * 1000 if len(samples) > 1 else samples[0] * 1000
+    return (
+        statistics.quantiles(samples, n=100, method="inclusive")[q - 1] * 1000
+        if len(samples) > 1
+        else samples[0] * 1000
+    )
 
 
 def timed_get(http: httpx.Client, url: str, headers: dict, iterations: int) -> tuple[list[float], dict]:
@@ -203,7 +340,9 @@ async def naive(dsn: str, group_by: str, since: date, until: date, prefixes: lis
         await totals(session, GroupBy(group_by), since=since, until=until, prefixes=prefixes, naive=True)
         for _ in range(iterations):
             started = time.perf_counter()
-            result = await totals(session, GroupBy(group_by), since=since, until=until, prefixes=prefixes, naive=True)
+            result = await totals(
+                session, GroupBy(group_by), since=since, until=until, prefixes=prefixes, naive=True
+            )
             samples.append(time.perf_counter() - started)
     await database.dispose()
     return samples, result
@@ -215,11 +354,43 @@ async def register_concurrently(base: str, dsn: str, ids: dict, count: int) -> d
     connection = await asyncpg.connect(raw)
     today = date.today()
     records = [
-        (uuid.uuid4(), "under_review", ids["seller"], ids["bench_office"], "development", "commissioned", "并发登记",
-         False, "买方", "enterprise", "基准大学", "university", "320102", "320102", today, today,
-         today + timedelta(days=365), Decimal("100000.00"), Decimal("90000.00"), Decimal("10000.00"), Decimal("0.00"),
-         Decimal("0.00"), Decimal("0.00"), "new_energy", "patent", "基准", None, None, None, None, 0, today,
-         today + timedelta(days=21), None, None)
+        (
+            uuid.uuid4(),
+            "under_review",
+            ids["seller"],
+            ids["bench_office"],
+            "development",
+            "commissioned",
+            "并发登记",
+            False,
+            "买方",
+            "enterprise",
+            "基准大学",
+            "university",
+            "320102",
+            "320102",
+            today,
+            today,
+            today + timedelta(days=365),
+            Decimal("100000.00"),
+            Decimal("90000.00"),
+            Decimal("10000.00"),
+            Decimal("0.00"),
+            Decimal("0.00"),
+            Decimal("0.00"),
+            "new_energy",
+            "patent",
+            "基准",
+            None,
+            None,
+            None,
+            None,
+            0,
+            today,
+            today + timedelta(days=21),
+            None,
+            None,
+        )
         for _ in range(count)
     ]
     await connection.copy_records_to_table("contract_applications", records=records, columns=COLUMNS)
@@ -236,8 +407,11 @@ async def register_concurrently(base: str, dsn: str, ids: dict, count: int) -> d
         async def officer(index: int) -> list[str]:
             numbers = []
             for app_id in application_ids[index::8]:
-                response = await http.post(f"/api/v1/contracts/{app_id}/register", headers=tokens[index],
-                                           json={"technology_amount": "90000.00"})
+                response = await http.post(
+                    f"/api/v1/contracts/{app_id}/register",
+                    headers=tokens[index],
+                    json={"technology_amount": "90000.00"},
+                )
                 if response.status_code != 200:
                     failures.append(response.text)
                     continue
@@ -250,19 +424,30 @@ async def register_concurrently(base: str, dsn: str, ids: dict, count: int) -> d
     numbers = [n for batch in results for n in batch]
     sequences = sorted(int(n[-6:]) for n in numbers)
     counter = await connection.fetchval(
-        "SELECT last_sequence FROM registration_counters WHERE office_id = $1", ids["bench_office"])
+        "SELECT last_sequence FROM registration_counters WHERE office_id = $1", ids["bench_office"]
+    )
     await connection.close()
     return {
-        "registrations": len(numbers), "seconds": seconds, "per_second": len(numbers) / seconds,
-        "failures": len(failures), "duplicates": len(numbers) - len(set(numbers)),
+        "registrations": len(numbers),
+        "seconds": seconds,
+        "per_second": len(numbers) / seconds,
+        "failures": len(failures),
+        "duplicates": len(numbers) - len(set(numbers)),
         "gapless": sequences == list(range(1, count + 1)) and counter == count,
     }
 
 
 def serve(dsn: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": dsn, "MEILI_URL": "http://127.0.0.1:9",  # not used by these routes
-           "TECHEX_SECRET_KEY": secrets.token_urlsafe(32), "TECHEX_HOST": "127.0.0.1", "PORT": str(port),
-           "TECHEX_LOG_LEVEL": "WARNING", "TECHEX_ENVIRONMENT": "development"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "MEILI_URL": "http://127.0.0.1:9",  # not used by these routes
+        "TECHEX_SECRET_KEY": secrets.token_urlsafe(32),
+        "TECHEX_HOST": "127.0.0.1",
+        "PORT": str(port),
+        "TECHEX_LOG_LEVEL": "WARNING",
+        "TECHEX_ENVIRONMENT": "development",
+    }
     process = subprocess.Popen([str(ROOT / ".venv/bin/techex"), "serve"], env=env, cwd=ROOT)
     for _ in range(120):
         try:
@@ -276,7 +461,9 @@ def serve(dsn: str, port: int) -> subprocess.Popen:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--iterations", type=int, default=300, help="timed requests per API statistic")
     parser.add_argument("--naive-iterations", type=int, default=15, help="timed naive queries per statistic")
@@ -318,30 +505,61 @@ def report(base: str, dsn: str, ids: dict, args: argparse.Namespace) -> None:
         targets = http.get("/api/v1/targets", headers=headers).json()
         print("\n| query | API p50 ms | API p95 ms | naive SQL p50 ms | naive SQL p95 ms | equal |")
         print("| --- | --- | --- | --- | --- | --- |")
+        # The floor every authenticated request pays: token check and the user's session lookup.
+        samples, _ = timed_get(http, "/api/v1/users/me", headers, args.iterations)
+        print(
+            f"| baseline: GET /users/me | {percentile(samples, 50):.1f} | {percentile(samples, 95):.1f} | – | – | – |"
+        )
         for target in targets:
-            samples, body = timed_get(http, f"/api/v1/targets/{target['id']}/progress?as_of=2021-01-31",
-                                      headers, args.iterations)
+            samples, body = timed_get(
+                http, f"/api/v1/targets/{target['id']}/progress?as_of=2021-01-31", headers, args.iterations
+            )
             start, end = date.fromisoformat(target["period_start"]), date.fromisoformat(target["period_end"])
-            slow, result = asyncio.run(naive(dsn, "total", start, end, target["region_prefixes"], args.naive_iterations))
-            equal = str(getattr(result[0], target["metric"]) if result else Decimal("0.00")) == body["achieved"]
-            print(f"| progress: {target['name']} | {percentile(samples, 50):.1f} | {percentile(samples, 95):.1f} | "
-                  f"{percentile(slow, 50):.1f} | {percentile(slow, 95):.1f} | {equal} |")
-        for label, since, until in [("whole months", "2018-01-01", "2020-12-31"), ("partial months", "2018-03-15", "2020-06-10")]:
+            slow, result = asyncio.run(
+                naive(dsn, "total", start, end, target["region_prefixes"], args.naive_iterations)
+            )
+            equal = (
+                str(getattr(result[0], target["metric"]) if result else Decimal("0.00")) == body["achieved"]
+            )
+            print(
+                f"| progress: {target['name']} | {percentile(samples, 50):.1f} | {percentile(samples, 95):.1f} | "
+                f"{percentile(slow, 50):.1f} | {percentile(slow, 95):.1f} | {equal} |"
+            )
+        for label, since, until in [
+            ("whole months", "2018-01-01", "2020-12-31"),
+            ("partial months", "2018-03-15", "2020-06-10"),
+        ]:
             for group_by in ["type", "field", "city", "seller_kind", "ip_kind", "month"]:
                 url = f"/api/v1/stats/contracts?group_by={group_by}&from={since}&to={until}&region=32"
                 samples, body = timed_get(http, url, headers, args.iterations)
-                slow, result = asyncio.run(naive(dsn, group_by, date.fromisoformat(since), date.fromisoformat(until),
-                                                 ["32"], args.naive_iterations))
-                equal = [(g["key"], g["count"], g["contract_amount"], g["technology_amount"]) for g in body["groups"]] == [
-                    (g.key, g.count, str(g.contract_amount), str(g.technology_amount)) for g in result]
-                print(f"| group_by={group_by} ({label}) | {percentile(samples, 50):.1f} | "
-                      f"{percentile(samples, 95):.1f} | {percentile(slow, 50):.1f} | {percentile(slow, 95):.1f} | {equal} |")
+                slow, result = asyncio.run(
+                    naive(
+                        dsn,
+                        group_by,
+                        date.fromisoformat(since),
+                        date.fromisoformat(until),
+                        ["32"],
+                        args.naive_iterations,
+                    )
+                )
+                equal = [
+                    (g["key"], g["count"], g["contract_amount"], g["technology_amount"])
+                    for g in body["groups"]
+                ] == [(g.key, g.count, str(g.contract_amount), str(g.technology_amount)) for g in result]
+                print(
+                    f"| group_by={group_by} ({label}) | {percentile(samples, 50):.1f} | "
+                    f"{percentile(samples, 95):.1f} | {percentile(slow, 50):.1f} | {percentile(slow, 95):.1f} | {equal} |"
+                )
     outcome = asyncio.run(register_concurrently(base, dsn, ids, args.registrations))
-    print(f"\nregistrations: {outcome['registrations']} by 8 concurrent officers in {outcome['seconds']:.1f} s = "
-          f"{outcome['per_second']:.1f}/s; failures {outcome['failures']}, duplicates {outcome['duplicates']}, "
-          f"gapless {outcome['gapless']}")
-    print(f"load: COPY {args.rows:,} rows {ids['copy_seconds']:.1f} s, summary {ids['summary_seconds']:.1f} s "
-          f"({ids['summary_rows']:,} summary rows)")
+    print(
+        f"\nregistrations: {outcome['registrations']} by 8 concurrent officers in {outcome['seconds']:.1f} s = "
+        f"{outcome['per_second']:.1f}/s; failures {outcome['failures']}, duplicates {outcome['duplicates']}, "
+        f"gapless {outcome['gapless']}"
+    )
+    print(
+        f"load: COPY {args.rows:,} rows {ids['copy_seconds']:.1f} s, summary {ids['summary_seconds']:.1f} s "
+        f"({ids['summary_rows']:,} summary rows)"
+    )
 
 
 if __name__ == "__main__":

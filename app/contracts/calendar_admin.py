@@ -4,7 +4,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,17 +46,33 @@ async def publish_year(session: AsyncSession, *, user: User, year: int, data: Ye
     if any(d.day.year != year for d in data.days):
         from app.core.errors import FieldError, ValidationFailed
 
-        raise ValidationFailed(errors=[FieldError("days", "wrong_year", f"Every day must be in {year}.",
-                                                  f"所有日期须在 {year} 年内。")])
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "days", "wrong_year", f"Every day must be in {year}.", f"所有日期须在 {year} 年内。"
+                )
+            ]
+        )
     before = await admin_calendar(session, [year])
-    await session.execute(insert(CalendarYear).values(year=year, note=data.note).on_conflict_do_update(
-        index_elements=["year"], set_={"note": data.note}))
+    await session.execute(
+        insert(CalendarYear)
+        .values(year=year, note=data.note)
+        .on_conflict_do_update(index_elements=["year"], set_={"note": data.note})
+    )
     await session.execute(delete(CalendarDay).where(CalendarDay.year == year))
     for d in sorted(data.days, key=lambda d: d.day):
         session.add(CalendarDay(day=d.day, year=year, is_working_day=d.working, name=d.name))
-    await audit.record(session, actor=user, object_type="calendar_year", object_id=year, action="publish",
-                       changes={"before": {k.isoformat(): v for k, v in before.get(year, {}).items()},
-                                "after": {d.day.isoformat(): d.working for d in data.days}})
+    await audit.record(
+        session,
+        actor=user,
+        object_type="calendar_year",
+        object_id=year,
+        action="publish",
+        changes={
+            "before": {k.isoformat(): v for k, v in before.get(year, {}).items()},
+            "after": {d.day.isoformat(): d.working for d in data.days},
+        },
+    )
     await session.flush()
 
 
@@ -73,9 +89,14 @@ async def get_year(session: SessionDep, _: CurrentUser, year: Year) -> YearCalen
     probe = WorkingCalendar().is_working_day(date(year, 6, 1))
     if not probe[1]:
         return YearCalendarRead(year=year, source="chinese-calendar", days=[])
-    rows = (await session.execute(select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day))).scalars()
+    rows = (
+        await session.execute(select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day))
+    ).scalars()
     published = await admin_calendar(session, [year])
     if year not in published:
         return YearCalendarRead(year=year, source="weekdays (provisional)", days=[])
-    return YearCalendarRead(year=year, source="administrators",
-                            days=[ExceptionalDay(day=r.day, working=r.is_working_day, name=r.name) for r in rows])
+    return YearCalendarRead(
+        year=year,
+        source="administrators",
+        days=[ExceptionalDay(day=r.day, working=r.is_working_day, name=r.name) for r in rows],
+    )

@@ -61,7 +61,9 @@ class Printed:
         return hashlib.sha256(self.canonical().encode()).hexdigest()
 
 
-def printed(app: ContractApplication, *, contract_amount: Decimal, technology_amount: Decimal, amendments: int) -> Printed:
+def printed(
+    app: ContractApplication, *, contract_amount: Decimal, technology_amount: Decimal, amendments: int
+) -> Printed:
     assert app.registration_number and app.registered_on
     return Printed(
         number=app.registration_number,
@@ -77,8 +79,12 @@ def printed(app: ContractApplication, *, contract_amount: Decimal, technology_am
 
 def current(app: ContractApplication) -> Printed:
     assert app.registered_contract_amount is not None and app.registered_technology_amount is not None
-    return printed(app, contract_amount=app.registered_contract_amount,
-                   technology_amount=app.registered_technology_amount, amendments=app.amendment_count)
+    return printed(
+        app,
+        contract_amount=app.registered_contract_amount,
+        technology_amount=app.registered_technology_amount,
+        amendments=app.amendment_count,
+    )
 
 
 def superseded(app: ContractApplication, events: list[ContractEvent]) -> list[str]:
@@ -91,8 +97,12 @@ def superseded(app: ContractApplication, events: list[ContractEvent]) -> list[st
         if event.action == "amend":
             amendments += 1
         hashes.append(
-            printed(app, contract_amount=event.contract_amount, technology_amount=event.technology_amount,
-                    amendments=amendments).digest()
+            printed(
+                app,
+                contract_amount=event.contract_amount,
+                technology_amount=event.technology_amount,
+                amendments=amendments,
+            ).digest()
         )
     current_hash = current(app).digest() if app.registered_contract_amount is not None else None
     return [h for h in dict.fromkeys(hashes) if h != current_hash]
@@ -125,7 +135,10 @@ def render_pdf(app: ContractApplication, *, office_name: str, base_url: str) -> 
         ("项目名称", app.project_name),
         ("卖方", f"{app.seller_name}  {app.seller_credit_code or ''}"),
         ("买方", f"{app.buyer_name}  {app.buyer_credit_code or ''}"),
-        ("合同类型", f"{ContractType(app.contract_type).label}（{ContractSubtype(app.contract_subtype).label}）"),
+        (
+            "合同类型",
+            f"{ContractType(app.contract_type).label}（{ContractSubtype(app.contract_subtype).label}）",
+        ),
         ("合同成交额", f"{info.contract_amount:.2f} 元"),
         ("技术交易额（认定）", f"{info.technology_amount:.2f} 元"),
         ("登记机构", office_name),

@@ -52,7 +52,7 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=8,
         max_length=200,
-        description="重试安全：同一键的重复请求返回第一次的结果 / a retry with the same key returns the first result",
+        description="重试安全：同一键的重复请求返回第一次的结果 / a retry returns the first result",
     ),
 ]
 
@@ -102,19 +102,27 @@ async def idempotent(
         stored = (
             await session.execute(
                 select(IdempotencyRecord).where(
-                    IdempotencyRecord.user_id == user.id, IdempotencyRecord.route == route, IdempotencyRecord.key == key
+                    IdempotencyRecord.user_id == user.id,
+                    IdempotencyRecord.route == route,
+                    IdempotencyRecord.key == key,
                 )
             )
         ).scalar_one()
         if stored.request_hash != digest:
             raise _KEY_REUSED
         return JSONResponse(
-            stored.response, status_code=stored.status_code or status_code, headers={"Idempotent-Replayed": "true"}
+            stored.response,
+            status_code=stored.status_code or status_code,
+            headers={"Idempotent-Replayed": "true"},
         )
     result = jsonable_encoder(await operation())
     await session.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.user_id == user.id, IdempotencyRecord.route == route, IdempotencyRecord.key == key)
+        .where(
+            IdempotencyRecord.user_id == user.id,
+            IdempotencyRecord.route == route,
+            IdempotencyRecord.key == key,
+        )
         .values(status_code=status_code, response=result)
     )
     return JSONResponse(result, status_code=status_code)

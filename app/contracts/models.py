@@ -31,7 +31,9 @@ from app.core.vocabulary import TechnologyField
 
 def _enum(enum_class: type, name: str) -> Enum:
     # VARCHAR + CHECK like the accounts domain: adding a value stays a one-line migration.
-    return Enum(enum_class, name=name, native_enum=False, create_constraint=True, length=32, validate_strings=True)
+    return Enum(
+        enum_class, name=name, native_enum=False, create_constraint=True, length=32, validate_strings=True
+    )
 
 
 def _money(nullable: bool = False) -> Any:
@@ -47,16 +49,26 @@ class ContractApplication(UUIDPrimaryKey, Timestamps, Base):
 
     __tablename__ = "contract_applications"
     __table_args__ = (
-        CheckConstraint("registered_technology_amount <= registered_contract_amount", name="certified_le_contract"),
-        CheckConstraint("contract_amount >= 0 AND claimed_technology_amount >= 0", name="amounts_not_negative"),
+        CheckConstraint(
+            "registered_technology_amount <= registered_contract_amount", name="certified_le_contract"
+        ),
+        CheckConstraint(
+            "contract_amount >= 0 AND claimed_technology_amount >= 0", name="amounts_not_negative"
+        ),
         # The statistics' naive query and the publicity list: registered contracts by date and region.
-        Index("ix_contract_applications_registered", "registered_on", "stats_region_code",
-              postgresql_where=text("status = 'registered'")),
+        Index(
+            "ix_contract_applications_registered",
+            "registered_on",
+            "stats_region_code",
+            postgresql_where=text("status = 'registered'"),
+        ),
         Index("ix_contract_applications_office_queue", "office_id", "status", "due_on"),
     )
 
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
-    status: Mapped[Status] = mapped_column(_enum(Status, "contract_status"), server_default=Status.draft.value)
+    status: Mapped[Status] = mapped_column(
+        _enum(Status, "contract_status"), server_default=Status.draft.value
+    )
     applicant_organization_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )
@@ -153,7 +165,9 @@ class RegistrationCounter(Base):
 
     __tablename__ = "registration_counters"
 
-    office_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"), primary_key=True)
+    office_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), primary_key=True
+    )
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     last_sequence: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 

@@ -25,6 +25,9 @@ def capacities(user: User | None, application: ContractApplication) -> frozenset
         found.add(Actor.admin)
     if user.role == Role.registration_officer and user.organization_id == application.office_id:
         found.add(Actor.officer)
-    if user.role != Role.registration_officer and user.organization_id == application.applicant_organization_id:
+    if (
+        user.role != Role.registration_officer
+        and user.organization_id == application.applicant_organization_id
+    ):
         found.add(Actor.applicant)
     return frozenset(found)

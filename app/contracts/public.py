@@ -17,7 +17,9 @@ class CertificatePublic(BaseModel):
     """What anyone may check about a registration number (数据交易凭证)."""
 
     number: str
-    status: str = Field(description="valid=有效, amended=已变更（以当前金额为准）, cancelled=已注销, suspended=异议复核中")
+    status: str = Field(
+        description="valid=有效, amended=已变更（以当前金额为准）, cancelled=已注销, suspended=异议复核中"
+    )
     project_name: str
     seller_name: str
     buyer_name: str
@@ -27,7 +29,9 @@ class CertificatePublic(BaseModel):
     contract_amount: Decimal | None
     technology_amount: Decimal | None
     amendment_count: int
-    certificate_hash: str = Field(description="SHA-256 of the canonical line of the current certificate (see docs)")
+    certificate_hash: str = Field(
+        description="SHA-256 of the canonical line of the current certificate (see docs)"
+    )
     canonical: str = Field(description="the line hashed, rebuildable from a printed certificate")
     superseded_hashes: list[str] = Field(description="hashes of certificates printed before amendments")
 
@@ -46,8 +50,11 @@ class PublicityItem(BaseModel):
     technology_amount: Decimal | None
 
 
-_NO_CERTIFICATE = NotFound(code="certificate_not_found", message_en="No certificate has this number.",
-                           message_zh="没有该编号的登记证明。")
+_NO_CERTIFICATE = NotFound(
+    code="certificate_not_found",
+    message_en="No certificate has this number.",
+    message_zh="没有该编号的登记证明。",
+)
 
 
 async def verify(session: AsyncSession, number: str) -> CertificatePublic:
@@ -94,7 +101,12 @@ def _item(app: ContractApplication, office_name: str, show_amounts: bool) -> Pub
 
 
 async def publicity(
-    session: AsyncSession, page: PageParams, *, show_amounts: bool, region: str | None, since: date | None,
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    show_amounts: bool,
+    region: str | None,
+    since: date | None,
     until: date | None,
 ) -> Page[PublicityItem]:
     rows, total = await repository.publicity(session, page, region=region, since=since, until=until)

@@ -82,13 +82,17 @@ async def office_for_region(session: AsyncSession, region_code: str) -> Organiza
 
 
 async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization:
-    return (await session.execute(select(Organization).where(Organization.id == organization_id))).scalar_one()
+    return (
+        await session.execute(select(Organization).where(Organization.id == organization_id))
+    ).scalar_one()
 
 
 async def next_sequence(session: AsyncSession, office_id: uuid.UUID, year: int) -> int:
     """The office's next number for the year; gapless because it rolls back with the transaction."""
     await session.execute(
-        insert(RegistrationCounter).values(office_id=office_id, year=year, last_sequence=0).on_conflict_do_nothing()
+        insert(RegistrationCounter)
+        .values(office_id=office_id, year=year, last_sequence=0)
+        .on_conflict_do_nothing()
     )
     result = await session.execute(
         update(RegistrationCounter)
@@ -100,7 +104,9 @@ async def next_sequence(session: AsyncSession, office_id: uuid.UUID, year: int) 
 
 
 async def events(session: AsyncSession, application_id: uuid.UUID) -> list[ContractEvent]:
-    statement = select(ContractEvent).where(ContractEvent.application_id == application_id).order_by(ContractEvent.id)
+    statement = (
+        select(ContractEvent).where(ContractEvent.application_id == application_id).order_by(ContractEvent.id)
+    )
     return list((await session.execute(statement)).scalars())
 
 
@@ -125,7 +131,9 @@ async def publicity(
         statement = statement.where(ContractApplication.registered_on <= until)
     total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
     rows = await session.execute(
-        statement.order_by(ContractApplication.registered_on.desc(), ContractApplication.registration_number.desc())
+        statement.order_by(
+            ContractApplication.registered_on.desc(), ContractApplication.registration_number.desc()
+        )
         .limit(page.limit)
         .offset(page.offset)
     )
@@ -133,7 +141,9 @@ async def publicity(
 
 
 async def admin_calendar(session: AsyncSession, years: list[int]) -> dict[int, dict[date, bool]]:
-    published = (await session.execute(select(CalendarYear.year).where(CalendarYear.year.in_(years)))).scalars()
+    published = (
+        await session.execute(select(CalendarYear.year).where(CalendarYear.year.in_(years)))
+    ).scalars()
     calendar: dict[int, dict[date, bool]] = {year: {} for year in published}
     if calendar:
         days = await session.execute(select(CalendarDay).where(CalendarDay.year.in_(list(calendar))))
@@ -157,4 +167,3 @@ async def deadline_stats(
         statement = statement.where(ContractApplication.decided_on <= until)
     on_time, late = (await session.execute(statement)).one()
     return on_time, late
-

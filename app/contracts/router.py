@@ -45,15 +45,24 @@ def _version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
     try:
-        return int(if_match.strip().strip('W/').strip('"'))
+        return int(if_match.strip().strip("W/").strip('"'))
     except ValueError:
-        raise PreconditionFailed(code="bad_if_match", message_en="If-Match must be a version number.",
-                                 message_zh="If-Match 须为版本号。") from None
+        raise PreconditionFailed(
+            code="bad_if_match",
+            message_en="If-Match must be a version number.",
+            message_zh="If-Match 须为版本号。",
+        ) from None
 
 
-@router.post("", response_model=ApplicationRead, status_code=status.HTTP_201_CREATED,
-             responses=problem_responses(401, 403, 422))
-async def create_application(session: SessionDep, user: CurrentUser, body: ApplicationCreate) -> ApplicationRead:
+@router.post(
+    "",
+    response_model=ApplicationRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 422),
+)
+async def create_application(
+    session: SessionDep, user: CurrentUser, body: ApplicationCreate
+) -> ApplicationRead:
     """Start an application for 技术合同认定登记 (a draft) as the seller side — for a technology import
     contract, the domestic buyer. It is routed to the registration office of the applicant party's
     region (county, else city, else province). Amounts are strings or JSON numbers with at most two
@@ -63,7 +72,10 @@ async def create_application(session: SessionDep, user: CurrentUser, body: Appli
 
 @router.get("", response_model=Page[ApplicationRead], responses=problem_responses(401))
 async def list_applications(
-    session: SessionDep, user: CurrentUser, page: PageDep, status_: Annotated[Status | None, Query(alias="status")] = None
+    session: SessionDep,
+    user: CurrentUser,
+    page: PageDep,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
 ) -> Page[ApplicationRead]:
     """Applications you may see: your organisation's, your office's (officers), all (administrators)."""
     rows, total = await repository.list_visible(session, user, page, status=status_)
@@ -79,157 +91,279 @@ async def officer_queue(
 
 
 @router.get("/{application_id}", response_model=ApplicationRead, responses=problem_responses(401, 404))
-async def read_application(session: SessionDep, user: CurrentUser, application_id: uuid.UUID) -> ApplicationRead:
+async def read_application(
+    session: SessionDep, user: CurrentUser, application_id: uuid.UUID
+) -> ApplicationRead:
     """One application with the actions you may take on it now."""
     return _read(await service.get_application(session, user=user, application_id=application_id), user)
 
 
 @router.put("/{application_id}", response_model=ApplicationRead, responses=ACTION_ERRORS)
 async def update_application(
-    session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: ApplicationFields, if_match: IfMatch = None
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    body: ApplicationFields,
+    if_match: IfMatch = None,
 ) -> ApplicationRead:
     """Replace the form of a draft, or of an application waiting for correction (补正)."""
-    app = await service.update_application(session, user=user, application_id=application_id, data=body,
-                                           expected_version=_version(if_match))
+    app = await service.update_application(
+        session, user=user, application_id=application_id, data=body, expected_version=_version(if_match)
+    )
     return _read(app, user)
 
 
-@router.get("/{application_id}/history", response_model=list[EventRead], responses=problem_responses(401, 404))
-async def application_history(session: SessionDep, user: CurrentUser, application_id: uuid.UUID) -> list[EventRead]:
+@router.get(
+    "/{application_id}/history", response_model=list[EventRead], responses=problem_responses(401, 404)
+)
+async def application_history(
+    session: SessionDep, user: CurrentUser, application_id: uuid.UUID
+) -> list[EventRead]:
     """Every decision and amendment, oldest first; superseded amounts stay here."""
     await service.get_application(session, user=user, application_id=application_id)
     return [EventRead.model_validate(e) for e in await repository.events(session, application_id)]
 
 
 async def _act(
-    request: Request, session: SessionDep, user: User, application_id: uuid.UUID, action: Action,
-    params: dict[str, Any] | None = None, if_match: str | None = None,
+    request: Request,
+    session: SessionDep,
+    user: User,
+    application_id: uuid.UUID,
+    action: Action,
+    params: dict[str, Any] | None = None,
+    if_match: str | None = None,
 ) -> ApplicationRead:
-    app = await transitions.act(session, user=user, application_id=application_id, action=action,
-                                settings=request.app.state.settings, params=params,
-                                expected_version=_version(if_match))
+    app = await transitions.act(
+        session,
+        user=user,
+        application_id=application_id,
+        action=action,
+        settings=request.app.state.settings,
+        params=params,
+        expected_version=_version(if_match),
+    )
     return _read(app, user)
 
 
 @router.post("/{application_id}/submit", response_model=ApplicationRead, responses=ACTION_ERRORS)
 async def submit(
-    request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
-    idempotency_key: IdempotencyKey = None, if_match: IfMatch = None,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
 ) -> Response:
     """Submit the draft to the office (applicant). Send an `Idempotency-Key` to retry safely."""
     return await idempotent(
-        session, user=user, key=idempotency_key, route=f"submit:{application_id}", body=None,
+        session,
+        user=user,
+        key=idempotency_key,
+        route=f"submit:{application_id}",
+        body=None,
         operation=lambda: _act(request, session, user, application_id, Action.submit, if_match=if_match),
     )
 
 
 @router.post("/{application_id}/accept", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def accept(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
-                 if_match: IfMatch = None) -> ApplicationRead:
+async def accept(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
     """受理 (officer): the review clock starts — 15 Chinese working days by default."""
     return await _act(request, session, user, application_id, Action.accept, if_match=if_match)
 
 
 @router.post("/{application_id}/request-correction", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def request_correction(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
-                             body: CorrectionRequest, if_match: IfMatch = None) -> ApplicationRead:
+async def request_correction(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    body: CorrectionRequest,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
     """补正 (officer): list what is missing; the clock restarts when the applicant resubmits."""
-    return await _act(request, session, user, application_id, Action.request_correction, {"items": body.items}, if_match)
+    return await _act(
+        request, session, user, application_id, Action.request_correction, {"items": body.items}, if_match
+    )
 
 
 @router.post("/{application_id}/resubmit", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def resubmit(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
-                   if_match: IfMatch = None) -> ApplicationRead:
+async def resubmit(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
     """Resubmit after correction (applicant): the acceptance date becomes today."""
     return await _act(request, session, user, application_id, Action.resubmit, if_match=if_match)
 
 
 @router.post("/{application_id}/start-review", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def start_review(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
-                       if_match: IfMatch = None) -> ApplicationRead:
+async def start_review(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
     """Start the review (officer). Large (≥ the threshold) or disputed contracts go to expert review."""
     return await _act(request, session, user, application_id, Action.start_review, if_match=if_match)
 
 
 @router.post("/{application_id}/refer-to-experts", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def refer_to_experts(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
-                           body: Reason, if_match: IfMatch = None) -> ApplicationRead:
+async def refer_to_experts(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    body: Reason,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
     """Refer a disputed contract to expert review (officer): 30 working days from acceptance."""
-    return await _act(request, session, user, application_id, Action.refer_to_experts, {"reason": body.reason}, if_match)
+    return await _act(
+        request, session, user, application_id, Action.refer_to_experts, {"reason": body.reason}, if_match
+    )
 
 
 @router.post("/{application_id}/expert-opinions", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def add_expert_opinion(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
-                             body: ExpertOpinion) -> ApplicationRead:
+async def add_expert_opinion(
+    request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: ExpertOpinion
+) -> ApplicationRead:
     """Record an expert's opinion (officer)."""
-    return await _act(request, session, user, application_id, Action.add_expert_opinion,
-                      {"opinion": body.model_dump(mode="json")})
+    return await _act(
+        request,
+        session,
+        user,
+        application_id,
+        Action.add_expert_opinion,
+        {"opinion": body.model_dump(mode="json")},
+    )
 
 
 @router.post("/{application_id}/register", response_model=ApplicationRead, responses=ACTION_ERRORS)
 async def register(
-    request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: RegisterRequest,
-    idempotency_key: IdempotencyKey = None, if_match: IfMatch = None,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    body: RegisterRequest,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
 ) -> Response:
     """准予登记 (officer): certify the technology amount (never above the contract amount) and issue
     the registration number. Send an `Idempotency-Key` to retry safely."""
     return await idempotent(
-        session, user=user, key=idempotency_key, route=f"register:{application_id}", body=body,
-        operation=lambda: _act(request, session, user, application_id, Action.register,
-                               {"technology_amount": body.technology_amount, "comment": body.comment}, if_match),
+        session,
+        user=user,
+        key=idempotency_key,
+        route=f"register:{application_id}",
+        body=body,
+        operation=lambda: _act(
+            request,
+            session,
+            user,
+            application_id,
+            Action.register,
+            {"technology_amount": body.technology_amount, "comment": body.comment},
+            if_match,
+        ),
     )
 
 
 @router.post("/{application_id}/refuse", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def refuse(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: Reason,
-                 if_match: IfMatch = None) -> ApplicationRead:
+async def refuse(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    body: Reason,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
     """不予登记 (officer), with the reason."""
-    return await _act(request, session, user, application_id, Action.refuse, {"reason": body.reason}, if_match)
+    return await _act(
+        request, session, user, application_id, Action.refuse, {"reason": body.reason}, if_match
+    )
 
 
 @router.post("/{application_id}/amend", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def amend(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
-                body: AmendRequest, if_match: IfMatch = None) -> ApplicationRead:
+async def amend(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    body: AmendRequest,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
     """变更登记 (officer): the new amounts supersede the registered ones; history keeps the old."""
-    params = {"contract_amount": body.contract_amount, "technology_amount": body.technology_amount,
-              "reason": body.reason}
+    params = {
+        "contract_amount": body.contract_amount,
+        "technology_amount": body.technology_amount,
+        "reason": body.reason,
+    }
     return await _act(request, session, user, application_id, Action.amend, params, if_match)
 
 
 @router.post("/{application_id}/cancel", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def cancel(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: Reason,
-                 if_match: IfMatch = None) -> ApplicationRead:
+async def cancel(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    body: Reason,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
     """注销登记 (officer): the contract stops counting; its certificate verifies as cancelled."""
-    return await _act(request, session, user, application_id, Action.cancel, {"reason": body.reason}, if_match)
+    return await _act(
+        request, session, user, application_id, Action.cancel, {"reason": body.reason}, if_match
+    )
 
 
 @router.post("/{application_id}/object", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def raise_objection(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
-                          body: Reason) -> ApplicationRead:
+async def raise_objection(
+    request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: Reason
+) -> ApplicationRead:
     """异议 (applicant or administrator) to a refusal or to the certified amount."""
     return await _act(request, session, user, application_id, Action.object, {"reason": body.reason})
 
 
 @router.post("/{application_id}/reopen", response_model=ApplicationRead, responses=ACTION_ERRORS)
-async def reopen(request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID,
-                 body: OptionalComment) -> ApplicationRead:
+async def reopen(
+    request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: OptionalComment
+) -> ApplicationRead:
     """Take up an objection (officer): the review reopens with a new 15-working-day clock."""
     return await _act(request, session, user, application_id, Action.reopen, {"comment": body.comment})
 
 
-@router.get("/{application_id}/certificate", responses={**problem_responses(401, 404, 409),
-            200: {"content": {"application/pdf": {}}, "description": "登记证明 PDF"}})
-async def certificate_pdf(request: Request, session: SessionDep, user: CurrentUser,
-                          application_id: uuid.UUID) -> Response:
+@router.get(
+    "/{application_id}/certificate",
+    responses={
+        **problem_responses(401, 404, 409),
+        200: {"content": {"application/pdf": {}}, "description": "登记证明 PDF"},
+    },
+)
+async def certificate_pdf(
+    request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID
+) -> Response:
     """The certificate (登记证明) as PDF, with a QR code of its public verification address."""
-    pdf, number = await service.certificate_pdf(session, user=user, application_id=application_id,
-                                                base_url=request.app.state.settings.public_base_url)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="certificate-{number}.pdf"'})
+    pdf, number = await service.certificate_pdf(
+        session, user=user, application_id=application_id, base_url=request.app.state.settings.public_base_url
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="certificate-{number}.pdf"'},
+    )
 
 
-@public_router.get("/certificates/{number}", response_model=public.CertificatePublic,
-                   responses=problem_responses(404, 422))
+@public_router.get(
+    "/certificates/{number}", response_model=public.CertificatePublic, responses=problem_responses(404, 422)
+)
 async def verify_certificate(
     session: SessionDep, number: Annotated[str, Path(pattern=r"^\d{14,16}$")]
 ) -> public.CertificatePublic:
@@ -238,17 +372,26 @@ async def verify_certificate(
     return await public.verify(session, number)
 
 
-@public_router.get("/publicity/contracts", response_model=Page[public.PublicityItem], responses=problem_responses(422))
+@public_router.get(
+    "/publicity/contracts", response_model=Page[public.PublicityItem], responses=problem_responses(422)
+)
 async def publicity(
-    request: Request, session: SessionDep, page: PageDep,
+    request: Request,
+    session: SessionDep,
+    page: PageDep,
     region: Annotated[str | None, Query(pattern=r"^\d{2,6}$", description="行政区划代码前缀")] = None,
-    from_: Annotated[date | None, Query(alias="from")] = None, to: date | None = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
 ) -> Page[public.PublicityItem]:
     """公示: registered contracts, newest first; amounts shown or hidden by the exchange's setting."""
-    return await public.publicity(session, page, show_amounts=request.app.state.settings.publicity_shows_amounts,
-                                  region=region, since=from_, until=to)
-
-
+    return await public.publicity(
+        session,
+        page,
+        show_amounts=request.app.state.settings.publicity_shows_amounts,
+        region=region,
+        since=from_,
+        until=to,
+    )
 
 
 from app.contracts.calendar_admin import router as calendar_router  # noqa: E402

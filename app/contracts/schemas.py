@@ -65,8 +65,12 @@ class ApplicationFields(BaseModel):
     deductions: Deductions = Field(default_factory=Deductions)
     technology_field: TechnologyField = Field(description=FIELD_DESCRIPTION)
     ip_kind: IPKind = Field(description=describe(IPKind, "知识产权类型"))
-    socio_economic_objective: Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    expected_new_investment: Amount | None = Field(default=None, description="预计新增投入（元，技术转让必填）")
+    socio_economic_objective: Annotated[
+        SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ]
+    expected_new_investment: Amount | None = Field(
+        default=None, description="预计新增投入（元，技术转让必填）"
+    )
     expected_new_output: Amount | None = Field(default=None, description="预计新增产值（元，技术转让必填）")
     deal_id: uuid.UUID | None = None
     achievement_id: uuid.UUID | None = None
@@ -83,25 +87,45 @@ class ApplicationFields(BaseModel):
             found.append(FieldError(field, code, en, zh))
 
         if self.contract_subtype not in SUBTYPES[self.contract_type]:
-            add("contract_subtype", "subtype_mismatch", "This subtype does not belong to the contract type.",
-                "合同子类与合同类型不符。")
+            add(
+                "contract_subtype",
+                "subtype_mismatch",
+                "This subtype does not belong to the contract type.",
+                "合同子类与合同类型不符。",
+            )
         if self.valid_until < self.valid_from:
-            add("valid_until", "before_valid_from", "valid_until is before valid_from.", "有效期止早于有效期起。")
+            add(
+                "valid_until",
+                "before_valid_from",
+                "valid_until is before valid_from.",
+                "有效期止早于有效期起。",
+            )
         if self.contract_amount - self.deductions.total() != self.claimed_technology_amount:
-            add("claimed_technology_amount", "does_not_add_up",
+            add(
+                "claimed_technology_amount",
+                "does_not_add_up",
                 "claimed_technology_amount must equal contract_amount minus the deductions.",
-                "申报技术交易额须等于成交额减去各项非技术性费用。")
+                "申报技术交易额须等于成交额减去各项非技术性费用。",
+            )
         if self.contract_type == ContractType.transfer:
             for name in ("expected_new_investment", "expected_new_output"):
                 if getattr(self, name) is None:
-                    add(name, "required_for_transfer", f"{name} is required for transfer contracts.",
-                        "技术转让合同须填写预计新增投入和新增产值。")
+                    add(
+                        name,
+                        "required_for_transfer",
+                        f"{name} is required for transfer contracts.",
+                        "技术转让合同须填写预计新增投入和新增产值。",
+                    )
         side = "buyer" if self.is_import else "seller"
         applicant = self.buyer if self.is_import else self.seller
         for name in ("region_code", "credit_code"):
             if getattr(applicant, name) is None:
-                add(f"{side}.{name}", "required_for_applicant", "The applicant party needs it.",
-                    "申请登记方须填写。")
+                add(
+                    f"{side}.{name}",
+                    "required_for_applicant",
+                    "The applicant party needs it.",
+                    "申请登记方须填写。",
+                )
         return found
 
 

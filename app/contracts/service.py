@@ -28,7 +28,9 @@ from app.core.errors import (
 )
 from app.stats import summary
 
-NOT_FOUND = NotFound(code="contract_not_found", message_en="No such application.", message_zh="登记申请不存在。")
+NOT_FOUND = NotFound(
+    code="contract_not_found", message_en="No such application.", message_zh="登记申请不存在。"
+)
 AMOUNT_FIELDS = ("registered_contract_amount", "registered_technology_amount")
 
 
@@ -52,7 +54,10 @@ def _columns(data: ApplicationFields) -> dict[str, Any]:
         "valid_until": data.valid_until,
         "contract_amount": data.contract_amount,
         "claimed_technology_amount": data.claimed_technology_amount,
-        **{f"deduction_{k}": getattr(data.deductions, k) for k in ("equipment", "materials", "construction", "other")},
+        **{
+            f"deduction_{k}": getattr(data.deductions, k)
+            for k in ("equipment", "materials", "construction", "other")
+        },
         "technology_field": data.technology_field,
         "ip_kind": data.ip_kind,
         "socio_economic_objective": data.socio_economic_objective,
@@ -70,7 +75,9 @@ def _columns(data: ApplicationFields) -> dict[str, Any]:
 async def _route(session: AsyncSession, user: User, data: ApplicationFields, today: date) -> dict[str, Any]:
     if user.role == Role.registration_officer:
         raise NotPermitted(
-            code="officers_do_not_apply", message_en="Officers cannot file applications.", message_zh="登记员不能申请登记。"
+            code="officers_do_not_apply",
+            message_en="Officers cannot file applications.",
+            message_zh="登记员不能申请登记。",
         )
     if problems := data.problems():
         raise ValidationFailed(errors=problems)
@@ -114,16 +121,27 @@ async def create_application(
     )
     session.add(application)
     await session.flush()
-    await audit.record(session, actor=user, object_type="contract_application", object_id=application.id,
-                       action="create", changes={k: v for k, v in columns.items()})
+    await audit.record(
+        session,
+        actor=user,
+        object_type="contract_application",
+        object_id=application.id,
+        action="create",
+        changes={k: v for k, v in columns.items()},
+    )
     await session.flush()
     await session.refresh(application)
     return application
 
 
 async def update_application(
-    session: AsyncSession, *, user: User, application_id: uuid.UUID, data: ApplicationFields,
-    expected_version: int | None = None, today: date | None = None,
+    session: AsyncSession,
+    *,
+    user: User,
+    application_id: uuid.UUID,
+    data: ApplicationFields,
+    expected_version: int | None = None,
+    today: date | None = None,
 ) -> ContractApplication:
     """Edit a draft, or the material of an application waiting for correction (补正)."""
     application = await _locked(session, user, application_id, expected_version)
@@ -141,14 +159,22 @@ async def update_application(
     for key, value in columns.items():
         setattr(application, key, value)
     application.version += 1
-    await audit.record(session, actor=user, object_type="contract_application", object_id=application.id,
-                       action="update", changes=audit.diff(before, columns))
+    await audit.record(
+        session,
+        actor=user,
+        object_type="contract_application",
+        object_id=application.id,
+        action="update",
+        changes=audit.diff(before, columns),
+    )
     await session.flush()
     await session.refresh(application)
     return application
 
 
-async def get_application(session: AsyncSession, *, user: User, application_id: uuid.UUID) -> ContractApplication:
+async def get_application(
+    session: AsyncSession, *, user: User, application_id: uuid.UUID
+) -> ContractApplication:
     application = await repository.get_visible(session, user, application_id)
     if application is None:
         raise NOT_FOUND
@@ -182,7 +208,10 @@ def requires_experts(application: ContractApplication, settings: Settings) -> bo
 
 def contribution(application: ContractApplication, sign: int) -> summary.Contribution:
     assert application.registered_on is not None
-    assert application.registered_contract_amount is not None and application.registered_technology_amount is not None
+    assert (
+        application.registered_contract_amount is not None
+        and application.registered_technology_amount is not None
+    )
     return summary.Contribution(
         registered_on=application.registered_on,
         region_code=application.stats_region_code,
@@ -201,12 +230,21 @@ def contribution(application: ContractApplication, sign: int) -> summary.Contrib
 Effect = Callable[..., Awaitable[dict[str, Any]]]
 
 
-async def queue(session: AsyncSession, *, user: User, limit: int, today: date | None = None,
-                settings: Settings | None = None) -> list[QueueItem]:
+async def queue(
+    session: AsyncSession,
+    *,
+    user: User,
+    limit: int,
+    today: date | None = None,
+    settings: Settings | None = None,
+) -> list[QueueItem]:
     """The officer's open applications by deadline: overdue first, then due soon, then the rest."""
     if user.role != Role.registration_officer:
-        raise NotPermitted(code="role_required", message_en="Only registration officers have a queue.",
-                           message_zh="只有登记员有待办队列。")
+        raise NotPermitted(
+            code="role_required",
+            message_en="Only registration officers have a queue.",
+            message_zh="只有登记员有待办队列。",
+        )
     today = today or china_today()
     due_soon = (settings or get_settings()).contract_due_soon_working_days
     calendar = await _calendar(session, today, 0)
@@ -214,19 +252,31 @@ async def queue(session: AsyncSession, *, user: User, limit: int, today: date | 
     for app in await repository.office_queue(session, user.organization_id, limit):
         assert app.due_on is not None
         left = calendar.working_days_between(today, app.due_on)
-        items.append(QueueItem(
-            id=app.id, project_name=app.project_name, status=app.status, accepted_on=app.accepted_on,
-            due_on=app.due_on, due_provisional=app.due_provisional, working_days_left=left,
-            overdue=today > app.due_on, due_soon=today <= app.due_on and left <= due_soon,
-        ))
+        items.append(
+            QueueItem(
+                id=app.id,
+                project_name=app.project_name,
+                status=app.status,
+                accepted_on=app.accepted_on,
+                due_on=app.due_on,
+                due_provisional=app.due_provisional,
+                working_days_left=left,
+                overdue=today > app.due_on,
+                due_soon=today <= app.due_on and left <= due_soon,
+            )
+        )
     return items
 
 
-async def certificate_pdf(session: AsyncSession, *, user: User, application_id: uuid.UUID,
-                          base_url: str) -> tuple[bytes, str]:
+async def certificate_pdf(
+    session: AsyncSession, *, user: User, application_id: uuid.UUID, base_url: str
+) -> tuple[bytes, str]:
     app = await get_application(session, user=user, application_id=application_id)
     if app.registration_number is None or app.registered_contract_amount is None:
-        raise Conflict(code="not_registered", message_en="Only registered contracts have a certificate.",
-                       message_zh="只有准予登记的合同才有登记证明。")
+        raise Conflict(
+            code="not_registered",
+            message_en="Only registered contracts have a certificate.",
+            message_zh="只有准予登记的合同才有登记证明。",
+        )
     office = await repository.get_organization(session, app.office_id)
     return certificate.render_pdf(app, office_name=office.name, base_url=base_url), app.registration_number

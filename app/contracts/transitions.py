@@ -26,7 +26,9 @@ from app.stats import summary
 class Context:
     """What an effect may use: the session, settings, the day, the request's parameters."""
 
-    def __init__(self, session: AsyncSession, settings: Settings, today: date, params: dict[str, Any]) -> None:
+    def __init__(
+        self, session: AsyncSession, settings: Settings, today: date, params: dict[str, Any]
+    ) -> None:
         self.session = session
         self.settings = settings
         self.today = today
@@ -51,8 +53,12 @@ async def _start_clock(app: ContractApplication, ctx: Context, days: int) -> Non
 
 async def _submit(app: ContractApplication, ctx: Context) -> dict[str, Any]:
     if not app.document_sha256 or not app.document_name:
-        raise _invalid("document_sha256", "missing", "Attach the contract document before submitting.",
-                       "提交前须附合同文本。")
+        raise _invalid(
+            "document_sha256",
+            "missing",
+            "Attach the contract document before submitting.",
+            "提交前须附合同文本。",
+        )
     app.submitted_at = datetime.now(UTC)
     return {}
 
@@ -111,11 +117,16 @@ async def _register(app: ContractApplication, ctx: Context) -> dict[str, Any]:
         assert office.region_code and office.registration_point
         sequence = await repository.next_sequence(ctx.session, app.office_id, ctx.today.year)
         if sequence > numbering.SEQUENCE_MAX:
-            raise Conflict(code="sequence_exhausted", message_en="The office's numbers for this year are used up.",
-                           message_zh="本机构本年度登记编号已用完。")
+            raise Conflict(
+                code="sequence_exhausted",
+                message_en="The office's numbers for this year are used up.",
+                message_zh="本机构本年度登记编号已用完。",
+            )
         app.registration_number = numbering.registration_number(
-            year=ctx.today.year, region_code=office.region_code,
-            registration_point=office.registration_point, sequence=sequence,
+            year=ctx.today.year,
+            region_code=office.region_code,
+            registration_point=office.registration_point,
+            sequence=sequence,
         )
         app.registered_on = ctx.today
     app.registered_contract_amount = app.contract_amount
@@ -136,16 +147,25 @@ async def _amend(app: ContractApplication, ctx: Context) -> dict[str, Any]:
     technology_amount: Decimal = ctx.params["technology_amount"]
     _technology_amount_fits(technology_amount, contract_amount, "technology_amount")
     before = contribution(app, -1)
-    previous = {"contract_amount": app.registered_contract_amount, "technology_amount": app.registered_technology_amount}
+    previous = {
+        "contract_amount": app.registered_contract_amount,
+        "technology_amount": app.registered_technology_amount,
+    }
     app.registered_contract_amount = contract_amount
     app.registered_technology_amount = technology_amount
     app.amendment_count += 1
     after = contribution(app, +1)
-    await summary.apply(ctx.session, summary.Contribution(
-        registered_on=after.registered_on, region_code=after.region_code, values=after.values, count=0,
-        contract_amount=after.contract_amount + before.contract_amount,
-        technology_amount=after.technology_amount + before.technology_amount,
-    ))
+    await summary.apply(
+        ctx.session,
+        summary.Contribution(
+            registered_on=after.registered_on,
+            region_code=after.region_code,
+            values=after.values,
+            count=0,
+            contract_amount=after.contract_amount + before.contract_amount,
+            technology_amount=after.technology_amount + before.technology_amount,
+        ),
+    )
     return {"previous": previous}
 
 
@@ -183,7 +203,11 @@ EFFECTS = {
 
 
 def _refusal(error: TransitionRefused) -> InvalidTransition | NotPermitted:
-    extra = {"status": error.source.value, "action": error.action.value, "allowed_actions": [a.value for a in error.allowed]}
+    extra = {
+        "status": error.source.value,
+        "action": error.action.value,
+        "allowed_actions": [a.value for a in error.allowed],
+    }
     if error.exists:
         return NotPermitted(
             code="action_not_permitted",
@@ -212,18 +236,34 @@ async def _apply(
     capacity = sorted(capacities & transition.actors)[0]
     amounts = action in (Action.register, Action.amend)
     comment = ctx.params.get("reason") or ctx.params.get("comment")
-    ctx.session.add(ContractEvent(
-        application_id=app.id, action=action.value, from_status=source.value, to_status=app.status.value,
-        actor_user_id=user.id if user else None, actor_capacity=capacity.value,
-        contract_amount=app.registered_contract_amount if amounts else None,
-        technology_amount=app.registered_technology_amount if amounts else None,
-        comment=comment, details=audit._jsonable(details),
-    ))
-    await audit.record(ctx.session, actor=user or audit.SystemActor(), object_type="contract_application",
-                       object_id=app.id, action=action.value,
-                       changes={"status": [source.value, app.status.value], **details})
-    outbox.enqueue(ctx.session, topic=f"contract.{action.value}", key=str(app.id),
-                   payload={"status": app.status.value, "registration_number": app.registration_number})
+    ctx.session.add(
+        ContractEvent(
+            application_id=app.id,
+            action=action.value,
+            from_status=source.value,
+            to_status=app.status.value,
+            actor_user_id=user.id if user else None,
+            actor_capacity=capacity.value,
+            contract_amount=app.registered_contract_amount if amounts else None,
+            technology_amount=app.registered_technology_amount if amounts else None,
+            comment=comment,
+            details=audit._jsonable(details),
+        )
+    )
+    await audit.record(
+        ctx.session,
+        actor=user or audit.SystemActor(),
+        object_type="contract_application",
+        object_id=app.id,
+        action=action.value,
+        changes={"status": [source.value, app.status.value], **details},
+    )
+    outbox.enqueue(
+        ctx.session,
+        topic=f"contract.{action.value}",
+        key=str(app.id),
+        payload={"status": app.status.value, "registration_number": app.registration_number},
+    )
 
 
 async def act(
@@ -244,7 +284,13 @@ async def act(
     await _apply(app, action, policy.capacities(user, app), ctx, user)
     if action == Action.start_review and requires_experts(app, settings):
         # Large or disputed contracts go to expert review automatically (30 working days).
-        await _apply(app, Action.refer_to_experts, frozenset({Actor.system}), Context(session, settings, ctx.today, {}), None)
+        await _apply(
+            app,
+            Action.refer_to_experts,
+            frozenset({Actor.system}),
+            Context(session, settings, ctx.today, {}),
+            None,
+        )
     await session.flush()
     await session.refresh(app)
     return app

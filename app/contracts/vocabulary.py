@@ -29,7 +29,7 @@ class ContractSubtype(StrEnum):
     cooperative = "cooperative"
     patent_right = "patent_right"
     patent_application_right = "patent_application_right"
-    technical_secret = "technical_secret"
+    technical_secret = "technical_secret"  # noqa: S105 (a vocabulary word, not a secret)
     other_right = "other_right"
     exclusive = "exclusive"
     sole = "sole"
@@ -68,9 +68,13 @@ SUBTYPES: dict[ContractType, frozenset[ContractSubtype]] = {
             ContractSubtype.other_right,
         }
     ),
-    ContractType.licensing: frozenset({ContractSubtype.exclusive, ContractSubtype.sole, ContractSubtype.ordinary}),
+    ContractType.licensing: frozenset(
+        {ContractSubtype.exclusive, ContractSubtype.sole, ContractSubtype.ordinary}
+    ),
     ContractType.consulting: frozenset({ContractSubtype.general}),
-    ContractType.service: frozenset({ContractSubtype.general, ContractSubtype.training, ContractSubtype.brokerage}),
+    ContractType.service: frozenset(
+        {ContractSubtype.general, ContractSubtype.training, ContractSubtype.brokerage}
+    ),
 }
 
 
@@ -82,12 +86,17 @@ class PartyKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"enterprise": "企业", "university": "高等院校", "research_institute": "科研机构", "other": "其他"}[self]
+        return {
+            "enterprise": "企业",
+            "university": "高等院校",
+            "research_institute": "科研机构",
+            "other": "其他",
+        }[self]
 
 
 class IPKind(StrEnum):
     patent = "patent"
-    technical_secret = "technical_secret"
+    technical_secret = "technical_secret"  # noqa: S105 (a vocabulary word, not a secret)
     software_copyright = "software_copyright"
     ic_layout = "ic_layout"
     plant_variety = "plant_variety"

@@ -1,6 +1,6 @@
 """The registration workflow as data: states, actions and the one transition table.
 
-Pure: no database, no I/O, so it is unit- and property-tested on its own. The service looks up a
+Pure: no database, no I/OF, so it is unit- and property-tested on its own. The service looks up a
 transition here, then locks the row, applies it, audits it and writes the outbox in one transaction.
 """
 
@@ -100,34 +100,34 @@ def _t(source: Status, action: Action, target: Status, *actors: Actor) -> Transi
     return Transition(source, action, target, frozenset(actors))
 
 
-A, O, AD, SYS = Actor.applicant, Actor.officer, Actor.admin, Actor.system
+A, OF, AD, SYS = Actor.applicant, Actor.officer, Actor.admin, Actor.system
 S = Status
 
 # The whole procedure of 《技术合同认定登记管理办法》 in one table (DOMAIN.md "Registration procedure").
 TRANSITIONS: tuple[Transition, ...] = (
     _t(S.draft, Action.submit, S.submitted, A),
-    _t(S.submitted, Action.accept, S.accepted, O),
-    _t(S.submitted, Action.request_correction, S.correction_requested, O),
-    _t(S.accepted, Action.request_correction, S.correction_requested, O),
-    _t(S.under_review, Action.request_correction, S.correction_requested, O),
-    _t(S.resubmitted, Action.request_correction, S.correction_requested, O),
+    _t(S.submitted, Action.accept, S.accepted, OF),
+    _t(S.submitted, Action.request_correction, S.correction_requested, OF),
+    _t(S.accepted, Action.request_correction, S.correction_requested, OF),
+    _t(S.under_review, Action.request_correction, S.correction_requested, OF),
+    _t(S.resubmitted, Action.request_correction, S.correction_requested, OF),
     _t(S.correction_requested, Action.resubmit, S.resubmitted, A),
-    _t(S.accepted, Action.start_review, S.under_review, O),
-    _t(S.resubmitted, Action.start_review, S.under_review, O),
+    _t(S.accepted, Action.start_review, S.under_review, OF),
+    _t(S.resubmitted, Action.start_review, S.under_review, OF),
     # Automatic for large contracts (the service applies it as `system` right after start_review);
     # an officer refers a disputed one by hand.
-    _t(S.under_review, Action.refer_to_experts, S.expert_review, O, SYS),
-    _t(S.expert_review, Action.add_expert_opinion, S.expert_review, O),
-    _t(S.under_review, Action.register, S.registered, O),
-    _t(S.expert_review, Action.register, S.registered, O),
-    _t(S.under_review, Action.refuse, S.refused, O),
-    _t(S.expert_review, Action.refuse, S.refused, O),
-    _t(S.registered, Action.amend, S.registered, O),
-    _t(S.registered, Action.cancel, S.cancelled, O),
+    _t(S.under_review, Action.refer_to_experts, S.expert_review, OF, SYS),
+    _t(S.expert_review, Action.add_expert_opinion, S.expert_review, OF),
+    _t(S.under_review, Action.register, S.registered, OF),
+    _t(S.expert_review, Action.register, S.registered, OF),
+    _t(S.under_review, Action.refuse, S.refused, OF),
+    _t(S.expert_review, Action.refuse, S.refused, OF),
+    _t(S.registered, Action.amend, S.registered, OF),
+    _t(S.registered, Action.cancel, S.cancelled, OF),
     # 异议: to a refusal, or to the certified amount of a registration; re-examined by the office.
     _t(S.refused, Action.object, S.objected, A, AD),
     _t(S.registered, Action.object, S.objected, A, AD),
-    _t(S.objected, Action.reopen, S.under_review, O),
+    _t(S.objected, Action.reopen, S.under_review, OF),
 )
 
 _BY_KEY: dict[tuple[Status, Action], Transition] = {(t.source, t.action): t for t in TRANSITIONS}
@@ -160,5 +160,7 @@ class TransitionRefused(Exception):
 def resolve(source: Status, action: Action, actors: frozenset[Actor] | set[Actor]) -> Transition:
     transition = find(source, action)
     if transition is None or not (transition.actors & set(actors)):
-        raise TransitionRefused(source, action, allowed_actions(source, actors), exists=transition is not None)
+        raise TransitionRefused(
+            source, action, allowed_actions(source, actors), exists=transition is not None
+        )
     return transition

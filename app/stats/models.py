@@ -33,7 +33,14 @@ class Target(UUIDPrimaryKey, Timestamps, Base):
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     metric: Mapped[Metric] = mapped_column(
-        Enum(Metric, name="target_metric", native_enum=False, create_constraint=True, length=32, validate_strings=True)
+        Enum(
+            Metric,
+            name="target_metric",
+            native_enum=False,
+            create_constraint=True,
+            length=32,
+            validate_strings=True,
+        )
     )
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     source: Mapped[str] = mapped_column(String(200), server_default="")

@@ -69,7 +69,11 @@ async def _from_summary(
 
 
 async def _from_contracts(
-    session: AsyncSession, group_by: GroupBy, since: date | None, until: date | None, prefixes: list[str] | None
+    session: AsyncSession,
+    group_by: GroupBy,
+    since: date | None,
+    until: date | None,
+    prefixes: list[str] | None,
 ) -> list[tuple[str, int, Decimal, Decimal]]:
     key: ColumnElement[str]
     if group_by == GroupBy.city:
@@ -81,7 +85,12 @@ async def _from_contracts(
     else:
         key = getattr(C, DIMENSIONS[group_by.value])
     statement = (
-        select(key, func.count(), func.sum(C.registered_contract_amount), func.sum(C.registered_technology_amount))
+        select(
+            key,
+            func.count(),
+            func.sum(C.registered_contract_amount),
+            func.sum(C.registered_technology_amount),
+        )
         .where(C.status == Status.registered)
         .group_by(key)
     )

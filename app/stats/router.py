@@ -17,14 +17,22 @@ from app.stats.queries import GroupBy, totals
 targets_router = APIRouter(prefix="/targets", tags=["targets"], route_class=ExactJSONRoute)
 stats_router = APIRouter(prefix="/stats", tags=["statistics"])
 
-Region = Annotated[str | None, Query(pattern=r"^\d{2}(\d{2}(\d{2})?)?$", description="行政区划代码前缀（卖方所在地）")]
+Region = Annotated[
+    str | None, Query(pattern=r"^\d{2}(\d{2}(\d{2})?)?$", description="行政区划代码前缀（卖方所在地）")
+]
 From = Annotated[date | None, Query(alias="from", description="登记日期起（含）")]
 To = Annotated[date | None, Query(alias="to", description="登记日期止（含）")]
 
 
-@targets_router.post("", response_model=service.TargetRead, status_code=status.HTTP_201_CREATED,
-                     responses=problem_responses(401, 403, 409, 422))
-async def create_target(session: SessionDep, admin: AdminUser, body: service.TargetCreate) -> service.TargetRead:
+@targets_router.post(
+    "",
+    response_model=service.TargetRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_target(
+    session: SessionDep, admin: AdminUser, body: service.TargetCreate
+) -> service.TargetRead:
     """Set a target (administrators): a region (union of code prefixes), a period, a metric, an amount."""
     return service.TargetRead.model_validate(await service.create_target(session, user=admin, data=body))
 
@@ -35,9 +43,13 @@ async def list_targets(session: SessionDep, _: CurrentUser) -> list[service.Targ
     return [service.TargetRead.model_validate(t) for t in await service.list_targets(session)]
 
 
-@targets_router.get("/{target_id}/progress", response_model=service.Progress, responses=problem_responses(401, 404))
+@targets_router.get(
+    "/{target_id}/progress", response_model=service.Progress, responses=problem_responses(401, 404)
+)
 async def target_progress(
-    session: SessionDep, _: CurrentUser, target_id: uuid.UUID,
+    session: SessionDep,
+    _: CurrentUser,
+    target_id: uuid.UUID,
     as_of: Annotated[date | None, Query(description="截至日期（默认今天）")] = None,
 ) -> service.Progress:
     """Achieved (registered contracts at their amounts in force, cancelled ones excluded, by the
@@ -46,11 +58,19 @@ async def target_progress(
     return await service.progress(session, target_id=target_id, as_of=as_of or today())
 
 
-@stats_router.get("/contracts", response_model=service.Statistics, response_model_by_alias=True,
-                  responses=problem_responses(401, 422))
+@stats_router.get(
+    "/contracts",
+    response_model=service.Statistics,
+    response_model_by_alias=True,
+    responses=problem_responses(401, 422),
+)
 async def contract_statistics(
-    session: SessionDep, _: CurrentUser, group_by: GroupBy = GroupBy.type,
-    since: From = None, until: To = None, region: Region = None,
+    session: SessionDep,
+    _: CurrentUser,
+    group_by: GroupBy = GroupBy.type,
+    since: From = None,
+    until: To = None,
+    region: Region = None,
 ) -> service.Statistics:
     """Registered contracts: count, contract amount (成交额) and certified technology amount (技术交易额)
     grouped by type, field, city, seller_kind, ip_kind or month. Exact to the fen."""
@@ -65,10 +85,13 @@ class DeadlineStats(BaseModel):
 
 
 @stats_router.get("/deadlines", response_model=DeadlineStats, responses=problem_responses(401, 422))
-async def deadline_statistics(session: SessionDep, _: CurrentUser, since: From = None, until: To = None,
-                              region: Region = None) -> DeadlineStats:
+async def deadline_statistics(
+    session: SessionDep, _: CurrentUser, since: From = None, until: To = None, region: Region = None
+) -> DeadlineStats:
     """How many decisions (registered or refused) met their working-day deadline, by decision date."""
-    on_time, late = await contracts_repository.deadline_stats(session, region=region, since=since, until=until)
+    on_time, late = await contracts_repository.deadline_stats(
+        session, region=region, since=since, until=until
+    )
     return DeadlineStats(decisions=on_time + late, on_time=on_time, late=late)
 
 

@@ -30,7 +30,9 @@ class TargetCreate(BaseModel):
 
     name: Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     region_prefixes: list[RegionPrefix] = Field(
-        min_length=1, max_length=50, description="行政区划代码前缀，范围为其并集：['32'] 江苏，['3201','3205'] 南京+苏州"
+        min_length=1,
+        max_length=50,
+        description="行政区划代码前缀，范围为其并集：['32'] 江苏，['3201','3205'] 南京+苏州",
     )
     period_start: date
     period_end: date
@@ -75,12 +77,20 @@ NO_TARGET = NotFound(code="target_not_found", message_en="No such target.", mess
 
 async def create_target(session: AsyncSession, *, user: User | SystemActor, data: TargetCreate) -> Target:
     if (await session.execute(select(Target.id).where(Target.name == data.name))).first():
-        raise Conflict(code="target_exists", message_en="A target of this name exists.", message_zh="同名目标已存在。")
+        raise Conflict(
+            code="target_exists", message_en="A target of this name exists.", message_zh="同名目标已存在。"
+        )
     target = Target(id=uuid.uuid4(), created_by_id=getattr(user, "id", None), **data.model_dump())
     session.add(target)
     await session.flush()
-    await audit.record(session, actor=user, object_type="target", object_id=target.id, action="create",
-                       changes=data.model_dump())
+    await audit.record(
+        session,
+        actor=user,
+        object_type="target",
+        object_id=target.id,
+        action="create",
+        changes=data.model_dump(),
+    )
     await session.refresh(target)
     return target
 
@@ -122,8 +132,9 @@ async def progress(session: AsyncSession, *, target_id: uuid.UUID, as_of: date) 
     until = min(as_of, target.period_end)
     achieved = Decimal("0.00")
     if until >= target.period_start:
-        groups = await totals(session, GroupBy.total, since=target.period_start, until=until,
-                              prefixes=target.region_prefixes)
+        groups = await totals(
+            session, GroupBy.total, since=target.period_start, until=until, prefixes=target.region_prefixes
+        )
         if groups:
             achieved = getattr(groups[0], target.metric.value)
     figures = project(target.amount, achieved, target.period_start, target.period_end, as_of)
@@ -163,13 +174,30 @@ class Statistics(BaseModel):
     total: GroupRead
 
 
-def statistics(group_by: GroupBy, groups: list[Group], since: date | None, until: date | None,
-               region: str | None) -> Statistics:
-    total = GroupRead(key="total", label="合计", count=sum(g.count for g in groups),
-                      contract_amount=sum((g.contract_amount for g in groups), Decimal("0.00")),
-                      technology_amount=sum((g.technology_amount for g in groups), Decimal("0.00")))
+def statistics(
+    group_by: GroupBy, groups: list[Group], since: date | None, until: date | None, region: str | None
+) -> Statistics:
+    total = GroupRead(
+        key="total",
+        label="合计",
+        count=sum(g.count for g in groups),
+        contract_amount=sum((g.contract_amount for g in groups), Decimal("0.00")),
+        technology_amount=sum((g.technology_amount for g in groups), Decimal("0.00")),
+    )
     return Statistics(
-        group_by=group_by, since=since, until=until, region=region, total=total,
-        groups=[GroupRead(key=g.key, label=label(group_by, g.key), count=g.count, contract_amount=g.contract_amount,
-                          technology_amount=g.technology_amount) for g in groups],
+        group_by=group_by,
+        since=since,
+        until=until,
+        region=region,
+        total=total,
+        groups=[
+            GroupRead(
+                key=g.key,
+                label=label(group_by, g.key),
+                count=g.count,
+                contract_amount=g.contract_amount,
+                technology_amount=g.technology_amount,
+            )
+            for g in groups
+        ],
     )

@@ -41,7 +41,7 @@ class Contribution:
 
 async def apply(session: AsyncSession, change: Contribution) -> None:
     month = change.registered_on.replace(day=1)
-    keys = [("all", "")] + sorted((dimension, change.values[dimension]) for dimension in DIMENSIONS)
+    keys = [("all", ""), *sorted((dimension, change.values[dimension]) for dimension in DIMENSIONS)]
     # Rows in primary-key order: concurrent registrations lock them in the same order (no deadlock).
     rows = sorted(
         (
@@ -79,12 +79,13 @@ REBUILD_SQL = [
               sum(registered_contract_amount), sum(registered_technology_amount)
        FROM contract_applications WHERE status = 'registered' GROUP BY 2, 3""",
     *(
-        f"""INSERT INTO contract_totals (dimension, month, region_code, value, contract_count, contract_amount,
-                                        technology_amount)
+        # Names come from the DIMENSIONS constant above, never from input.
+        f"""INSERT INTO contract_totals (dimension, month, region_code, value, contract_count,
+                                        contract_amount, technology_amount)
             SELECT '{name}', date_trunc('month', registered_on)::date, left(stats_region_code, 4), {column},
                    count(*),
                    sum(registered_contract_amount), sum(registered_technology_amount)
-            FROM contract_applications WHERE status = 'registered' GROUP BY 2, 3, 4"""
+            FROM contract_applications WHERE status = 'registered' GROUP BY 2, 3, 4"""  # noqa: S608
         for name, column in DIMENSIONS.items()
     ),
 ]

@@ -20,13 +20,17 @@ class Person:
 
 
 async def office(db: AsyncSession, region_code: str = "320100", point: str = "01") -> Organization:
-    organization = await create_organization(db, kind=OrganizationKind.registration_office, region_code=region_code)
+    organization = await create_organization(
+        db, kind=OrganizationKind.registration_office, region_code=region_code
+    )
     organization.registration_point = point
     await db.commit()
     return organization
 
 
-async def person(client: httpx.AsyncClient, db: AsyncSession, role: Role, organization: Organization) -> Person:
+async def person(
+    client: httpx.AsyncClient, db: AsyncSession, role: Role, organization: Organization
+) -> Person:
     user = await create_user(db, role=role, organization=organization)
     return Person(user.id, organization.id, await sign_in(client, user.email))
 
@@ -67,10 +71,18 @@ def body(seller: Organization, **overrides: Any) -> dict[str, Any]:
         "contract_type": "development",
         "contract_subtype": "commissioned",
         "project_name": "高效钙钛矿电池中试工艺开发",
-        "buyer": {"name": "苏州光伏科技有限公司", "credit_code": credit_code(), "region_code": "320505",
-                  "kind": "enterprise"},
-        "seller": {"name": seller.name, "credit_code": seller.credit_code, "region_code": seller.region_code,
-                   "kind": "university"},
+        "buyer": {
+            "name": "苏州光伏科技有限公司",
+            "credit_code": credit_code(),
+            "region_code": "320505",
+            "kind": "enterprise",
+        },
+        "seller": {
+            "name": seller.name,
+            "credit_code": seller.credit_code,
+            "region_code": seller.region_code,
+            "kind": "university",
+        },
         "signed_on": "2026-10-08",
         "valid_from": "2026-10-10",
         "valid_until": "2027-10-09",
@@ -88,15 +100,25 @@ def body(seller: Organization, **overrides: Any) -> dict[str, Any]:
 
 
 async def create(client: httpx.AsyncClient, w: World, **overrides: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/contracts", json=body(w.seller_org, **overrides), headers=w.applicant.headers)
+    response = await client.post(
+        "/api/v1/contracts", json=body(w.seller_org, **overrides), headers=w.applicant.headers
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def step(client: httpx.AsyncClient, who: Person, app_id: str, path: str, payload: Any = None,
-               expect: int = 200, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    response = await client.post(f"/api/v1/contracts/{app_id}/{path}", json=payload,
-                                 headers={**who.headers, **(headers or {})})
+async def step(
+    client: httpx.AsyncClient,
+    who: Person,
+    app_id: str,
+    path: str,
+    payload: Any = None,
+    expect: int = 200,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/api/v1/contracts/{app_id}/{path}", json=payload, headers={**who.headers, **(headers or {})}
+    )
     assert response.status_code == expect, response.text
     return response.json()
 
@@ -108,9 +130,16 @@ async def under_review(client: httpx.AsyncClient, w: World, **overrides: Any) ->
     return await step(client, w.officer, app["id"], "start-review")
 
 
-async def registered(client: httpx.AsyncClient, w: World, amount: str = "700000.00", **overrides: Any) -> dict[str, Any]:
+async def registered(
+    client: httpx.AsyncClient, w: World, amount: str = "700000.00", **overrides: Any
+) -> dict[str, Any]:
     app = await under_review(client, w, **overrides)
     if app["status"] == "expert_review":
-        await step(client, w.officer, app["id"], "expert-opinions",
-                   {"expert_name": "王教授", "opinion": "技术属实，金额合理"})
+        await step(
+            client,
+            w.officer,
+            app["id"],
+            "expert-opinions",
+            {"expert_name": "王教授", "opinion": "技术属实，金额合理"},
+        )
     return await step(client, w.officer, app["id"], "register", {"technology_amount": amount})

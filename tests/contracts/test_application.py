@@ -9,11 +9,16 @@ from tests.contracts.helpers import step
 
 
 async def _post_raw(client: httpx.AsyncClient, w: helpers.World, raw: str) -> httpx.Response:
-    return await client.post("/api/v1/contracts", content=raw.encode(),
-                             headers={**w.applicant.headers, "Content-Type": "application/json"})
+    return await client.post(
+        "/api/v1/contracts",
+        content=raw.encode(),
+        headers={**w.applicant.headers, "Content-Type": "application/json"},
+    )
 
 
-async def test_json_number_with_three_decimals_is_refused(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_json_number_with_three_decimals_is_refused(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     import json
 
     w = await helpers.world(client, db)
@@ -29,8 +34,11 @@ async def test_large_json_number_keeps_every_fen(client: httpx.AsyncClient, db: 
 
     w = await helpers.world(client, db)
     data = helpers.body(w.seller_org, deductions={"other": "0.01"})
-    raw = (json.dumps(data).replace('"1000000.00"', "99999999999999.99")
-           .replace('"799999.50"', "99999999999999.98"))
+    raw = (
+        json.dumps(data)
+        .replace('"1000000.00"', "99999999999999.99")
+        .replace('"799999.50"', "99999999999999.98")
+    )
     response = await _post_raw(client, w, raw)
     assert response.status_code == 201, response.text
     assert response.json()["contract_amount"] == "99999999999999.99"  # a float would have lost the fen
@@ -51,8 +59,9 @@ async def test_inconsistent_forms_are_refused(
     client: httpx.AsyncClient, db: AsyncSession, overrides: dict, fragment: str
 ) -> None:
     w = await helpers.world(client, db)
-    response = await client.post("/api/v1/contracts", json=helpers.body(w.seller_org, **overrides),
-                                 headers=w.applicant.headers)
+    response = await client.post(
+        "/api/v1/contracts", json=helpers.body(w.seller_org, **overrides), headers=w.applicant.headers
+    )
     assert response.status_code == 422, response.text
     assert fragment in response.text
     listing = (await client.get("/api/v1/contracts", headers=w.applicant.headers)).json()
@@ -61,10 +70,14 @@ async def test_inconsistent_forms_are_refused(
 
 async def test_only_the_seller_side_may_apply(client: httpx.AsyncClient, db: AsyncSession) -> None:
     w = await helpers.world(client, db)
-    response = await client.post("/api/v1/contracts", json=helpers.body(w.seller_org), headers=w.outsider.headers)
+    response = await client.post(
+        "/api/v1/contracts", json=helpers.body(w.seller_org), headers=w.outsider.headers
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "seller.credit_code"
-    officer = await client.post("/api/v1/contracts", json=helpers.body(w.seller_org), headers=w.officer.headers)
+    officer = await client.post(
+        "/api/v1/contracts", json=helpers.body(w.seller_org), headers=w.officer.headers
+    )
     assert officer.status_code == 403
 
 
@@ -94,8 +107,13 @@ async def test_visibility(client: httpx.AsyncClient, db: AsyncSession) -> None:
     w = await helpers.world(client, db)
     app = await helpers.create(client, w)
     url = f"/api/v1/contracts/{app['id']}"
-    for who, status in [(w.applicant, 200), (w.officer, 200), (w.admin, 200),
-                        (w.other_officer, 404), (w.outsider, 404)]:
+    for who, status in [
+        (w.applicant, 200),
+        (w.officer, 200),
+        (w.admin, 200),
+        (w.other_officer, 404),
+        (w.outsider, 404),
+    ]:
         assert (await client.get(url, headers=who.headers)).status_code == status
         listing = (await client.get("/api/v1/contracts", headers=who.headers)).json()
         assert listing["total"] == (1 if status == 200 else 0)
@@ -103,23 +121,30 @@ async def test_visibility(client: httpx.AsyncClient, db: AsyncSession) -> None:
     assert (await client.get(f"{url}/history", headers=w.outsider.headers)).status_code == 404
 
 
-async def test_correction_cycle_edits_and_restarts_the_clock(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_correction_cycle_edits_and_restarts_the_clock(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     w = await helpers.world(client, db)
     app = await helpers.create(client, w)
     await step(client, w.applicant, app["id"], "submit")
     await step(client, w.officer, app["id"], "accept")
-    corrected = await step(client, w.officer, app["id"], "request-correction", {"items": ["合同盖章页", "技术附件"]})
+    corrected = await step(
+        client, w.officer, app["id"], "request-correction", {"items": ["合同盖章页", "技术附件"]}
+    )
     assert corrected["correction_items"] == ["合同盖章页", "技术附件"] and corrected["due_on"] is None
-    edited = await client.put(f"/api/v1/contracts/{app['id']}",
-                              json=helpers.body(w.seller_org, project_name="补正后的项目名称"),
-                              headers=w.applicant.headers)
+    edited = await client.put(
+        f"/api/v1/contracts/{app['id']}",
+        json=helpers.body(w.seller_org, project_name="补正后的项目名称"),
+        headers=w.applicant.headers,
+    )
     assert edited.status_code == 200 and edited.json()["project_name"] == "补正后的项目名称"
     again = await step(client, w.applicant, app["id"], "resubmit")
     assert again["status"] == "resubmitted" and again["due_on"] is not None
     # Not editable once under review.
     await step(client, w.officer, app["id"], "start-review")
-    locked = await client.put(f"/api/v1/contracts/{app['id']}", json=helpers.body(w.seller_org),
-                              headers=w.applicant.headers)
+    locked = await client.put(
+        f"/api/v1/contracts/{app['id']}", json=helpers.body(w.seller_org), headers=w.applicant.headers
+    )
     assert locked.status_code == 409
 
 

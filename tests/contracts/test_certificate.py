@@ -50,8 +50,13 @@ async def test_amended_then_cancelled_certificate(client: httpx.AsyncClient, db:
     app = await helpers.registered(client, w)
     number = app["registration_number"]
     original = (await client.get(f"/api/v1/certificates/{number}")).json()["certificate_hash"]
-    await step(client, w.officer, app["id"], "amend",
-               {"contract_amount": "1200000.00", "technology_amount": "900000.00", "reason": "补充协议增加金额"})
+    await step(
+        client,
+        w.officer,
+        app["id"],
+        "amend",
+        {"contract_amount": "1200000.00", "technology_amount": "900000.00", "reason": "补充协议增加金额"},
+    )
     amended = (await client.get(f"/api/v1/certificates/{number}")).json()
     assert amended["status"] == "amended" and amended["amendment_count"] == 1
     assert amended["contract_amount"] == "1200000.00"
@@ -65,7 +70,9 @@ async def test_amended_then_cancelled_certificate(client: httpx.AsyncClient, db:
     assert amounts == [("register", "1000000.00"), ("amend", "1200000.00")]
 
 
-async def test_unknown_number_and_unregistered_certificate(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_unknown_number_and_unregistered_certificate(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     w = await helpers.world(client, db)
     assert (await client.get("/api/v1/certificates/26320101999999")).status_code == 404
     assert (await client.get("/api/v1/certificates/abc")).status_code == 422

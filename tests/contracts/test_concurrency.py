@@ -18,7 +18,9 @@ async def _count(db: AsyncSession, model: type, *where: object) -> int:
     return (await db.execute(select(func.count()).select_from(model).where(*where))).scalar_one()  # type: ignore[arg-type]
 
 
-async def test_two_officers_register_at_once_exactly_one_wins(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_two_officers_register_at_once_exactly_one_wins(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     w = await helpers.world(client, db)
     app = await helpers.under_review(client, w)
     url = f"/api/v1/contracts/{app['id']}/register"
@@ -35,19 +37,28 @@ async def test_two_officers_register_at_once_exactly_one_wins(client: httpx.Asyn
     counter = (await db.execute(select(RegistrationCounter.last_sequence))).scalar_one()
     assert counter == 1
     assert await _count(db, ContractEvent, ContractEvent.action == "register") == 1
-    total = (await db.execute(select(ContractTotal.contract_count).where(ContractTotal.dimension == "all"))).scalar_one()
+    total = (
+        await db.execute(select(ContractTotal.contract_count).where(ContractTotal.dimension == "all"))
+    ).scalar_one()
     assert total == 1
 
 
-async def test_eight_concurrent_registrations_are_gapless(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_eight_concurrent_registrations_are_gapless(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     w = await helpers.world(client, db)
     apps = [await helpers.under_review(client, w) for _ in range(8)]
     officers = [w.officer, w.officer2]
-    responses = await asyncio.gather(*(
-        client.post(f"/api/v1/contracts/{a['id']}/register", json={"technology_amount": "700000.00"},
-                    headers=officers[i % 2].headers)
-        for i, a in enumerate(apps)
-    ))
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/v1/contracts/{a['id']}/register",
+                json={"technology_amount": "700000.00"},
+                headers=officers[i % 2].headers,
+            )
+            for i, a in enumerate(apps)
+        )
+    )
     assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
     numbers = sorted(r.json()["registration_number"] for r in responses)
     assert len(set(numbers)) == 8
@@ -66,8 +77,11 @@ async def test_a_failed_registration_returns_its_number(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(transitions.summary, "apply", broken)
-    response = await client.post(f"/api/v1/contracts/{failing['id']}/register",
-                                 json={"technology_amount": "1.00"}, headers=w.officer.headers)
+    response = await client.post(
+        f"/api/v1/contracts/{failing['id']}/register",
+        json={"technology_amount": "1.00"},
+        headers=w.officer.headers,
+    )
     assert response.status_code == 500
     monkeypatch.setattr(transitions.summary, "apply", original)
     done = await step(client, w.officer, other["id"], "register", {"technology_amount": "1.00"})
@@ -76,7 +90,9 @@ async def test_a_failed_registration_returns_its_number(
     assert still["status"] == "under_review" and still["registration_number"] is None
 
 
-async def test_idempotent_registration_replays_the_first_result(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_idempotent_registration_replays_the_first_result(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     w = await helpers.world(client, db)
     app = await helpers.under_review(client, w)
     url = f"/api/v1/contracts/{app['id']}/register"
@@ -91,14 +107,16 @@ async def test_idempotent_registration_replays_the_first_result(client: httpx.As
     assert changed.status_code == 409 and changed.json()["code"] == "idempotency_key_reused"
 
 
-async def test_concurrent_retries_with_one_key_register_once(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_concurrent_retries_with_one_key_register_once(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     w = await helpers.world(client, db)
     app = await helpers.under_review(client, w)
     url = f"/api/v1/contracts/{app['id']}/register"
     headers = {**w.officer.headers, "Idempotency-Key": "reg-concurrent-1"}
-    responses = await asyncio.gather(*(
-        client.post(url, json={"technology_amount": "700000.00"}, headers=headers) for _ in range(4)
-    ))
+    responses = await asyncio.gather(
+        *(client.post(url, json={"technology_amount": "700000.00"}, headers=headers) for _ in range(4))
+    )
     assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
     assert len({r.json()["registration_number"] for r in responses}) == 1
     assert await _count(db, ContractEvent, ContractEvent.action == "register") == 1
@@ -121,9 +139,14 @@ async def test_stale_version_is_refused_with_412(client: httpx.AsyncClient, db: 
     w = await helpers.world(client, db)
     app = await helpers.registered(client, w)
     stale = app["version"]
-    await step(client, w.officer, app["id"], "amend",
-               {"contract_amount": "900000.00", "technology_amount": "600000.00", "reason": "补充协议"},
-               headers={"If-Match": str(stale)})
+    await step(
+        client,
+        w.officer,
+        app["id"],
+        "amend",
+        {"contract_amount": "900000.00", "technology_amount": "600000.00", "reason": "补充协议"},
+        headers={"If-Match": str(stale)},
+    )
     response = await client.post(
         f"/api/v1/contracts/{app['id']}/amend",
         json={"contract_amount": "800000.00", "technology_amount": "500000.00", "reason": "另一份补充协议"},

@@ -13,7 +13,9 @@ from tests.contracts import helpers
 from tests.contracts.helpers import step
 
 
-async def test_happy_path_registers_with_a_14_digit_number(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_happy_path_registers_with_a_14_digit_number(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     w = await helpers.world(client, db)
     app = await helpers.create(client, w)
     assert app["status"] == "draft"
@@ -34,13 +36,27 @@ async def test_happy_path_registers_with_a_14_digit_number(client: httpx.AsyncCl
     assert app["registered_technology_amount"] == "700000.00"
     assert app["registered_contract_amount"] == "1000000.00"
 
-    events = (await db.execute(select(ContractEvent.action).where(ContractEvent.application_id == app["id"])
-                               .order_by(ContractEvent.id))).scalars().all()
+    events = (
+        (
+            await db.execute(
+                select(ContractEvent.action)
+                .where(ContractEvent.application_id == app["id"])
+                .order_by(ContractEvent.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert events == ["submit", "accept", "start_review", "register"]
-    audits = (await db.execute(select(func.count()).select_from(AuditEntry)
-                               .where(AuditEntry.object_id == app["id"]))).scalar_one()
+    audits = (
+        await db.execute(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.object_id == app["id"])
+        )
+    ).scalar_one()
     assert audits == 5  # create + four transitions
-    topics = (await db.execute(select(OutboxMessage.topic).where(OutboxMessage.key == app["id"]))).scalars().all()
+    topics = (
+        (await db.execute(select(OutboxMessage.topic).where(OutboxMessage.key == app["id"]))).scalars().all()
+    )
     assert "contract.register" in topics
 
     history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.applicant.headers)).json()

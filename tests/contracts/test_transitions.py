@@ -13,8 +13,11 @@ from app.contracts.workflow import TRANSITIONS, Action, Actor, Status, Transitio
 from tests.contracts import helpers
 from tests.contracts.helpers import World, step
 
-LARGE = {"contract_amount": "6000000.00", "claimed_technology_amount": "5000000.00",
-         "deductions": {"equipment": "1000000.00"}}
+LARGE = {
+    "contract_amount": "6000000.00",
+    "claimed_technology_amount": "5000000.00",
+    "deductions": {"equipment": "1000000.00"},
+}
 OPINION = {"expert_name": "王教授", "opinion": "技术属实，金额合理"}
 
 CALLS: dict[Action, tuple[str, Any]] = {
@@ -27,7 +30,10 @@ CALLS: dict[Action, tuple[str, Any]] = {
     Action.add_expert_opinion: ("expert-opinions", OPINION),
     Action.register: ("register", {"technology_amount": "700000.00"}),
     Action.refuse: ("refuse", {"reason": "不属于技术合同"}),
-    Action.amend: ("amend", {"contract_amount": "900000.00", "technology_amount": "600000.00", "reason": "补充协议"}),
+    Action.amend: (
+        "amend",
+        {"contract_amount": "900000.00", "technology_amount": "600000.00", "reason": "补充协议"},
+    ),
     Action.cancel: ("cancel", {"reason": "合同解除"}),
     Action.object: ("object", {"reason": "认定金额过低"}),
     Action.reopen: ("reopen", {}),
@@ -72,8 +78,13 @@ async def test_transition(client: httpx.AsyncClient, db: AsyncSession, transitio
     w = await helpers.world(client, db)
     app_id = await arrange(client, w, transition.source)
     url, payload = CALLS[transition.action]
-    people = {"applicant": w.applicant, "officer": w.officer, "admin": w.admin,
-              "other_officer": w.other_officer, "outsider": w.outsider}
+    people = {
+        "applicant": w.applicant,
+        "officer": w.officer,
+        "admin": w.admin,
+        "other_officer": w.other_officer,
+        "outsider": w.outsider,
+    }
     events_before = (await db.execute(select(func.count()).select_from(ContractEvent))).scalar_one()
     permitted = [n for n in ("applicant", "officer", "admin") if _capacity(n) in transition.actors]
     for name, who in people.items():
@@ -89,13 +100,18 @@ async def test_transition(client: httpx.AsyncClient, db: AsyncSession, transitio
     assert (await db.execute(select(func.count()).select_from(ContractEvent))).scalar_one() == events_before
     result = await step(client, people[permitted[0]], app_id, url, payload)
     expected = transition.target
-    if transition.action == Action.start_review and transition.source in (Status.accepted, Status.resubmitted):
+    if transition.action == Action.start_review and transition.source in (
+        Status.accepted,
+        Status.resubmitted,
+    ):
         expected = Status.under_review  # small contract: no automatic referral
     assert result["status"] == expected
     assert result["version"] > 1
 
 
-@pytest.mark.parametrize("state", [Status.draft, Status.submitted, Status.registered, Status.cancelled, Status.refused])
+@pytest.mark.parametrize(
+    "state", [Status.draft, Status.submitted, Status.registered, Status.cancelled, Status.refused]
+)
 async def test_illegal_actions_answer_409_with_the_allowed_ones(
     client: httpx.AsyncClient, db: AsyncSession, state: Status
 ) -> None:
@@ -106,7 +122,9 @@ async def test_illegal_actions_answer_409_with_the_allowed_ones(
         if action in possible:
             continue
         url, payload = CALLS[action]
-        response = await client.post(f"/api/v1/contracts/{app_id}/{url}", json=payload, headers=w.officer.headers)
+        response = await client.post(
+            f"/api/v1/contracts/{app_id}/{url}", json=payload, headers=w.officer.headers
+        )
         assert response.status_code == 409, (action, response.text)
         problem = response.json()
         assert problem["code"] == "invalid_transition"
@@ -124,20 +142,30 @@ async def test_large_contract_goes_to_expert_review_and_needs_an_opinion(
     assert app["due_on"] > app["accepted_on"]
     history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.officer.headers)).json()
     assert [(h["action"], h["actor_capacity"]) for h in history][-2:] == [
-        ("start_review", "officer"), ("refer_to_experts", "system")]
-    response = await client.post(f"/api/v1/contracts/{app['id']}/register", json={"technology_amount": "1.00"},
-                                 headers=w.officer.headers)
+        ("start_review", "officer"),
+        ("refer_to_experts", "system"),
+    ]
+    response = await client.post(
+        f"/api/v1/contracts/{app['id']}/register",
+        json={"technology_amount": "1.00"},
+        headers=w.officer.headers,
+    )
     assert response.status_code == 409 and response.json()["code"] == "expert_review_required"
     await step(client, w.officer, app["id"], "expert-opinions", OPINION)
     done = await step(client, w.officer, app["id"], "register", {"technology_amount": "4800000.00"})
     assert done["status"] == "registered" and len(done["expert_opinions"]) == 1
 
 
-async def test_certified_amount_may_not_exceed_the_contract_amount(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_certified_amount_may_not_exceed_the_contract_amount(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     w = await helpers.world(client, db)
     app = await helpers.under_review(client, w)
-    response = await client.post(f"/api/v1/contracts/{app['id']}/register",
-                                 json={"technology_amount": "1000000.01"}, headers=w.officer.headers)
+    response = await client.post(
+        f"/api/v1/contracts/{app['id']}/register",
+        json={"technology_amount": "1000000.01"},
+        headers=w.officer.headers,
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "technology_amount"
     current = (await client.get(f"/api/v1/contracts/{app['id']}", headers=w.officer.headers)).json()

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,8 +39,12 @@ def registration(draw: st.DrawFn) -> dict:
 
 OPERATION = st.one_of(
     registration(),
-    st.builds(lambda i, c, t: {"op": "amend", "index": i, "contract_amount": c, "technology_fraction": t},
-              st.integers(0, 50), CENTS, st.integers(0, 100)),
+    st.builds(
+        lambda i, c, t: {"op": "amend", "index": i, "contract_amount": c, "technology_fraction": t},
+        st.integers(0, 50),
+        CENTS,
+        st.integers(0, 100),
+    ),
     st.builds(lambda i: {"op": "cancel", "index": i}, st.integers(0, 50)),
     st.builds(lambda i: {"op": "object", "index": i}, st.integers(0, 50)),
 )
@@ -52,19 +57,34 @@ class Model:
     live: dict[str, dict] = field(default_factory=dict)
 
     def expected(self, since: date | None, until: date | None) -> tuple[int, Decimal, Decimal]:
-        rows = [r for r in self.live.values() if r["status"] == "registered"
-                and (since is None or r["on"] >= since) and (until is None or r["on"] <= until)]
-        return (len(rows), sum((r["contract_amount"] for r in rows), Decimal(0)),
-                sum((r["technology_amount"] for r in rows), Decimal(0)))
+        rows = [
+            r
+            for r in self.live.values()
+            if r["status"] == "registered"
+            and (since is None or r["on"] >= since)
+            and (until is None or r["on"] <= until)
+        ]
+        return (
+            len(rows),
+            sum((r["contract_amount"] for r in rows), Decimal(0)),
+            sum((r["technology_amount"] for r in rows), Decimal(0)),
+        )
 
 
-RANGES = [(None, None), (date(2025, 3, 15), date(2026, 2, 10)), (date(2025, 6, 1), date(2025, 8, 31)),
-          (date(2026, 5, 3), date(2026, 5, 29)), (date(2025, 1, 1), None)]
+RANGES = [
+    (None, None),
+    (date(2025, 3, 15), date(2026, 2, 10)),
+    (date(2025, 6, 1), date(2025, 8, 31)),
+    (date(2026, 5, 3), date(2026, 5, 29)),
+    (date(2025, 1, 1), None),
+]
 
 
 @hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=st.lists(OPERATION, min_size=1, max_size=10))
-async def test_summary_equals_naive_sum_and_model(db: AsyncSession, settings: Settings, app, operations: list[dict]) -> None:
+async def test_summary_equals_naive_sum_and_model(
+    db: AsyncSession, settings: Settings, app, operations: list[dict]
+) -> None:
     await factory.truncate(db)
     s = await factory.setup(db)
     model = Model()
@@ -74,8 +94,13 @@ async def test_summary_equals_naive_sum_and_model(db: AsyncSession, settings: Se
             params = {k: v for k, v in op.items() if k not in ("op", "region", "on")}
             app_id = await factory.register(db, s, settings, region=op["region"], on=op["on"], **params)
             ids.append(app_id)
-            model.live[app_id] = {"status": "registered", "region": op["region"], "on": op["on"],
-                                  "contract_amount": op["contract_amount"], "technology_amount": op["technology_amount"]}
+            model.live[app_id] = {
+                "status": "registered",
+                "region": op["region"],
+                "on": op["on"],
+                "contract_amount": op["contract_amount"],
+                "technology_amount": op["technology_amount"],
+            }
             continue
         if not ids:
             continue
@@ -86,15 +111,26 @@ async def test_summary_equals_naive_sum_and_model(db: AsyncSession, settings: Se
         on = row["on"]
         if op["op"] == "amend":
             technology = (op["contract_amount"] * op["technology_fraction"] / 100).quantize(Decimal("0.01"))
-            await factory.officer_act(db, s, settings, row["region"], app_id, Action.amend,
-                                      {"contract_amount": op["contract_amount"], "technology_amount": technology,
-                                       "reason": "变更"}, on)
+            await factory.officer_act(
+                db,
+                s,
+                settings,
+                row["region"],
+                app_id,
+                Action.amend,
+                {"contract_amount": op["contract_amount"], "technology_amount": technology, "reason": "变更"},
+                on,
+            )
             row.update(contract_amount=op["contract_amount"], technology_amount=technology)
         elif op["op"] == "cancel":
-            await factory.officer_act(db, s, settings, row["region"], app_id, Action.cancel, {"reason": "注销"}, on)
+            await factory.officer_act(
+                db, s, settings, row["region"], app_id, Action.cancel, {"reason": "注销"}, on
+            )
             row["status"] = "cancelled"
         else:
-            await factory.officer_act(db, s, settings, row["region"], app_id, Action.object, {"reason": "异议"}, on)
+            await factory.officer_act(
+                db, s, settings, row["region"], app_id, Action.object, {"reason": "异议"}, on
+            )
             row["status"] = "objected"
     for since, until in RANGES:
         expected = model.expected(since, until)
@@ -102,9 +138,14 @@ async def test_summary_equals_naive_sum_and_model(db: AsyncSession, settings: Se
             fast = await totals(db, group_by, since=since, until=until)
             naive = await totals(db, group_by, since=since, until=until, naive=True)
             assert fast == naive, (group_by, since, until)
-            assert (sum(g.count for g in fast), sum((g.contract_amount for g in fast), Decimal(0)),
-                    sum((g.technology_amount for g in fast), Decimal(0))) == expected
+            assert (
+                sum(g.count for g in fast),
+                sum((g.contract_amount for g in fast), Decimal(0)),
+                sum((g.technology_amount for g in fast), Decimal(0)),
+            ) == expected
         for prefixes in (["32"], ["3201", "3205"], ["320102"], ["36"]):
             for group_by in (GroupBy.total, GroupBy.city, GroupBy.field):
                 scoped = await totals(db, group_by, since=since, until=until, prefixes=prefixes)
-                assert scoped == await totals(db, group_by, since=since, until=until, prefixes=prefixes, naive=True)
+                assert scoped == await totals(
+                    db, group_by, since=since, until=until, prefixes=prefixes, naive=True
+                )

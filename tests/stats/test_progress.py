@@ -17,7 +17,9 @@ from tests.stats import factory
 
 def test_projection_arithmetic() -> None:
     # 1000 over 2018-01-01…2018-12-31; 250 achieved in the first 73 days → 292 days to reach 1000.
-    figures = project(Decimal("1000.00"), Decimal("250.00"), date(2018, 1, 1), date(2018, 12, 31), date(2018, 3, 14))
+    figures = project(
+        Decimal("1000.00"), Decimal("250.00"), date(2018, 1, 1), date(2018, 12, 31), date(2018, 3, 14)
+    )
     assert figures["percentage"] == Decimal("25.00")
     assert figures["remaining"] == Decimal("750.00")
     assert figures["run_rate_per_day"] == Decimal("3.42")  # 250 / 73, rounded down
@@ -35,27 +37,83 @@ async def test_progress_counts_registered_contracts_in_scope(
 ) -> None:
     s = await factory.setup(db)
     admin = await signed_in(role=Role.admin)
-    body = {"name": "南京+苏州 2026", "region_prefixes": ["3201", "3205"], "period_start": "2026-01-01",
-            "period_end": "2026-12-31", "metric": "technology_amount", "amount": 1000000}
+    body = {
+        "name": "南京+苏州 2026",
+        "region_prefixes": ["3201", "3205"],
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "metric": "technology_amount",
+        "amount": 1000000,
+    }
     created = await client.post("/api/v1/targets", json=body, headers=admin.headers)
     assert created.status_code == 201, created.text
     target_id = created.json()["id"]
-    in_scope = await factory.register(db, s, settings, region="320102", on=date(2026, 2, 10),
-                                      contract_amount=Decimal("300000.00"), technology_amount=Decimal("200000.10"))
-    await factory.register(db, s, settings, region="320505", on=date(2026, 3, 5),
-                           contract_amount=Decimal("100000.00"), technology_amount=Decimal("50000.00"))
-    await factory.register(db, s, settings, region="360102", on=date(2026, 3, 5),  # Jiangxi: out of scope
-                           contract_amount=Decimal("900000.00"), technology_amount=Decimal("900000.00"))
-    await factory.register(db, s, settings, region="320102", on=date(2025, 12, 31),  # before the period
-                           contract_amount=Decimal("900000.00"), technology_amount=Decimal("900000.00"))
-    cancelled = await factory.register(db, s, settings, region="320505", on=date(2026, 4, 1),
-                                       contract_amount=Decimal("70000.00"), technology_amount=Decimal("70000.00"))
-    await factory.officer_act(db, s, settings, "320505", cancelled, Action.cancel, {"reason": "注销"}, date(2026, 4, 2))
-    await factory.officer_act(db, s, settings, "320102", in_scope, Action.amend,
-                              {"contract_amount": Decimal("300000.00"), "technology_amount": Decimal("250000.10"),
-                               "reason": "变更"}, date(2026, 5, 1))
+    in_scope = await factory.register(
+        db,
+        s,
+        settings,
+        region="320102",
+        on=date(2026, 2, 10),
+        contract_amount=Decimal("300000.00"),
+        technology_amount=Decimal("200000.10"),
+    )
+    await factory.register(
+        db,
+        s,
+        settings,
+        region="320505",
+        on=date(2026, 3, 5),
+        contract_amount=Decimal("100000.00"),
+        technology_amount=Decimal("50000.00"),
+    )
+    await factory.register(
+        db,
+        s,
+        settings,
+        region="360102",
+        on=date(2026, 3, 5),  # Jiangxi: out of scope
+        contract_amount=Decimal("900000.00"),
+        technology_amount=Decimal("900000.00"),
+    )
+    await factory.register(
+        db,
+        s,
+        settings,
+        region="320102",
+        on=date(2025, 12, 31),  # before the period
+        contract_amount=Decimal("900000.00"),
+        technology_amount=Decimal("900000.00"),
+    )
+    cancelled = await factory.register(
+        db,
+        s,
+        settings,
+        region="320505",
+        on=date(2026, 4, 1),
+        contract_amount=Decimal("70000.00"),
+        technology_amount=Decimal("70000.00"),
+    )
+    await factory.officer_act(
+        db, s, settings, "320505", cancelled, Action.cancel, {"reason": "注销"}, date(2026, 4, 2)
+    )
+    await factory.officer_act(
+        db,
+        s,
+        settings,
+        "320102",
+        in_scope,
+        Action.amend,
+        {
+            "contract_amount": Decimal("300000.00"),
+            "technology_amount": Decimal("250000.10"),
+            "reason": "变更",
+        },
+        date(2026, 5, 1),
+    )
 
-    response = await client.get(f"/api/v1/targets/{target_id}/progress?as_of=2026-03-31", headers=admin.headers)
+    response = await client.get(
+        f"/api/v1/targets/{target_id}/progress?as_of=2026-03-31", headers=admin.headers
+    )
     assert response.status_code == 200, response.text
     progress = response.json()
     assert progress["achieved"] == "300000.10"  # 250000.10 (amended) + 50000.00
@@ -71,17 +129,41 @@ async def test_statistics_api_groups_and_labels(
 ) -> None:
     s = await factory.setup(db)
     viewer = await signed_in(role=Role.admin)
-    await factory.register(db, s, settings, region="320102", on=date(2026, 2, 10), contract_amount=Decimal("10.00"),
-                           technology_amount=Decimal("5.01"), field="agriculture")
-    await factory.register(db, s, settings, region="320505", on=date(2026, 3, 10), contract_amount=Decimal("20.00"),
-                           technology_amount=Decimal("0.02"), contract_type="consulting")
+    await factory.register(
+        db,
+        s,
+        settings,
+        region="320102",
+        on=date(2026, 2, 10),
+        contract_amount=Decimal("10.00"),
+        technology_amount=Decimal("5.01"),
+        field="agriculture",
+    )
+    await factory.register(
+        db,
+        s,
+        settings,
+        region="320505",
+        on=date(2026, 3, 10),
+        contract_amount=Decimal("20.00"),
+        technology_amount=Decimal("0.02"),
+        contract_type="consulting",
+    )
     city = (await client.get("/api/v1/stats/contracts?group_by=city", headers=viewer.headers)).json()
-    assert [(g["key"], g["label"], g["count"]) for g in city["groups"]] == [("3201", "南京市", 1), ("3205", "苏州市", 1)]
+    assert [(g["key"], g["label"], g["count"]) for g in city["groups"]] == [
+        ("3201", "南京市", 1),
+        ("3205", "苏州市", 1),
+    ]
     assert city["total"]["technology_amount"] == "5.03"
-    by_type = (await client.get("/api/v1/stats/contracts?group_by=type&region=3205", headers=viewer.headers)).json()
+    by_type = (
+        await client.get("/api/v1/stats/contracts?group_by=type&region=3205", headers=viewer.headers)
+    ).json()
     assert [(g["key"], g["label"]) for g in by_type["groups"]] == [("consulting", "技术咨询")]
-    month = (await client.get("/api/v1/stats/contracts?group_by=month&from=2026-02-15&to=2026-03-31",
-                              headers=viewer.headers)).json()
+    month = (
+        await client.get(
+            "/api/v1/stats/contracts?group_by=month&from=2026-02-15&to=2026-03-31", headers=viewer.headers
+        )
+    ).json()
     assert [g["key"] for g in month["groups"]] == ["2026-03"]
     assert month["from"] == "2026-02-15"
     bad = await client.get("/api/v1/stats/contracts?group_by=colour", headers=viewer.headers)
