@@ -25,6 +25,13 @@ from app.models import Base
 from search.binary import locate
 from search.server import LocalMeilisearch, free_port
 
+# Argon2 at production cost makes every user a test creates take most of a second on two cores.
+# The cheapest profile keeps the same algorithm and code path; it reaches the servers the tests
+# start as processes through the environment too.
+os.environ.setdefault("TECHEX_PASSWORD_HASH_TIME_COST", "1")
+os.environ.setdefault("TECHEX_PASSWORD_HASH_MEMORY_KIB", "8192")
+os.environ.setdefault("TECHEX_PASSWORD_HASH_PARALLELISM", "1")
+
 pytest_plugins = ["tests.fixtures.accounts"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

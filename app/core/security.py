@@ -8,26 +8,41 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.concurrency import run_in_threadpool
 
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so a miss costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+from app.core.config import get_settings
+
 ALGORITHM = "HS256"
 
 
+@lru_cache(maxsize=1)
+def _hasher() -> tuple[PasswordHasher, str]:
+    """The Argon2id hasher at the configured cost, and a hash to verify against when the e-mail
+    is unknown, so that a miss costs as much time as a wrong password."""
+    settings = get_settings()
+    hasher = PasswordHasher(
+        time_cost=settings.password_hash_time_cost,
+        memory_cost=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+    )
+    return hasher, hasher.hash(secrets.token_hex(16))
+
+
 async def hash_password(password: str) -> str:
-    return await run_in_threadpool(_hasher.hash, password)
+    return await run_in_threadpool(_hasher()[0].hash, password)
 
 
 async def verify_password(password: str, password_hash: str | None) -> bool:
+    hasher, dummy = _hasher()
+
     def verify() -> bool:
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+            return hasher.verify(password_hash or dummy, password) and password_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 
@@ -35,7 +50,8 @@ async def verify_password(password: str, password_hash: str | None) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    """True when the hash was made at another cost; sign-in then re-hashes at the current one."""
+    return _hasher()[0].check_needs_rehash(password_hash)
 
 
 @dataclass(frozen=True)
