@@ -73,14 +73,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "ETag", "Retry-After"],
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=BODY_LIMIT_OVERRIDES)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=BODY_LIMIT_OVERRIDES
+    )
     app.add_middleware(RequestContextMiddleware)
 
     # Every API route may answer these, whatever its own `responses=` lists: malformed JSON,
     # an oversized body, invalid parameters.
     api = APIRouter(prefix="/api/v1", responses=problem_responses(400, 413, 422))
     for router in (
-        auth_router, users_router, organizations_router, *listing_routers, *contract_routers, *stats_routers,
+        auth_router,
+        users_router,
+        organizations_router,
+        *listing_routers,
+        *contract_routers,
+        *stats_routers,
         matching_router,
     ):
         api.include_router(router)

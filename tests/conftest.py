@@ -76,7 +76,9 @@ def meilisearch() -> Iterator[LocalMeilisearch | None]:
     if os.environ.get("MEILI_URL"):
         yield None
         return
-    binary = locate(Path(os.environ["MEILI_BIN"]) if os.environ.get("MEILI_BIN") else None, PROJECT_ROOT / ".cache")
+    binary = locate(
+        Path(os.environ["MEILI_BIN"]) if os.environ.get("MEILI_BIN") else None, PROJECT_ROOT / ".cache"
+    )
     with tempfile.TemporaryDirectory(prefix="techex-test-meili-") as scratch:
         server = LocalMeilisearch(binary, Path(scratch), port=free_port())
         server.start()

@@ -44,5 +44,10 @@ def test_api_conforms_to_its_schema(case, live_server: str, admin_headers: dict[
     case.call_and_validate(
         base_url=live_server,
         headers=admin_headers,
-        checks=[not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance],
+        checks=[
+            not_a_server_error,
+            response_schema_conformance,
+            status_code_conformance,
+            content_type_conformance,
+        ],
     )

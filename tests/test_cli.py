@@ -19,21 +19,44 @@ from tests.conftest import PROJECT_ROOT
 
 def techex(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], env={**os.environ, **env}, cwd=PROJECT_ROOT,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "app.cli", *args],
+        env={**os.environ, **env},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 async def test_create_user_then_sign_in(app, settings: Settings, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
     env = {"DATABASE_URL": settings.database_url or ""}
-    args = ["create-user", "--email", "Officer@JS.gov.cn", "--password", "officer-password-1", "--role",
-            "registration_officer", "--org", "江苏省技术合同登记处", "--org-kind", "registration_office",
-            "--verified", "--region", "320000", "--registration-point", "01"]
+    args = [
+        "create-user",
+        "--email",
+        "Officer@JS.gov.cn",
+        "--password",
+        "officer-password-1",
+        "--role",
+        "registration_officer",
+        "--org",
+        "江苏省技术合同登记处",
+        "--org-kind",
+        "registration_office",
+        "--verified",
+        "--region",
+        "320000",
+        "--registration-point",
+        "01",
+    ]
     created = techex(*args, env=env)
     assert created.returncode == 0, created.stderr
-    response = await client.post("/api/v1/auth/token", data={"username": "officer@js.gov.cn", "password": "officer-password-1"})
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": "officer@js.gov.cn", "password": "officer-password-1"}
+    )
     assert response.status_code == 200
-    me = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"})
+    me = await client.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"}
+    )
     assert me.json()["role"] == "registration_officer"
     assert me.json()["organization"]["verified"] is True
     assert me.json()["organization"]["registration_point"] == "01"
@@ -45,11 +68,35 @@ async def test_create_user_then_sign_in(app, settings: Settings, client: httpx.A
 
 async def test_create_user_refuses_bad_input(app, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     env = {"DATABASE_URL": settings.database_url or ""}
-    short = techex("create-user", "--email", "a@b.cn", "--password", "short", "--role", "member",
-                   "--org", "某大学", "--org-kind", "university", env=env)
+    short = techex(
+        "create-user",
+        "--email",
+        "a@b.cn",
+        "--password",
+        "short",
+        "--role",
+        "member",
+        "--org",
+        "某大学",
+        "--org-kind",
+        "university",
+        env=env,
+    )
     assert short.returncode == 1 and "password" in short.stderr
-    mismatch = techex("create-user", "--email", "a@b.cn", "--password", "long-enough-1", "--role",
-                      "registration_officer", "--org", "某大学", "--org-kind", "university", env=env)
+    mismatch = techex(
+        "create-user",
+        "--email",
+        "a@b.cn",
+        "--password",
+        "long-enough-1",
+        "--role",
+        "registration_officer",
+        "--org",
+        "某大学",
+        "--org-kind",
+        "university",
+        env=env,
+    )
     assert mismatch.returncode == 1 and "registration_officer" in mismatch.stderr
 
 
@@ -66,11 +113,25 @@ def test_run_serves_with_embedded_services_and_ctrl_c_stops_everything(tmp_path:
     """`make run` in miniature: embedded PostgreSQL and Meilisearch, migrations, demo admin,
     ready within a minute; SIGINT (Ctrl-C) leaves nothing running."""
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "MEILI_URL", "MEILI_MASTER_KEY"}}
-    env |= {"TECHEX_DATA_DIR": str(tmp_path / "data"), "TECHEX_CACHE_DIR": str(PROJECT_ROOT / ".cache"),
-            "PORT": str(port), "TECHEX_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "run"], env=env, cwd=PROJECT_ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "MEILI_URL", "MEILI_MASTER_KEY"}
+    }
+    env |= {
+        "TECHEX_DATA_DIR": str(tmp_path / "data"),
+        "TECHEX_CACHE_DIR": str(PROJECT_ROOT / ".cache"),
+        "PORT": str(port),
+        "TECHEX_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
     reader.start()
@@ -93,7 +154,9 @@ def test_run_serves_with_embedded_services_and_ctrl_c_stops_everything(tmp_path:
         credentials = re.search(r"e-mail (\S+)\s+password (\S+)", "".join(lines))
         assert credentials, "".join(lines)
         token = httpx.post(
-            f"{url}/api/v1/auth/token", data={"username": credentials[1], "password": credentials[2]}, timeout=10
+            f"{url}/api/v1/auth/token",
+            data={"username": credentials[1], "password": credentials[2]},
+            timeout=10,
         ).json()["access_token"]
         me = httpx.get(f"{url}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert me.json()["role"] == "admin"

@@ -44,7 +44,9 @@ def test_compose_passes_only_real_settings() -> None:
 
 def test_dockerfile_runs_existing_commands_as_non_root() -> None:
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
-    commands = {command.name or command.callback.__name__.replace("_", "-") for command in cli.registered_commands}  # type: ignore[union-attr]
+    commands = {
+        command.name or command.callback.__name__.replace("_", "-") for command in cli.registered_commands
+    }  # type: ignore[union-attr]
     for used in re.findall(r"techex (\w[\w-]*)", dockerfile.split("CMD", 1)[1]):
         assert used in commands
     assert "USER techex" in dockerfile and "HEALTHCHECK" in dockerfile

@@ -70,7 +70,9 @@ ROLE_ORGANIZATION_KINDS: dict[Role, frozenset[OrganizationKind]] = {
 
 def _enum(enum_class: type[StrEnum], name: str) -> Enum:
     # VARCHAR + CHECK rather than a native PG enum: adding a value stays a one-line migration.
-    return Enum(enum_class, name=name, native_enum=False, create_constraint=True, length=32, validate_strings=True)
+    return Enum(
+        enum_class, name=name, native_enum=False, create_constraint=True, length=32, validate_strings=True
+    )
 
 
 class Organization(UUIDPrimaryKey, Timestamps, Base):
@@ -96,7 +98,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(100), server_default="")
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
-    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"), index=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     failed_login_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     locked_until: Mapped[datetime | None]
@@ -119,7 +123,9 @@ class AuthSession(UUIDPrimaryKey, Base):
 class RefreshToken(UUIDPrimaryKey, Base):
     __tablename__ = "refresh_tokens"
 
-    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True
+    )
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expires_at: Mapped[datetime]

@@ -46,9 +46,13 @@ async def create_user_with_organization(
                     region_code=region_code,
                     registration_point=registration_point,
                 )
-                organization = await service.create_organization(session, actor=actor, data=data, verified=verified)
+                organization = await service.create_organization(
+                    session, actor=actor, data=data, verified=verified
+                )
             elif organization.kind != organization_kind:
-                raise ValueError(f"organization {organization_name!r} exists with kind {organization.kind.value}")
+                raise ValueError(
+                    f"organization {organization_name!r} exists with kind {organization.kind.value}"
+                )
             elif verified and not organization.verified:
                 organization.verified = True
             return await service.create_user(

@@ -11,7 +11,9 @@ from app.accounts.models import AuthSession, Organization, RefreshToken, User
 from app.core.pagination import PageParams
 
 
-async def get_organization(session: AsyncSession, organization_id: uuid.UUID, *, lock: bool = False) -> Organization | None:
+async def get_organization(
+    session: AsyncSession, organization_id: uuid.UUID, *, lock: bool = False
+) -> Organization | None:
     statement = select(Organization).where(Organization.id == organization_id)
     if lock:
         statement = statement.with_for_update()
@@ -32,7 +34,9 @@ async def list_organizations(
         statement = statement.where(Organization.kind == kind)
     total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
     rows = await session.execute(
-        statement.order_by(Organization.created_at.desc(), Organization.id).limit(page.limit).offset(page.offset)
+        statement.order_by(Organization.created_at.desc(), Organization.id)
+        .limit(page.limit)
+        .offset(page.offset)
     )
     return list(rows.scalars()), total
 
@@ -47,7 +51,9 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def get_user_in_live_session(session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
+async def get_user_in_live_session(
+    session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID
+) -> User | None:
     """The active user behind an access token, provided its sign-in session was not revoked."""
     statement = (
         select(User)
@@ -75,7 +81,9 @@ async def register_failed_login(session: AsyncSession, user_id: uuid.UUID) -> in
 
 
 async def lock_user(session: AsyncSession, user_id: uuid.UUID, until: datetime) -> None:
-    await session.execute(update(User).where(User.id == user_id).values(locked_until=until, failed_login_count=0))
+    await session.execute(
+        update(User).where(User.id == user_id).values(locked_until=until, failed_login_count=0)
+    )
 
 
 async def get_refresh_token(session: AsyncSession, digest: str) -> tuple[RefreshToken, AuthSession] | None:

@@ -26,9 +26,7 @@ users_router = APIRouter(prefix="/users", tags=["users"])
 organizations_router = APIRouter(prefix="/organizations", tags=["organizations"])
 
 
-@auth_router.post(
-    "/token", response_model=TokenResponse, responses=problem_responses(401, 403, 422, 429)
-)
+@auth_router.post("/token", response_model=TokenResponse, responses=problem_responses(401, 403, 422, 429))
 async def issue_token(
     request: Request,
     session: SessionDep,
@@ -70,7 +68,10 @@ async def logout(
 
 
 @auth_router.post(
-    "/register", response_model=UserRead, status_code=status.HTTP_201_CREATED, responses=problem_responses(409, 422)
+    "/register",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409, 422),
 )
 async def register(session: SessionDep, body: RegistrationRequest) -> UserRead:
     """Self-service sign-up of a university, institute, enterprise or agency with its first user.
@@ -86,10 +87,14 @@ async def read_me(user: CurrentUser) -> UserRead:
 
 
 @users_router.post(
-    "", response_model=UserRead, status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 403, 404, 409, 422)
+    "",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def create_user(session: SessionDep, admin: AdminUser, body: UserCreate) -> UserRead:
-    """Create a user in an existing organization (administrators only), e.g. a registration officer. 创建用户。"""
+    """Create a user in an existing organization (administrators only), e.g. a registration
+    officer. 创建用户。"""
     organization = await service.get_organization(session, organization_id=body.organization_id)
     user = await service.create_user(
         session,
@@ -122,22 +127,33 @@ async def list_organizations(
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(401, 403, 409, 422),
 )
-async def create_organization(session: SessionDep, admin: AdminUser, body: OrganizationCreate) -> OrganizationRead:
-    """Create an organization of any kind, verified at once (administrators only), e.g. a registration office. 创建机构。"""
+async def create_organization(
+    session: SessionDep, admin: AdminUser, body: OrganizationCreate
+) -> OrganizationRead:
+    """Create an organization of any kind, verified at once (administrators only), e.g. a
+    registration office. 创建机构。"""
     organization = await service.create_organization(session, actor=admin, data=body, verified=True)
     return OrganizationRead.model_validate(organization)
 
 
-@organizations_router.get("/{organization_id}", response_model=OrganizationRead, responses=problem_responses(401, 404))
-async def read_organization(session: SessionDep, _: CurrentUser, organization_id: uuid.UUID) -> OrganizationRead:
+@organizations_router.get(
+    "/{organization_id}", response_model=OrganizationRead, responses=problem_responses(401, 404)
+)
+async def read_organization(
+    session: SessionDep, _: CurrentUser, organization_id: uuid.UUID
+) -> OrganizationRead:
     """One organization. 机构详情。"""
-    return OrganizationRead.model_validate(await service.get_organization(session, organization_id=organization_id))
+    return OrganizationRead.model_validate(
+        await service.get_organization(session, organization_id=organization_id)
+    )
 
 
 @organizations_router.post(
     "/{organization_id}/verify", response_model=OrganizationRead, responses=problem_responses(401, 403, 404)
 )
-async def verify_organization(session: SessionDep, admin: AdminUser, organization_id: uuid.UUID) -> OrganizationRead:
+async def verify_organization(
+    session: SessionDep, admin: AdminUser, organization_id: uuid.UUID
+) -> OrganizationRead:
     """Mark an organization as verified after checking its documents (administrators only). 认证机构。"""
     organization = await service.verify_organization(session, actor=admin, organization_id=organization_id)
     return OrganizationRead.model_validate(organization)

@@ -18,10 +18,14 @@ from app.core.regions import region_name
 from app.core.types import CreditCode, RegionCode, SafeText
 
 Email = Annotated[EmailStr, AfterValidator(str.lower), Field(max_length=254, examples=["zhang@nju.edu.cn"])]
-Password = Annotated[str, Field(min_length=10, max_length=128, description="至少 10 个字符 / at least 10 characters")]
+Password = Annotated[
+    str, Field(min_length=10, max_length=128, description="至少 10 个字符 / at least 10 characters")
+]
 OrganizationName = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 PersonName = Annotated[SafeText, StringConstraints(strip_whitespace=True, max_length=100)]
-RegistrationPoint = Annotated[str, Field(pattern=r"^\d{2}$", description="登记点编号（两位数字）", examples=["01"])]
+RegistrationPoint = Annotated[
+    str, Field(pattern=r"^\d{2}$", description="登记点编号（两位数字）", examples=["01"])
+]
 
 SELF_SERVICE_KINDS = (
     OrganizationKind.university,
@@ -36,7 +40,9 @@ class _Input(BaseModel):
 
 
 class OrganizationCreate(_Input):
-    kind: OrganizationKind = Field(description="机构类型：" + "、".join(f"{k.value}={k.label}" for k in OrganizationKind))
+    kind: OrganizationKind = Field(
+        description="机构类型：" + "、".join(f"{k.value}={k.label}" for k in OrganizationKind)
+    )
     name: OrganizationName
     credit_code: CreditCode | None = None
     region_code: RegionCode | None = None
@@ -65,7 +71,8 @@ class RegistrationUser(_Input):
 
 
 class RegistrationRequest(_Input):
-    """Self-service sign-up: an organization (unverified until an administrator checks it) and its first user."""
+    """Self-service sign-up: an organization (unverified until an administrator checks it)
+    and its first user."""
 
     organization: SelfServiceOrganization
     user: RegistrationUser
@@ -119,7 +126,7 @@ class UserRead(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int = Field(description="access token lifetime in seconds")
     refresh_token: str
     refresh_expires_in: int = Field(description="refresh token lifetime in seconds")

@@ -32,7 +32,11 @@ from app.core.security import (
 )
 
 _UNIQUE_FIELDS = {
-    "uq_organizations_name": ("organization.name", "An organization with this name exists.", "该机构名称已存在。"),
+    "uq_organizations_name": (
+        "organization.name",
+        "An organization with this name exists.",
+        "该机构名称已存在。",
+    ),
     "uq_organizations_credit_code": (
         "organization.credit_code",
         "An organization with this credit code exists.",
@@ -67,12 +71,23 @@ def check_role_fits_organization(role: Role, organization: Organization) -> None
             code="role_organization_mismatch",
             message_en=f"A {role.value} must belong to an organization of kind {allowed}.",
             message_zh=f"{role.label}只能属于以下类型的机构：{allowed}。",
-            errors=[FieldError("role", "role_organization_mismatch", f"not allowed in a {organization.kind}", "角色与机构类型不符")],
+            errors=[
+                FieldError(
+                    "role",
+                    "role_organization_mismatch",
+                    f"not allowed in a {organization.kind}",
+                    "角色与机构类型不符",
+                )
+            ],
         )
 
 
 async def create_organization(
-    session: AsyncSession, *, actor: Actor | SystemActor | None, data: OrganizationCreate, verified: bool = False
+    session: AsyncSession,
+    *,
+    actor: Actor | SystemActor | None,
+    data: OrganizationCreate,
+    verified: bool = False,
 ) -> Organization:
     organization = Organization(
         kind=data.kind,
@@ -150,7 +165,9 @@ async def get_organization(session: AsyncSession, *, organization_id: uuid.UUID)
     return organization
 
 
-async def verify_organization(session: AsyncSession, *, actor: User, organization_id: uuid.UUID) -> Organization:
+async def verify_organization(
+    session: AsyncSession, *, actor: User, organization_id: uuid.UUID
+) -> Organization:
     organization = await repository.get_organization(session, organization_id, lock=True)
     if organization is None:
         raise NotFound(message_en="No such organization.", message_zh="机构不存在。")
@@ -214,7 +231,9 @@ async def _issue_tokens(
     refresh_ttl = timedelta(days=settings.refresh_token_days)
     refresh_token = new_refresh_token()
     session.add(
-        RefreshToken(session_id=auth_session_id, token_digest=digest_token(refresh_token), expires_at=now + refresh_ttl)
+        RefreshToken(
+            session_id=auth_session_id, token_digest=digest_token(refresh_token), expires_at=now + refresh_ttl
+        )
     )
     access_ttl = timedelta(minutes=settings.access_token_minutes)
     access_token, _ = create_access_token(
@@ -246,7 +265,9 @@ async def login(
         raise _INVALID_CREDENTIALS
     assert user is not None
     if not user.is_active:
-        raise NotPermitted(code="account_disabled", message_en="This account is disabled.", message_zh="该账号已停用。")
+        raise NotPermitted(
+            code="account_disabled", message_en="This account is disabled.", message_zh="该账号已停用。"
+        )
 
     user.failed_login_count = 0
     user.locked_until = None
@@ -256,8 +277,12 @@ async def login(
     auth_session = AuthSession(user_id=user.id)
     session.add(auth_session)
     await session.flush()
-    await audit.record(session, actor=user, object_type="auth_session", object_id=auth_session.id, action="signed_in")
-    return await _issue_tokens(session, user=user, auth_session_id=auth_session.id, settings=settings, now=now)
+    await audit.record(
+        session, actor=user, object_type="auth_session", object_id=auth_session.id, action="signed_in"
+    )
+    return await _issue_tokens(
+        session, user=user, auth_session_id=auth_session.id, settings=settings, now=now
+    )
 
 
 _INVALID_REFRESH = Unauthenticated(
@@ -267,7 +292,9 @@ _INVALID_REFRESH = Unauthenticated(
 )
 
 
-async def refresh(session: AsyncSession, database: Database, *, refresh_token: str, settings: Settings) -> TokenResponse:
+async def refresh(
+    session: AsyncSession, database: Database, *, refresh_token: str, settings: Settings
+) -> TokenResponse:
     now = datetime.now(UTC)
     found = await repository.get_refresh_token(session, digest_token(refresh_token))
     if found is None:
@@ -293,8 +320,12 @@ async def refresh(session: AsyncSession, database: Database, *, refresh_token: s
     if user is None or not user.is_active:
         raise _INVALID_REFRESH
     token.used_at = now
-    await audit.record(session, actor=user, object_type="auth_session", object_id=auth_session.id, action="refreshed")
-    return await _issue_tokens(session, user=user, auth_session_id=auth_session.id, settings=settings, now=now)
+    await audit.record(
+        session, actor=user, object_type="auth_session", object_id=auth_session.id, action="refreshed"
+    )
+    return await _issue_tokens(
+        session, user=user, auth_session_id=auth_session.id, settings=settings, now=now
+    )
 
 
 async def logout(

@@ -3,11 +3,10 @@
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 
 class Settings(BaseSettings):
@@ -18,7 +17,9 @@ class Settings(BaseSettings):
     # The well-known names are unprefixed so that compose files and PaaS add-ons work unchanged.
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
     meili_url: str | None = Field(default=None, validation_alias=AliasChoices("MEILI_URL"))
-    meili_master_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("MEILI_MASTER_KEY"))
+    meili_master_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MEILI_MASTER_KEY")
+    )
     meili_bin: Path | None = Field(default=None, validation_alias=AliasChoices("MEILI_BIN"))
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT"))
     host: str = "127.0.0.1"

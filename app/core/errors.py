@@ -230,7 +230,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     language = _language(request)
     code, en, zh = _HTTP_CODES.get(
-        exc.status_code, (HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_"), str(exc.detail), str(exc.detail))
+        exc.status_code,
+        (HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_"), str(exc.detail), str(exc.detail)),
     )
     return problem_response(
         request,
@@ -248,7 +249,9 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         request,
         status=500,
         code="internal_error",
-        detail="服务器内部错误，已记录。" if language == "zh" else "Internal server error; it has been logged.",
+        detail="服务器内部错误，已记录。"
+        if language == "zh"
+        else "Internal server error; it has been logged.",
     )
 
 

@@ -19,7 +19,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import problem_response
 from app.core.i18n import negotiate
-
 from app.core.logging import request_id_var
 
 log = structlog.get_logger("techex.access")
@@ -141,5 +140,7 @@ def _too_large(request: Request, limit: int) -> Response:
         request,
         status=413,
         code="payload_too_large",
-        detail=f"请求体超过 {limit} 字节上限。" if zh else f"The request body exceeds the {limit}-byte limit.",
+        detail=f"请求体超过 {limit} 字节上限。"
+        if zh
+        else f"The request body exceeds the {limit}-byte limit.",
     )

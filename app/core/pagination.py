@@ -18,7 +18,9 @@ class PageParams:
 
 def _page_params(
     request: Request,
-    limit: Annotated[int | None, Query(ge=1, description="每页条数 / page size (capped by the server)")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, description="每页条数 / page size (capped by the server)")
+    ] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="跳过的条数 / items to skip")] = 0,
 ) -> PageParams:
     settings = request.app.state.settings

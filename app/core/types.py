@@ -38,7 +38,10 @@ CreditCode = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_upper=True, min_length=18, max_length=18),
     AfterValidator(_credit_code),
-    Field(description="统一社会信用代码 (GB 32100, 18 characters with check character)", examples=["91320000134758993J"]),
+    Field(
+        description="统一社会信用代码 (GB 32100, 18 characters with check character)",
+        examples=["91320000134758993J"],
+    ),
 ]
 RegionCode = Annotated[
     str,

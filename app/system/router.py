@@ -38,7 +38,9 @@ async def readyz(request: Request) -> Response:
     """PostgreSQL and Meilisearch are both reachable; 503 otherwise. 就绪检查。"""
     database_ok, search_ok = await asyncio.gather(_database_ok(request), is_healthy(request.app.state.meili))
     ready = database_ok and search_ok
-    body = Health(status="ready" if ready else "unavailable", checks={"database": database_ok, "meilisearch": search_ok})
+    body = Health(
+        status="ready" if ready else "unavailable", checks={"database": database_ok, "meilisearch": search_ok}
+    )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 

@@ -34,7 +34,10 @@ async def test_forged_and_garbage_tokens_are_401(client: httpx.AsyncClient, db: 
     import jwt
 
     user = await create_user(db)
-    forged = jwt.encode({"sub": str(user.id), "sid": str(user.id), "exp": 9999999999, "typ": "access"}, "a-key-that-is-not-the-services-key-at-all")
+    forged = jwt.encode(
+        {"sub": str(user.id), "sid": str(user.id), "exp": 9999999999, "typ": "access"},
+        "a-key-that-is-not-the-services-key-at-all",
+    )
     for token in (forged, "garbage", "a.b.c"):
         response = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
@@ -45,8 +48,12 @@ async def test_wrong_password_is_401_and_unknown_email_looks_the_same(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     user = await create_user(db)
-    wrong = await client.post("/api/v1/auth/token", data={"username": user.email, "password": "wrong password!"})
-    unknown = await client.post("/api/v1/auth/token", data={"username": "nobody@example.cn", "password": PASSWORD})
+    wrong = await client.post(
+        "/api/v1/auth/token", data={"username": user.email, "password": "wrong password!"}
+    )
+    unknown = await client.post(
+        "/api/v1/auth/token", data={"username": "nobody@example.cn", "password": PASSWORD}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["code"] == unknown.json()["code"] == "invalid_credentials"
 
@@ -54,14 +61,18 @@ async def test_wrong_password_is_401_and_unknown_email_looks_the_same(
 async def test_repeated_failures_lock_the_account(client: httpx.AsyncClient, db: AsyncSession) -> None:
     user = await create_user(db)
     for _ in range(3):  # login_max_failures in the test settings
-        response = await client.post("/api/v1/auth/token", data={"username": user.email, "password": "wrong password!"})
+        response = await client.post(
+            "/api/v1/auth/token", data={"username": user.email, "password": "wrong password!"}
+        )
         assert response.status_code == 401
     # Locked now: even the right password is refused until the lockout ends.
     locked = await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})
     assert locked.status_code == 429
     assert locked.json()["code"] == "account_locked"
     assert 0 < int(locked.headers["retry-after"]) <= 61
-    actions = (await db.execute(select(AuditEntry.action).where(AuditEntry.object_id == str(user.id)))).scalars()
+    actions = (
+        await db.execute(select(AuditEntry.action).where(AuditEntry.object_id == str(user.id)))
+    ).scalars()
     assert "locked_out" in set(actions)
 
 
@@ -75,7 +86,9 @@ async def test_success_resets_the_failure_count(client: httpx.AsyncClient, db: A
     await sign_in(client, user.email)  # would be 429 had the earlier failures still counted
 
 
-async def test_concurrent_guesses_cannot_exceed_the_limit(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_concurrent_guesses_cannot_exceed_the_limit(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     user = await create_user(db)
     guesses = [
         client.post("/api/v1/auth/token", data={"username": user.email, "password": f"wrong password {i}"})
@@ -87,9 +100,13 @@ async def test_concurrent_guesses_cannot_exceed_the_limit(client: httpx.AsyncCli
     assert user.locked_until is not None
 
 
-async def test_refresh_rotates_and_reuse_revokes_the_session(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_refresh_rotates_and_reuse_revokes_the_session(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     user = await create_user(db)
-    first = (await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})).json()
+    first = (
+        await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})
+    ).json()
 
     second = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert second.status_code == 200
@@ -106,13 +123,17 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(client: httpx.Async
     assert after.status_code == 401
     me = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {pair['access_token']}"})
     assert me.status_code == 401
-    revoked = await db.scalar(select(func.count()).select_from(AuthSession).where(AuthSession.revoked_at.is_not(None)))
+    revoked = await db.scalar(
+        select(func.count()).select_from(AuthSession).where(AuthSession.revoked_at.is_not(None))
+    )
     assert revoked == 1
 
 
 async def test_logout_ends_refresh_and_access_tokens(client: httpx.AsyncClient, db: AsyncSession) -> None:
     user = await create_user(db)
-    tokens = (await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})).json()
+    tokens = (
+        await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})
+    ).json()
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
     assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 401
@@ -122,7 +143,9 @@ async def test_logout_ends_refresh_and_access_tokens(client: httpx.AsyncClient, 
 
 async def test_logout_by_refresh_token(client: httpx.AsyncClient, db: AsyncSession) -> None:
     user = await create_user(db)
-    tokens = (await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})).json()
+    tokens = (
+        await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})
+    ).json()
     response = await client.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
     assert response.status_code == 204
     me = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})

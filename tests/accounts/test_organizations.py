@@ -4,7 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Organization, OrganizationKind, Role, User
 from app.audit.models import AuditEntry
-from tests.fixtures.accounts import PASSWORD, credit_code, create_organization, sign_in
+from tests.fixtures.accounts import PASSWORD, create_organization, credit_code, sign_in
 
 
 def registration(**organization: object) -> dict[str, object]:
@@ -40,7 +40,9 @@ async def test_self_service_registration_creates_an_unverified_organization(
     assert {"organization:created", "user:created"} <= actions
 
 
-async def test_registration_refuses_bad_codes_and_writes_nothing(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_registration_refuses_bad_codes_and_writes_nothing(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     bad_check_character = credit_code()[:-1] + ("0" if credit_code()[-1] != "0" else "1")
     cases = {
         "organization.credit_code": registration(credit_code=bad_check_character),
@@ -62,7 +64,9 @@ async def test_abolished_region_codes_are_refused(client: httpx.AsyncClient) -> 
     assert response.status_code == 422
 
 
-async def test_duplicate_registration_is_409_naming_the_field(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_duplicate_registration_is_409_naming_the_field(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     first = registration()
     assert (await client.post("/api/v1/auth/register", json=first)).status_code == 201
     again = registration(name="另一家公司", credit_code=first["organization"]["credit_code"])  # type: ignore[index]
@@ -93,8 +97,16 @@ async def test_only_admins_verify(client: httpx.AsyncClient, db: AsyncSession, s
     again = await client.post(url, headers=admin.headers)  # idempotent
     assert again.status_code == 200
     entries = (
-        await db.execute(select(AuditEntry).where(AuditEntry.object_id == str(organization.id), AuditEntry.action == "verified"))
-    ).scalars().all()
+        (
+            await db.execute(
+                select(AuditEntry).where(
+                    AuditEntry.object_id == str(organization.id), AuditEntry.action == "verified"
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert len(entries) == 1 and entries[0].actor_user_id == admin.user.id
 
 
@@ -107,12 +119,19 @@ async def test_verify_unknown_organization_is_404(client: httpx.AsyncClient, sig
     assert response.json()["code"] == "not_found"
 
 
-async def test_admin_creates_a_registration_office_and_an_officer(client: httpx.AsyncClient, signed_in) -> None:  # type: ignore[no-untyped-def]
+async def test_admin_creates_a_registration_office_and_an_officer(
+    client: httpx.AsyncClient, signed_in
+) -> None:  # type: ignore[no-untyped-def]
     admin = await signed_in(role=Role.admin)
     office = await client.post(
         "/api/v1/organizations",
         headers=admin.headers,
-        json={"kind": "registration_office", "name": "南京市技术合同登记处", "region_code": "320100", "registration_point": "01"},
+        json={
+            "kind": "registration_office",
+            "name": "南京市技术合同登记处",
+            "region_code": "320100",
+            "registration_point": "01",
+        },
     )
     assert office.status_code == 201, office.text
     assert office.json()["registration_point"] == "01"
@@ -155,7 +174,9 @@ async def test_registration_point_only_for_offices(client: httpx.AsyncClient, si
     assert response.status_code == 422
 
 
-async def test_organization_list_is_paginated_and_admin_only(client: httpx.AsyncClient, db: AsyncSession, signed_in) -> None:  # type: ignore[no-untyped-def]
+async def test_organization_list_is_paginated_and_admin_only(
+    client: httpx.AsyncClient, db: AsyncSession, signed_in
+) -> None:  # type: ignore[no-untyped-def]
     admin = await signed_in(role=Role.admin)
     for _ in range(4):
         await create_organization(db, kind=OrganizationKind.enterprise, verified=False)
@@ -166,7 +187,9 @@ async def test_organization_list_is_paginated_and_admin_only(client: httpx.Async
     assert page.status_code == 200
     body = page.json()
     assert body["total"] == 4 and len(body["items"]) == 3 and body["limit"] == 3
-    rest = (await client.get("/api/v1/organizations?verified=false&limit=3&offset=3", headers=admin.headers)).json()
+    rest = (
+        await client.get("/api/v1/organizations?verified=false&limit=3&offset=3", headers=admin.headers)
+    ).json()
     assert len(rest["items"]) == 1
     assert {i["id"] for i in body["items"]}.isdisjoint({i["id"] for i in rest["items"]})
     capped = (await client.get("/api/v1/organizations?limit=1000", headers=admin.headers)).json()

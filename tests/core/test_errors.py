@@ -18,9 +18,7 @@ async def test_malformed_json_is_400_problem(client: httpx.AsyncClient) -> None:
 
 
 async def test_unknown_fields_are_rejected_by_name(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/api/v1/auth/refresh", json={"refresh_token": "x" * 20, "is_admin": True}
-    )
+    response = await client.post("/api/v1/auth/refresh", json={"refresh_token": "x" * 20, "is_admin": True})
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert {"field": "is_admin", "code": "extra_forbidden", "message": "不允许的字段"} in errors
@@ -29,7 +27,10 @@ async def test_unknown_fields_are_rejected_by_name(client: httpx.AsyncClient) ->
 async def test_wrong_types_name_the_field(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/auth/register",
-        json={"organization": {"kind": 5, "name": ["x"]}, "user": {"email": "not-an-email", "password": PASSWORD}},
+        json={
+            "organization": {"kind": 5, "name": ["x"]},
+            "user": {"email": "not-an-email", "password": PASSWORD},
+        },
         headers={"Accept-Language": "en-US,en;q=0.9"},
     )
     assert response.status_code == 422

@@ -12,7 +12,9 @@ def test_log_lines_are_json_with_request_id_and_no_secrets(capsys: pytest.Captur
     configure_logging("INFO", json=True)
     token = request_id_var.set("req-123")
     try:
-        structlog.get_logger("test").info("signed_in", password="hunter2-secret", refresh_token="abc", email="a@b.cn")
+        structlog.get_logger("test").info(
+            "signed_in", password="hunter2-secret", refresh_token="abc", email="a@b.cn"
+        )
     finally:
         request_id_var.reset(token)
     line = capsys.readouterr().err.strip().splitlines()[-1]

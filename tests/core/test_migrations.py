@@ -15,7 +15,9 @@ from tests.conftest import _in_thread
 
 
 def _differences(connection) -> list:  # type: ignore[no-untyped-def]
-    context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": False})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": False}
+    )
     return compare_metadata(context, Base.metadata)
 
 
@@ -50,8 +52,14 @@ async def test_every_migration_downgrades_and_upgrades_again(scratch_database: s
     try:
         async with engine.connect() as connection:
             tables = (
-                await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
-            ).scalars().all()
+                (
+                    await connection.execute(
+                        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                    )
+                )
+                .scalars()
+                .all()
+            )
         assert set(tables) <= {"alembic_version"}
     finally:
         await engine.dispose()

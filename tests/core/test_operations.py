@@ -28,7 +28,9 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
 async def test_readyz_is_503_when_meilisearch_is_unreachable(settings: Settings) -> None:
     from search.server import free_port
 
-    broken = settings.model_copy(update={"meili_url": f"http://127.0.0.1:{free_port()}", "meili_timeout_seconds": 1})
+    broken = settings.model_copy(
+        update={"meili_url": f"http://127.0.0.1:{free_port()}", "meili_timeout_seconds": 1}
+    )
     app: FastAPI = create_app(broken)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -50,7 +52,9 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
 
 async def test_cors_allows_configured_origins_only(client: httpx.AsyncClient) -> None:
     preflight = {"Access-Control-Request-Method": "GET"}
-    allowed = await client.options("/api/v1/users/me", headers={"Origin": "https://portal.example", **preflight})
+    allowed = await client.options(
+        "/api/v1/users/me", headers={"Origin": "https://portal.example", **preflight}
+    )
     assert allowed.headers.get("access-control-allow-origin") == "https://portal.example"
     denied = await client.options("/api/v1/users/me", headers={"Origin": "https://evil.example", **preflight})
     assert "access-control-allow-origin" not in denied.headers

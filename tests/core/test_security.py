@@ -19,7 +19,9 @@ def test_expired_tokens_are_refused() -> None:
 
 def test_a_valid_token_round_trips() -> None:
     user_id, session_id = uuid.uuid4(), uuid.uuid4()
-    token, expires = create_access_token(user_id=user_id, session_id=session_id, secret=SECRET, ttl=timedelta(minutes=5))
+    token, _expires = create_access_token(
+        user_id=user_id, session_id=session_id, secret=SECRET, ttl=timedelta(minutes=5)
+    )
     claims = decode_access_token(token, secret=SECRET)
     assert claims is not None and claims.user_id == user_id and claims.session_id == session_id
     assert decode_access_token(token, secret="t" * 40) is None

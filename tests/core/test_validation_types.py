@@ -69,7 +69,14 @@ def test_ordinary_text_with_comparisons_passes() -> None:
 
 @pytest.mark.parametrize(
     ("header", "language"),
-    [(None, "zh"), ("en", "en"), ("en-US,en;q=0.9", "en"), ("fr, en;q=0.5, zh;q=0.8", "zh"), ("zh-TW", "zh"), ("de", "zh")],
+    [
+        (None, "zh"),
+        ("en", "en"),
+        ("en-US,en;q=0.9", "en"),
+        ("fr, en;q=0.5, zh;q=0.8", "zh"),
+        ("zh-TW", "zh"),
+        ("de", "zh"),
+    ],
 )
 def test_language_negotiation(header: str | None, language: str) -> None:
     assert negotiate(header) == language
