@@ -119,7 +119,11 @@ async def matches(
         if only_id is not None:
             query["filter"] = f'id = "{only_id}"'
         if vector is not None:
-            query |= {"hybrid": {"embedder": lexical.EMBEDDER, "semanticRatio": 0.8}, "vector": vector}
+            query |= {
+                "hybrid": {"embedder": lexical.EMBEDDER, "semanticRatio": 0.8},
+                "vector": vector,
+                "rankingScoreThreshold": 0.51,  # at least one shared term (app/matching/search.py)
+            }
         queries.append(query)
     try:
         answer = await engine.multi_search({"queries": queries}) if queries else {"results": []}

@@ -90,3 +90,14 @@ def indexed(engine: Engine) -> Callable[..., Awaitable[dict[str, Any]]]:
         return found
 
     return wait
+
+
+@pytest.fixture(autouse=True)
+async def _empty_indexes(request: pytest.FixtureRequest) -> None:
+    """Each test that uses the app starts from empty indexes, as it starts from empty tables."""
+    if "app" not in request.fixturenames:
+        return
+    engine: Engine = request.getfixturevalue("app").state.search
+    await engine.setup()
+    for kind in KIND_OF.values():
+        await engine.wait(await engine.call("DELETE", f"/indexes/{engine.index(kind)}/documents"))
