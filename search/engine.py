@@ -73,7 +73,11 @@ class Engine:
     async def ensure_index(self, uid: str) -> None:
         found = await self.http.get(f"/indexes/{uid}")
         if found.status_code == 404:
-            await self.wait(await self.call("POST", "/indexes", json={"uid": uid, "primaryKey": "id"}))
+            try:
+                await self.wait(await self.call("POST", "/indexes", json={"uid": uid, "primaryKey": "id"}))
+            except TaskFailed as exc:
+                if "index_already_exists" not in str(exc):  # another process created it meanwhile
+                    raise
 
     async def apply_settings(self, uid: str) -> None:
         """Create the index when missing and bring its settings to those in code (idempotent:

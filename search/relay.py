@@ -82,7 +82,7 @@ class Relay:
                     async with session.begin_nested():
                         failed = await self.handlers[topic](session, batch) or {}
                 except Exception as exc:  # any failure: retry this topic's batch later
-                    log.warning("outbox batch failed", extra={"topic": topic, "rows": len(batch), "error": repr(exc)})
+                    log.warning("outbox batch of %s failed (%d rows): %r", topic, len(batch), exc)
                     failed = {row_id: repr(exc) for row_id in attempts_of}
                 for row_id, previous in attempts_of.items():
                     if row_id in failed:

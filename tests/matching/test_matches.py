@@ -1,0 +1,51 @@
+"""GET /api/v1/{demands,achievements}/{id}/matches: ranking, explanations, visibility."""
+
+from app.accounts.models import OrganizationKind, Role
+
+
+async def _catalogue(owner, make_listing, indexed):
+    uni = await owner("achievements")
+    ent = await owner("demands")
+    good = await make_listing("achievements", uni, title="锂电池极片涂布缺陷视觉检测系统", description="基于机器视觉的锂电池极片涂布缺陷在线检测，识别划痕、漏涂和气泡。",
+                              field="new_energy", maturity=7, asking_price="400000.00", region_code="320102")
+    other = await make_listing("achievements", uni, title="水稻抗倒伏栽培方法", description="通过调控株型提高水稻抗倒伏能力。", field="agriculture")
+    demand = await make_listing("demands", ent, title="锂电池极片涂布缺陷在线检测", description="需要在线检测锂电池极片涂布缺陷，如漏涂、划痕。",
+                                field="new_energy", budget_max="500000.00", region_code="320105")
+    for kind, listing in (("achievement", good), ("achievement", other), ("demand", demand)):
+        await indexed(kind, listing["id"])
+    return uni, ent, good, other, demand
+
+
+async def test_demand_matches_are_ranked_and_explained(client, owner, make_listing, indexed) -> None:
+    _, ent, good, other, demand = await _catalogue(owner, make_listing, indexed)
+    response = await client.get(f"/api/v1/demands/{demand['id']}/matches", params={"types": "achievement"})
+    assert response.status_code == 200, response.text
+    matches = response.json()["matches"]
+    assert matches[0]["id"] == good["id"]
+    assert other["id"] not in [m["id"] for m in matches[:1]]
+    why = " ".join(matches[0]["explanation"])
+    assert "共同技术词" in why and "同属领域" in why and "预算" in why and "同一地区" in why
+    assert 0 < matches[0]["score"] <= 1
+    # And the other way round.
+    back = await client.get(f"/api/v1/achievements/{good['id']}/matches", params={"types": "demand"})
+    assert back.status_code == 200
+    assert back.json()["matches"][0]["id"] == demand["id"]
+
+
+async def test_non_public_listing_matches_only_for_owner_tech_manager_admin(client, owner, make_listing, indexed, signed_in) -> None:
+    ent = await owner("demands")
+    draft = await make_listing("demands", ent, publish=False, title="未公开的涂布检测需求")
+    url = f"/api/v1/demands/{draft['id']}/matches"
+    assert (await client.get(url)).status_code == 404
+    stranger = await signed_in(role=Role.member, kind=OrganizationKind.enterprise)
+    assert (await client.get(url, headers=stranger.headers)).status_code == 404
+    for who in (ent, await signed_in(role=Role.tech_manager), await signed_in(role=Role.admin)):
+        response = await client.get(url, headers=who.headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["listing"]["id"] == draft["id"]
+
+
+async def test_wrong_counterpart_type_is_rejected(client, owner, make_listing) -> None:
+    demand = await make_listing("demands", await owner("demands"))
+    response = await client.get(f"/api/v1/demands/{demand['id']}/matches", params={"types": "demand"})
+    assert response.status_code == 422 and "types" in response.text

@@ -1,0 +1,70 @@
+"""Saved searches and followed demands: notifications, and webhooks retried through the outbox."""
+
+from tests.search.conftest import wait_for
+
+
+async def _notifications(client, who) -> list[dict]:
+    response = await client.get("/api/v1/notifications", headers=who.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+async def test_saved_search_notifies_and_posts_webhook_with_retries(client, owner, make_listing, webhook_receiver) -> None:
+    ent = await owner("demands")
+    webhook_receiver.statuses = [500, 503]  # the first two deliveries fail; the relay retries
+    created = await client.post(
+        "/api/v1/subscriptions",
+        json={"kind": "search", "query": "石墨烯 導熱", "types": ["achievement"], "webhook_url": webhook_receiver.url},
+        headers=ent.headers,
+    )
+    assert created.status_code == 201, created.text
+    uni = await owner("achievements")
+    unrelated = await make_listing("achievements", uni, title="水稻抗倒伏栽培方法")
+    match = await make_listing("achievements", uni, title="石墨烯导热膜的制备", description="高导热石墨烯薄膜。", field="new_materials")
+
+    async def notified() -> bool:
+        return len(await _notifications(client, ent)) >= 1
+
+    await wait_for(notified, timeout=30)
+    items = await _notifications(client, ent)
+    assert [item["listing_id"] for item in items] == [match["id"]]
+    assert unrelated["id"] not in {item["listing_id"] for item in items}
+
+    async def delivered() -> bool:
+        return any(r["status"] == 200 for r in webhook_receiver.received)
+
+    await wait_for(delivered, timeout=30)
+    assert [r["status"] for r in webhook_receiver.received] == [500, 503, 200]
+    body = webhook_receiver.received[-1]["body"]
+    assert body["event"] == "listing.matched" and body["notification"]["listing_id"] == match["id"]
+    assert len({r["delivery"] for r in webhook_receiver.received}) == 1  # same delivery id on every retry
+
+
+async def test_following_a_demand(client, owner, make_listing, signed_in) -> None:
+    ent = await owner("demands")
+    demand = await make_listing("demands", ent, title="锂电池极片涂布缺陷在线检测", description="需要在线检测锂电池极片涂布缺陷。", field="new_energy")
+    stranger = await owner("demands")
+    refused = await client.post("/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=stranger.headers)
+    assert refused.status_code == 422 and "demand_id" in refused.text
+    followed = await client.post("/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=ent.headers)
+    assert followed.status_code == 201, followed.text
+    uni = await owner("achievements")
+    match = await make_listing("achievements", uni, title="锂电池极片涂布缺陷视觉检测", description="机器视觉在线检测锂电池极片涂布缺陷。", field="new_energy")
+    await make_listing("achievements", uni, title="水稻抗倒伏栽培方法")
+
+    async def notified() -> bool:
+        return len(await _notifications(client, ent)) >= 1
+
+    await wait_for(notified, timeout=30)
+    items = await _notifications(client, ent)
+    assert [item["listing_id"] for item in items] == [match["id"]]
+    assert items[0]["explanation"]
+    listed = await client.get("/api/v1/subscriptions", headers=ent.headers)
+    assert [s["kind"] for s in listed.json()] == ["demand"]
+    deleted = await client.delete(f"/api/v1/subscriptions/{followed.json()['id']}", headers=ent.headers)
+    assert deleted.status_code == 204
+
+
+async def test_subscriptions_need_sign_in(client) -> None:
+    assert (await client.get("/api/v1/notifications")).status_code == 401
+    assert (await client.post("/api/v1/subscriptions", json={"kind": "search", "query": "x"})).status_code == 401
