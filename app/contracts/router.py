@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from app.accounts.auth import CurrentUser
 from app.accounts.models import User
 from app.contracts import policy, public, repository, service, transitions
+from app.contracts.documents import document_store
 from app.contracts.http import ExactJSONRoute, IdempotencyKey, idempotent
 from app.contracts.schemas import (
     AmendRequest,
@@ -23,7 +24,7 @@ from app.contracts.schemas import (
 )
 from app.contracts.workflow import Action, Status, allowed_actions
 from app.core.db import SessionDep
-from app.core.errors import PreconditionFailed, problem_responses
+from app.core.errors import NotFound, PreconditionFailed, problem_responses
 from app.core.pagination import Page, PageDep
 
 router = APIRouter(prefix="/contracts", tags=["contracts"], route_class=ExactJSONRoute)
@@ -111,6 +112,63 @@ async def update_application(
         session, user=user, application_id=application_id, data=body, expected_version=_version(if_match)
     )
     return _read(app, user)
+
+
+@router.put(
+    "/{application_id}/document",
+    response_model=ApplicationRead,
+    responses=problem_responses(401, 403, 404, 409, 413, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def upload_document(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    name: Annotated[
+        str, Query(min_length=1, max_length=255, pattern=r"^[^/\\<>\x00-\x1f]+$", description="文件名")
+    ],
+) -> ApplicationRead:
+    """Upload the contract document (合同文本) as the raw request body (up to the server's body
+    limit); its SHA-256 and name are recorded on the application (drafts and applications awaiting
+    correction)."""
+    store = document_store(request.app.state.settings.data_dir)
+    app = await service.attach_document(
+        session, user=user, application_id=application_id, name=name, data=await request.body(), store=store
+    )
+    return _read(app, user)
+
+
+@router.get(
+    "/{application_id}/document",
+    responses={
+        **problem_responses(401, 404),
+        200: {"content": {"application/octet-stream": {}}, "description": "合同文本"},
+    },
+)
+async def download_document(
+    request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID
+) -> Response:
+    """The stored contract document, for those who may see the application."""
+    app = await service.get_application(session, user=user, application_id=application_id)
+    data = await document_store(request.app.state.settings.data_dir).get(app.document_sha256 or "")
+    if data is None:
+        raise NotFound(
+            code="document_not_stored", message_en="No document was uploaded.", message_zh="未上传合同文本。"
+        )
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": "attachment", "X-Content-SHA256": app.document_sha256 or ""},
+    )
 
 
 @router.get(

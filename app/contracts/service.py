@@ -13,6 +13,7 @@ from app.audit import service as audit
 from app.contracts import certificate, policy, repository
 from app.contracts.calendar import Deadline, WorkingCalendar
 from app.contracts.calendar import today as china_today
+from app.contracts.documents import DocumentStore
 from app.contracts.models import ContractApplication
 from app.contracts.schemas import ApplicationFields, QueueItem
 from app.contracts.workflow import Actor, Status
@@ -280,3 +281,42 @@ async def certificate_pdf(
         )
     office = await repository.get_organization(session, app.office_id)
     return certificate.render_pdf(app, office_name=office.name, base_url=base_url), app.registration_number
+
+
+async def attach_document(
+    session: AsyncSession,
+    *,
+    user: User,
+    application_id: uuid.UUID,
+    name: str,
+    data: bytes,
+    store: DocumentStore,
+) -> ContractApplication:
+    """Store the contract text and record its hash and name on a draft (or during correction)."""
+    application = await _locked(session, user, application_id, None)
+    if Actor.applicant not in policy.capacities(user, application):
+        raise NotPermitted()
+    if application.status not in (Status.draft, Status.correction_requested):
+        raise InvalidTransition(
+            code="not_editable",
+            message_en="Only drafts and applications awaiting correction take a new document.",
+            message_zh="只有草稿和待补正的申请可以更换合同文本。",
+            extra={"status": application.status.value},
+        )
+    if not data:
+        raise _invalid("body", "empty", "The document is empty.", "合同文本为空。")
+    sha256 = await store.put(data)
+    before = {"document_sha256": application.document_sha256, "document_name": application.document_name}
+    application.document_sha256, application.document_name = sha256, name
+    application.version += 1
+    await audit.record(
+        session,
+        actor=user,
+        object_type="contract_application",
+        object_id=application.id,
+        action="attach_document",
+        changes=audit.diff(before, {"document_sha256": sha256, "document_name": name}),
+    )
+    await session.flush()
+    await session.refresh(application)
+    return application
