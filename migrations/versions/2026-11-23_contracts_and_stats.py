@@ -117,7 +117,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_contract_applications_applicant_organization_id'), 'contract_applications', ['applicant_organization_id'], unique=False)
     op.create_index('ix_contract_applications_office_queue', 'contract_applications', ['office_id', 'status', 'due_on'], unique=False)
-    op.create_index('ix_contract_applications_registered', 'contract_applications', ['registered_on', 'stats_region_code'], unique=False, postgresql_where=sa.text("status = 'registered'"))
+    op.create_index('ix_contract_applications_registered', 'contract_applications', ['registered_on', 'stats_region_code'], unique=False, postgresql_where=sa.text("status = 'registered'"), postgresql_include=['registered_contract_amount', 'registered_technology_amount', 'contract_type', 'technology_field', 'seller_kind', 'ip_kind'])
     op.create_table('idempotency_keys',
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('route', sa.String(length=200), nullable=False),
