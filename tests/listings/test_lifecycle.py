@@ -69,3 +69,11 @@ def test_every_status_is_reachable_from_draft():
                 reached.add(target)
                 frontier.append(target)
     assert reached == set(S)
+
+
+def test_labels_are_per_enumeration():
+    """Equal codes in two vocabularies keep their own labels (转让 vs 技术转让)."""
+    from app.listings.vocabulary import CooperationMode, TransferMode
+
+    assert TransferMode.transfer.label == "转让"
+    assert CooperationMode.transfer.label == "技术转让"
