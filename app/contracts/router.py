@@ -438,8 +438,8 @@ async def publicity(
     session: SessionDep,
     page: PageDep,
     region: Annotated[str | None, Query(pattern=r"^\d{2,6}$", description="行政区划代码前缀")] = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[date | None, Query(alias="from", description="登记日期起（含）")] = None,
+    to: Annotated[date | None, Query(description="登记日期止（含）")] = None,
 ) -> Page[public.PublicityItem]:
     """公示: registered contracts, newest first; amounts shown or hidden by the exchange's setting."""
     return await public.publicity(

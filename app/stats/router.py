@@ -20,8 +20,10 @@ stats_router = APIRouter(prefix="/stats", tags=["statistics"])
 Region = Annotated[
     str | None, Query(pattern=r"^\d{2}(\d{2}(\d{2})?)?$", description="行政区划代码前缀（卖方所在地）")
 ]
-From = Annotated[date | None, Query(alias="from", description="登记日期起（含）")]
-To = Annotated[date | None, Query(alias="to", description="登记日期止（含）")]
+# Bounded so that month arithmetic never leaves the calendar; far wider than any registration.
+EARLIEST, LATEST = date(1980, 1, 1), date(2199, 12, 31)
+From = Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST, description="登记日期起（含）")]
+To = Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST, description="登记日期止（含）")]
 
 
 @targets_router.post(
@@ -50,7 +52,7 @@ async def target_progress(
     session: SessionDep,
     _: CurrentUser,
     target_id: uuid.UUID,
-    as_of: Annotated[date | None, Query(description="截至日期（默认今天）")] = None,
+    as_of: Annotated[date | None, Query(ge=EARLIEST, le=LATEST, description="截至日期（默认今天）")] = None,
 ) -> service.Progress:
     """Achieved (registered contracts at their amounts in force, cancelled ones excluded, by the
     seller's region and the registration date), percentage, remaining, run rate per day and the

@@ -34,8 +34,8 @@ class TargetCreate(BaseModel):
         max_length=50,
         description="行政区划代码前缀，范围为其并集：['32'] 江苏，['3201','3205'] 南京+苏州",
     )
-    period_start: date
-    period_end: date
+    period_start: date = Field(ge=date(1980, 1, 1), le=date(2199, 12, 31))
+    period_end: date = Field(ge=date(1980, 1, 1), le=date(2199, 12, 31))
     metric: Metric = Field(description="contract_amount=技术合同成交额, technology_amount=技术交易额")
     amount: Amount = Field(description="目标金额（元）")
     source: Annotated[SafeText, StringConstraints(max_length=200)] = ""
@@ -114,7 +114,9 @@ def project(amount: Decimal, achieved: Decimal, start: date, end: date, as_of: d
     rate = (achieved / elapsed).quantize(CENT, ROUND_DOWN) if elapsed else Decimal("0.00")
     projected = None
     if not reached and achieved > 0 and elapsed:
-        projected = start + timedelta(days=math.ceil(amount * elapsed / achieved) - 1)
+        days = math.ceil(amount * elapsed / achieved) - 1
+        # Beyond the calendar (a trickle against a huge target) there is no date to give.
+        projected = start + timedelta(days=days) if days < (date.max - start).days else None
     percentage = (achieved * 100 / amount).quantize(CENT, ROUND_DOWN) if amount else Decimal("100.00")
     return {
         "achieved": achieved,
