@@ -43,6 +43,14 @@ class YearCalendarRead(BaseModel):
 
 
 async def publish_year(session: AsyncSession, *, user: User, year: int, data: YearCalendar) -> None:
+    if len({d.day for d in data.days}) != len(data.days):
+        from app.core.errors import FieldError, ValidationFailed
+
+        raise ValidationFailed(
+            errors=[
+                FieldError("days", "duplicate_day", "Each day may appear once.", "每个日期只能出现一次。")
+            ]
+        )
     if any(d.day.year != year for d in data.days):
         from app.core.errors import FieldError, ValidationFailed
 

@@ -122,7 +122,6 @@ async def update_application(
         "requestBody": {
             "required": True,
             "content": {
-                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
             },
         }
