@@ -111,7 +111,10 @@ async def _register(app: ContractApplication, ctx: Context) -> dict[str, Any]:
             message_zh="该合同（大额或有争议）须经专家评审并记录专家意见。",
         )
     amount: Decimal = ctx.params["technology_amount"]
-    _technology_amount_fits(amount, app.contract_amount, "technology_amount")
+    # Registered again after an objection: the contract amount in force (perhaps amended) stays.
+    contract_amount = app.registered_contract_amount if app.registration_number else app.contract_amount
+    assert contract_amount is not None
+    _technology_amount_fits(amount, contract_amount, "technology_amount")
     if app.registration_number is None:
         office = await repository.get_organization(ctx.session, app.office_id)
         assert office.region_code and office.registration_point
@@ -129,7 +132,7 @@ async def _register(app: ContractApplication, ctx: Context) -> dict[str, Any]:
             sequence=sequence,
         )
         app.registered_on = ctx.today
-    app.registered_contract_amount = app.contract_amount
+    app.registered_contract_amount = contract_amount
     app.registered_technology_amount = amount
     await _decide(app, ctx)
     await summary.apply(ctx.session, contribution(app, +1))

@@ -25,12 +25,21 @@ async def test_verify_detects_a_tampered_summary_and_rebuild_repairs_it(
     db: AsyncSession, settings: Settings, env: None
 ) -> None:
     s = await factory.setup(db)
-    await factory.register(db, s, settings, region="320102", on=date(2026, 3, 3), contract_amount=Decimal("10.00"),
-                           technology_amount=Decimal("9.99"))
+    await factory.register(
+        db,
+        s,
+        settings,
+        region="320102",
+        on=date(2026, 3, 3),
+        contract_amount=Decimal("10.00"),
+        technology_amount=Decimal("9.99"),
+    )
     runner = CliRunner()
     ok = await _run(runner, ["stats-verify"])
     assert ok.exit_code == 0, ok.output
-    await db.execute(text("UPDATE contract_totals SET contract_amount = contract_amount + 0.01 WHERE dimension='type'"))
+    await db.execute(
+        text("UPDATE contract_totals SET contract_amount = contract_amount + 0.01 WHERE dimension='type'")
+    )
     await db.commit()
     assert (await _run(runner, ["stats-verify"])).exit_code == 1
     assert (await _run(runner, ["stats-rebuild"])).exit_code == 0

@@ -47,6 +47,11 @@ OPERATION = st.one_of(
     ),
     st.builds(lambda i: {"op": "cancel", "index": i}, st.integers(0, 50)),
     st.builds(lambda i: {"op": "object", "index": i}, st.integers(0, 50)),
+    st.builds(
+        lambda i, t: {"op": "reregister", "index": i, "technology_fraction": t},
+        st.integers(0, 50),
+        st.integers(0, 100),
+    ),
 )
 
 
@@ -106,9 +111,21 @@ async def test_summary_equals_naive_sum_and_model(
             continue
         app_id = ids[op["index"] % len(ids)]
         row = model.live[app_id]
+        on = row["on"]
+        if op["op"] == "reregister":
+            if row["status"] != "objected":
+                continue
+            # The objection is taken up and the contract registered again, same number and date.
+            await factory.officer_act(db, s, settings, row["region"], app_id, Action.reopen, {}, on)
+            technology = (row["contract_amount"] * op["technology_fraction"] / 100).quantize(Decimal("0.01"))
+            technology = min(technology, Decimal("4999999.99"))
+            await factory.officer_act(
+                db, s, settings, row["region"], app_id, Action.register, {"technology_amount": technology}, on
+            )
+            row.update(status="registered", technology_amount=technology)
+            continue
         if row["status"] != "registered":
             continue
-        on = row["on"]
         if op["op"] == "amend":
             technology = (op["contract_amount"] * op["technology_fraction"] / 100).quantize(Decimal("0.01"))
             await factory.officer_act(
@@ -149,3 +166,40 @@ async def test_summary_equals_naive_sum_and_model(
                 assert scoped == await totals(
                     db, group_by, since=since, until=until, prefixes=prefixes, naive=True
                 )
+
+
+async def test_amended_objected_and_registered_again_keeps_the_amended_contract_amount(
+    db: AsyncSession, settings: Settings, app
+) -> None:
+    s = await factory.setup(db)
+    on = date(2026, 4, 9)
+    app_id = await factory.register(
+        db,
+        s,
+        settings,
+        region="320102",
+        on=on,
+        contract_amount=Decimal("100.00"),
+        technology_amount=Decimal("80.00"),
+    )
+    await factory.officer_act(
+        db,
+        s,
+        settings,
+        "320102",
+        app_id,
+        Action.amend,
+        {"contract_amount": Decimal("150.00"), "technology_amount": Decimal("120.00"), "reason": "变更"},
+        on,
+    )
+    await factory.officer_act(db, s, settings, "320102", app_id, Action.object, {"reason": "异议"}, on)
+    assert await totals(db, GroupBy.total) == []
+    await factory.officer_act(db, s, settings, "320102", app_id, Action.reopen, {}, on)
+    await factory.officer_act(
+        db, s, settings, "320102", app_id, Action.register, {"technology_amount": Decimal("130.00")}, on
+    )
+    fast = await totals(db, GroupBy.total)
+    assert fast == await totals(db, GroupBy.total, naive=True)
+    assert [(g.count, g.contract_amount, g.technology_amount) for g in fast] == [
+        (1, Decimal("150.00"), Decimal("130.00"))
+    ]
