@@ -61,8 +61,9 @@ def document_vector(title: str, body: Iterable[str]) -> list[float]:
     return vector
 
 
-def query_vector(normalised_query: str) -> list[float] | None:
-    """The query's vector, or None when it has no searchable token (then keyword search alone)."""
+def query_vector(normalised_query: str) -> list[int] | None:
+    """The query's vector, or None when it has no searchable token (then keyword search alone).
+    Cosine ignores the query's scale, so IDF·100 as integers: a third of the JSON of floats."""
     terms = set(tokens(normalised_query))
     if not terms:
         return None
@@ -70,4 +71,4 @@ def query_vector(normalised_query: str) -> list[float] | None:
     for term in terms:
         slot, sign = _slot(term)
         vector[slot] += sign * _IDF.get(term, _MEDIAN_IDF)
-    return [round(x, 3) for x in vector]
+    return [int(x * 100) for x in vector]
