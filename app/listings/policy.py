@@ -11,6 +11,7 @@ Four audiences, each seeing a superset of the one before:
 `visible_clause` applies the same rule in SQL so that no query can forget it.
 """
 
+from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
 
@@ -42,15 +43,26 @@ _RESTRICTED: dict[str, Audience] = {
 _CONFIDENTIAL = ("owner_organization_id", "owner_organization_name", "contacts")
 
 
-def is_owner(user: User | None, listing: ListingColumns) -> bool:
+# A listing is an ORM row or, on the read path, a row mapping of its columns.
+Listing = ListingColumns | Mapping[str, Any]
+
+
+def _get(listing: Listing, name: str) -> Any:
+    if isinstance(listing, Mapping):
+        return listing.get(name)
+    return getattr(listing, name, None)
+
+
+def is_owner(user: User | None, listing: Listing) -> bool:
     if user is None:
         return False
-    if isinstance(listing, Expert) and listing.user_id is not None and listing.user_id == user.id:
+    expert_user = _get(listing, "user_id")
+    if expert_user is not None and expert_user == user.id:
         return True
-    return listing.owner_organization_id == user.organization_id
+    return _get(listing, "owner_organization_id") == user.organization_id
 
 
-def audience(user: User | None, listing: ListingColumns) -> Audience:
+def audience(user: User | None, listing: Listing) -> Audience:
     if user is None:
         return Audience.public
     if user.role == Role.admin:
@@ -80,13 +92,15 @@ def parties(kind: str, user: User | None, listing: ListingColumns) -> frozenset[
     return frozenset(held)
 
 
-def view(
-    kind: str, listing: ListingColumns, level: Audience, *, owner_name: str | None = None
-) -> dict[str, Any]:
+def view(kind: str, listing: Listing, level: Audience, *, owner_name: str | None = None) -> dict[str, Any]:
     """The listing's fields `level` may see, as a dict (hidden fields are absent, not empty)."""
-    data = {column.key: getattr(listing, column.key) for column in listing.__table__.columns}
+    if isinstance(listing, Mapping):
+        data = dict(listing)
+        data.setdefault("owner_organization_name", owner_name)
+    else:
+        data = {column.key: getattr(listing, column.key) for column in listing.__table__.columns}
+        data["owner_organization_name"] = owner_name
     data["kind"] = kind
-    data["owner_organization_name"] = owner_name
     for name, needed in _RESTRICTED.items():
         if name in data and level < needed:
             del data[name]
@@ -96,7 +110,7 @@ def view(
     return data
 
 
-def public_view(kind: str, listing: ListingColumns, *, owner_name: str | None = None) -> dict[str, Any]:
+def public_view(kind: str, listing: Listing, *, owner_name: str | None = None) -> dict[str, Any]:
     """What an anonymous caller may see — the only fields a public search index may hold."""
     return view(kind, listing, Audience.public, owner_name=owner_name)
 

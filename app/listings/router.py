@@ -2,11 +2,13 @@
 Routers parse, authorise and present; `service` holds the rules."""
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 from app.accounts.auth import AdminUser, CurrentUser, OptionalUser
 from app.accounts.models import User
@@ -31,6 +33,27 @@ drafts included. Hidden fields are `null`."""
 CONCURRENCY = """
 **Concurrent edits.** Responses carry `ETag: "<version>"`. Send it back as `If-Match` (a mismatch
 answers 412) or put `version` in the body (a mismatch answers 409); either way nothing is overwritten."""
+
+
+async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """Reads need no unit of work: an autocommit connection skips the BEGIN/COMMIT round trips."""
+    engine = request.app.state.database.engine
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+
+
+async def _driver_connection(request: Request) -> AsyncIterator[Any]:
+    """The pool's asyncpg connection itself, for the detail page's one precompiled query."""
+    proxied = await request.app.state.database.engine.raw_connection()
+    try:
+        yield proxied.driver_connection
+    finally:
+        await greenlet_spawn(proxied.close)
+
+
+ReadConnection = Annotated[AsyncConnection, Depends(_read_connection)]
+DriverConnection = Annotated[Any, Depends(_driver_connection)]
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -94,22 +117,21 @@ def build_router(spec: KindSpec) -> APIRouter:
         description=f"Exact filters, stable order (the sort key, then id), common pagination.\n{VISIBILITY}",
     )
     async def list_(
-        session: SessionDep,
+        connection: ReadConnection,
         user: OptionalUser,
         page: PageDep,
         common: Annotated[Common, Depends(common_params)],
         conditions: Annotated[Conditions, Depends(spec.filters)],
     ) -> Any:
-        rows, total = await repository.list_visible(
-            session,
-            spec.model,
-            user,
-            [*common.conditions(spec.model, user), *conditions],
+        items, total = await service.list_(
+            connection,
+            spec,
+            user=user,
+            conditions=[*common.conditions(spec.model, user), *conditions],
             sort=common.sort,
             limit=page.limit,
             offset=page.offset,
         )
-        items = [policy.view(kind, r, policy.audience(user, r), owner_name=name) for r, name in rows]
         return Page.of(items, total, page)
 
     @router.get(
@@ -119,8 +141,10 @@ def build_router(spec: KindSpec) -> APIRouter:
         summary=f"Read one {kind} · {label}详情",
         description=VISIBILITY,
     )
-    async def read(session: SessionDep, user: OptionalUser, listing_id: uuid.UUID, response: Response) -> Any:
-        data = await service.get(session, spec, user=user, listing_id=listing_id)
+    async def read(
+        connection: DriverConnection, user: OptionalUser, listing_id: uuid.UUID, response: Response
+    ) -> Any:
+        data = await service.get(connection, spec, user=user, listing_id=listing_id)
         response.headers["ETag"] = f'"{data["version"]}"'
         return data
 

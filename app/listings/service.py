@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts.models import Role, User
 from app.audit.service import SystemActor, diff
@@ -132,14 +132,27 @@ async def create(session: AsyncSession, spec: KindSpec, *, user: User, data: Bas
     return listing
 
 
-async def get(
-    session: AsyncSession, spec: KindSpec, *, user: User | None, listing_id: uuid.UUID
-) -> dict[str, Any]:
-    found = await repository.get_visible(session, spec.model, listing_id, user)
-    if found is None:
+async def get(connection: Any, spec: KindSpec, *, user: User | None, listing_id: uuid.UUID) -> dict[str, Any]:
+    row = await repository.get_visible(connection, spec.model, listing_id, user)
+    if row is None:
         raise _not_found(spec)
-    listing, owner_name = found
-    return policy.view(spec.kind, listing, policy.audience(user, listing), owner_name=owner_name)
+    return policy.view(spec.kind, row, policy.audience(user, row))
+
+
+async def list_(
+    connection: AsyncConnection,
+    spec: KindSpec,
+    *,
+    user: User | None,
+    conditions: list[Any],
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    rows, total = await repository.list_visible(
+        connection, spec.model, user, conditions, sort=sort, limit=limit, offset=offset
+    )
+    return [policy.view(spec.kind, row, policy.audience(user, row)) for row in rows], total
 
 
 async def _locked(session: AsyncSession, spec: KindSpec, listing_id: uuid.UUID, user: User) -> ListingColumns:
