@@ -1,0 +1,33 @@
+"""`techex reindex` and `techex search-check` (their functions, on the test run's database and index)."""
+
+from search import reindex as rebuilding
+from tests.search.conftest import document
+
+
+async def test_check_finds_drift_and_reindex_repairs_it(app, client, engine, owner, make_listing, indexed) -> None:
+    who = await owner("achievements")
+    kept = await make_listing("achievements", who, title="索引中保留的成果")
+    lost = await make_listing("achievements", who, title="从索引中丢失的成果")
+    for listing in (kept, lost):
+        await indexed("achievement", listing["id"])
+    await app.state.background.stop()  # keep the relay from repairing it before we look
+    try:
+        await engine.wait(await engine.delete(engine.index("achievement"), [lost["id"]]))
+        stray = dict(await indexed("achievement", kept["id"]), id="00000000-0000-0000-0000-000000000001", version=1, _vectors={"lex": None})
+        await engine.wait(await engine.upsert(engine.index("achievement"), [stray]))
+        report = await rebuilding.check(app.state.database, engine)
+        assert report.missing["achievement"] == [lost["id"]]
+        assert report.extra["achievement"] == [stray["id"]]
+        assert not report.clean
+        counts = await rebuilding.reindex(app.state.database, engine)
+        assert counts["achievement"] == 2
+        assert (await rebuilding.check(app.state.database, engine)).clean
+        assert await document(engine, "achievement", lost["id"]) is not None
+        assert await document(engine, "achievement", stray["id"]) is None
+        response = await client.get("/api/v1/search", params={"q": "丢失的成果", "types": "achievement"})
+        assert response.json()["hits"][0]["id"] == lost["id"]
+    finally:
+        from app.matching.worker import Background
+
+        app.state.background = Background(app.state.database, engine, app.state.settings)
+        app.state.background.start()
