@@ -3,6 +3,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.contracts.calendar import WorkingCalendar
 
@@ -70,3 +72,14 @@ def test_zero_days_is_the_start_and_negative_is_refused() -> None:
     assert CAL.add_working_days(date(2026, 11, 23), 0).due_on == date(2026, 11, 23)
     with pytest.raises(ValueError):
         CAL.add_working_days(date(2026, 11, 23), -1)
+
+
+@given(st.dates(min_value=date(2004, 1, 1), max_value=date(2028, 12, 31)), st.integers(0, 40))
+def test_deadline_is_a_working_day_exactly_n_working_days_later(start: date, days: int) -> None:
+    calendar = WorkingCalendar({2027: {date(2027, 2, 8): False, date(2027, 2, 20): True}})
+    deadline = calendar.add_working_days(start, days)
+    assert calendar.working_days_between(start, deadline.due_on) == days
+    if days:
+        assert calendar.is_working_day(deadline.due_on)[0]
+    # Provisional exactly when the way crosses a year nobody has data for (2028 here).
+    assert deadline.provisional == (deadline.due_on.year >= 2028 and days > 0)
