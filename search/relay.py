@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import asyncpg
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database
@@ -57,6 +57,9 @@ class Relay:
     async def run_once(self) -> int:
         """Claim and process one batch; the number of rows claimed (0 when nothing is due)."""
         async with self.database.sessionmaker() as session:
+            # The relay gives way: rather than wait on a lock (a TRUNCATE, a migration, another relay's
+            # advisory lock on the same listing) long enough to deadlock, it fails and retries later.
+            await session.execute(text("SET LOCAL lock_timeout = '500ms'"))
             rows = (
                 await session.scalars(
                     select(OutboxMessage)
