@@ -33,7 +33,7 @@ LUA = ROOT / "scripts" / "bench" / "rotate.lua"
 
 def queries(n: int, seed: int = 7) -> list[str]:
     rows = [line.rstrip("\n").split("\t") for line in (DATA / "queries.tsv").open(encoding="utf-8")][1:]
-    random.Random(seed).shuffle(rows)
+    random.Random(seed)  # noqa: S311 — a reproducible sample, not a secret.shuffle(rows)
     return [q for _, _, q in rows[:n]]
 
 
@@ -41,8 +41,23 @@ def wrk(url: str, lines: list[str], *, token: str, connections: int, threads: in
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as file:
         file.write("\n".join(lines) + "\n")
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA), url, "--", file.name, token],
-        capture_output=True, text=True, check=True,
+        [  # noqa: S607 — wrk from PATH (apt-get install wrk)
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            url,
+            "--",
+            file.name,
+            token,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -58,27 +73,52 @@ def throughput(a: argparse.Namespace) -> None:
     mix = queries(a.queries)
     api_lines, raw_lines = [], []
     for q in mix:
-        api_lines.append("GET /api/v1/search?" + urllib.parse.urlencode({"q": q, "types": "achievement", "limit": 10}))
+        api_lines.append(
+            "GET /api/v1/search?" + urllib.parse.urlencode({"q": q, "types": "achievement", "limit": 10})
+        )
         body = kind_query(engine, "achievement", to_simplified(q), query_vector(to_simplified(q)), [])
         body.pop("indexUid")
         body["limit"] = 10
-        raw_lines.append(f"POST /indexes/{engine.index('achievement')}/search " + json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+        raw_lines.append(
+            f"POST /indexes/{engine.index('achievement')}/search "
+            + json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        )
     assert SearchFilters()  # the API path uses no filter here either
-    raw = wrk(a.meili, raw_lines, token=a.key, connections=a.connections, threads=a.threads, seconds=a.seconds)
+    raw = wrk(
+        a.meili, raw_lines, token=a.key, connections=a.connections, threads=a.threads, seconds=a.seconds
+    )
     api = wrk(a.api, api_lines, token="", connections=a.connections, threads=a.threads, seconds=a.seconds)
-    print(json.dumps({"raw_meilisearch": raw, "api": api,
-                      "throughput_ratio": round(api["rps"] / raw["rps"], 3),
-                      "p99_ratio": round(api["p99_ms"] / raw["p99_ms"], 3)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "raw_meilisearch": raw,
+                "api": api,
+                "throughput_ratio": round(api["rps"] / raw["rps"], 3),
+                "p99_ratio": round(api["p99_ms"] / raw["p99_ms"], 3),
+            },
+            indent=2,
+        )
+    )
 
 
 def freshness(a: argparse.Namespace) -> None:
     with httpx.Client(base_url=a.api, timeout=30) as http:
-        token = http.post("/api/v1/auth/token", data={"username": a.user, "password": a.password}).json()["access_token"]
+        token = http.post("/api/v1/auth/token", data={"username": a.user, "password": a.password}).json()[
+            "access_token"
+        ]
         headers = {"Authorization": f"Bearer {token}"}
         took = []
         for _ in range(a.samples):
             marker = "标记" + uuid.uuid4().hex[:10]
-            created = http.post("/api/v1/achievements", headers=headers, json={"title": f"新鲜度测试成果 {marker}", "description": f"用于测量发布到可检索的延迟。{marker}", "field": "new_materials"}).json()
+            created = http.post(
+                "/api/v1/achievements",
+                headers=headers,
+                json={
+                    "title": f"新鲜度测试成果 {marker}",
+                    "description": f"用于测量发布到可检索的延迟。{marker}",
+                    "field": "new_materials",
+                },
+            ).json()
             response = http.post(f"/api/v1/achievements/{created['id']}/publish", headers=headers)
             response.raise_for_status()
             start = time.perf_counter()
@@ -91,24 +131,49 @@ def freshness(a: argparse.Namespace) -> None:
                 time.sleep(0.01)
             took.append(time.perf_counter() - start)
         took.sort()
-        print(json.dumps({"samples": len(took), "p50_ms": round(1000 * statistics.median(took), 1),
-                          "p95_ms": round(1000 * took[int(0.95 * (len(took) - 1))], 1), "max_ms": round(1000 * took[-1], 1)}))
+        print(
+            json.dumps(
+                {
+                    "samples": len(took),
+                    "p50_ms": round(1000 * statistics.median(took), 1),
+                    "p95_ms": round(1000 * took[int(0.95 * (len(took) - 1))], 1),
+                    "max_ms": round(1000 * took[-1], 1),
+                }
+            )
+        )
 
 
 def synthetic(n: int, seed: int = 11) -> list[dict]:
     """n achievement views made of real CSL titles and abstract sentences, recombined."""
     docs = [json.loads(line) for line in (DATA / "achievements.jsonl").open(encoding="utf-8")]
     sentences = [s for d in docs for s in d["description"].replace("。", ".").split(".") if len(s) > 8]
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 — a reproducible sample, not a secret
     fields = [d["field"] for d in docs]
     out = []
     for i in range(n):
         base = docs[i % len(docs)]
-        title = base["title"] if i < len(docs) else base["title"][: rng.randint(6, len(base["title"]))] + rng.choice(sentences)[:12]
+        title = (
+            base["title"]
+            if i < len(docs)
+            else base["title"][: rng.randint(6, len(base["title"]))] + rng.choice(sentences)[:12]
+        )
         body = "。".join(rng.sample(sentences, 5))
-        out.append({"id": str(uuid.UUID(int=i + 1)), "title": title, "description": body, "field": rng.choice(fields),
-                    "keywords": [], "region_code": None, "published_at": None, "updated_at": None, "version": 1,
-                    "maturity": rng.randint(1, 9), "transfer_modes": [], "asking_price": None})
+        out.append(
+            {
+                "id": str(uuid.UUID(int=i + 1)),
+                "title": title,
+                "description": body,
+                "field": rng.choice(fields),
+                "keywords": [],
+                "region_code": None,
+                "published_at": None,
+                "updated_at": None,
+                "version": 1,
+                "maturity": rng.randint(1, 9),
+                "transfer_modes": [],
+                "asking_price": None,
+            }
+        )
     return out
 
 
@@ -138,16 +203,33 @@ async def scale(a: argparse.Namespace) -> None:
         latencies, engine_ms = [], []
         for q in mix:
             qn = to_simplified(q)
-            body = {"q": qn, "limit": 10, "hybrid": {"embedder": "lex", "semanticRatio": 0.5}, "vector": query_vector(qn),
-                    "matchingStrategy": "all", "attributesToRetrieve": ["id"], "locales": ["cmn"]}
+            body = {
+                "q": qn,
+                "limit": 10,
+                "hybrid": {"embedder": "lex", "semanticRatio": 0.5},
+                "vector": query_vector(qn),
+                "matchingStrategy": "all",
+                "attributesToRetrieve": ["id"],
+                "locales": ["cmn"],
+            }
             t = time.perf_counter()
             answer = await engine.call("POST", f"/indexes/{uid}/search", json=body)
             latencies.append(1000 * (time.perf_counter() - t))
             engine_ms.append(answer["processingTimeMs"])
         latencies.sort()
-        print(json.dumps({"documents": size, "build_total_s": round(total, 1), "python_documents_s": round(build_docs, 1),
-                          "query_p50_ms": round(statistics.median(latencies), 1), "query_p95_ms": round(latencies[int(0.95 * len(latencies))], 1),
-                          "meilisearch_processing_p50_ms": statistics.median(engine_ms)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "documents": size,
+                    "build_total_s": round(total, 1),
+                    "python_documents_s": round(build_docs, 1),
+                    "query_p50_ms": round(statistics.median(latencies), 1),
+                    "query_p95_ms": round(latencies[int(0.95 * len(latencies))], 1),
+                    "meilisearch_processing_p50_ms": statistics.median(engine_ms),
+                }
+            ),
+            flush=True,
+        )
         if not a.keep:
             await engine.call("DELETE", f"/indexes/{uid}")
     await engine.aclose()

@@ -50,9 +50,17 @@ def reindex() -> None:
             async with database.sessionmaker() as session:
                 for kind in ("achievement", "demand", "expert", "agency"):
                     totals[kind] = await rebuilding.count_published(session, kind)
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as bar:
                 tasks = {kind: bar.add_task(kind, total=total) for kind, total in totals.items()}
-                return await rebuilding.reindex(database, engine, progress=lambda kind, n: bar.advance(tasks[kind], n))
+                return await rebuilding.reindex(
+                    database, engine, progress=lambda kind, n: bar.advance(tasks[kind], n)
+                )
         finally:
             await engine.aclose()
             await database.dispose()
@@ -79,8 +87,12 @@ def search_check(
                     for part in (report.missing, report.stale, report.extra):
                         for kind, ids in part.items():
                             for listing_id in ids:
-                                enqueue(session, topic="listing.changed", key=f"{kind}:{listing_id}",
-                                        payload={"kind": kind, "id": listing_id, "action": "resync"})
+                                enqueue(
+                                    session,
+                                    topic="listing.changed",
+                                    key=f"{kind}:{listing_id}",
+                                    payload={"kind": kind, "id": listing_id, "action": "resync"},
+                                )
                     await session.commit()
             return report
         finally:

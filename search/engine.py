@@ -35,7 +35,12 @@ class Engine:
         if settings.meili_url is None:
             raise RuntimeError("MEILI_URL is not set")
         key = settings.meili_master_key.get_secret_value() if settings.meili_master_key else None
-        return cls(settings.meili_url, key, prefix=settings.meili_index_prefix, timeout=settings.meili_timeout_seconds)
+        return cls(
+            settings.meili_url,
+            key,
+            prefix=settings.meili_index_prefix,
+            timeout=settings.meili_timeout_seconds,
+        )
 
     def index(self, kind: str) -> str:
         return index_settings.index_name(self.prefix, kind)
@@ -54,7 +59,7 @@ class Engine:
             raise ValueError(f"{method} {path}: {response.status_code} {response.text[:500]}")
         return response.json() if response.content else None
 
-    async def wait(self, task: dict[str, Any], *, timeout: float = 60.0) -> dict[str, Any]:
+    async def wait(self, task: dict[str, Any], *, timeout: float = 60.0) -> dict[str, Any]:  # noqa: ASYNC109
         """Wait for a task to finish; raise TaskFailed unless it succeeded."""
         uid = task["taskUid"]
         delay, waited = 0.005, 0.0
@@ -83,7 +88,10 @@ class Engine:
         """Create the index when missing and bring its settings to those in code (idempotent:
         Meilisearch treats an unchanged setting as a no-op)."""
         await self.ensure_index(uid)
-        await self.wait(await self.call("PATCH", f"/indexes/{uid}/settings", json=index_settings.index_settings()), timeout=300)
+        await self.wait(
+            await self.call("PATCH", f"/indexes/{uid}/settings", json=index_settings.index_settings()),
+            timeout=300,
+        )
 
     async def setup(self) -> None:
         for kind in index_settings.KINDS:

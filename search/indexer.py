@@ -25,7 +25,9 @@ TOPIC = "listing.changed"
 PUBLISHED_TOPIC = "matching.listing_published"
 
 
-async def load_public(session: AsyncSession, kind: str, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+async def load_public(
+    session: AsyncSession, kind: str, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
     """The public view of each *published* listing among `ids` (others are absent)."""
     model = LISTING_MODELS[kind]
     rows = await session.execute(
@@ -36,7 +38,9 @@ async def load_public(session: AsyncSession, kind: str, ids: Sequence[uuid.UUID]
     return {listing.id: public_view(kind, listing, owner_name=name) for listing, name in rows.all()}
 
 
-async def sync_listings(session: AsyncSession, engine: Engine, kind: str, ids: Sequence[uuid.UUID]) -> list[str]:
+async def sync_listings(
+    session: AsyncSession, engine: Engine, kind: str, ids: Sequence[uuid.UUID]
+) -> list[str]:
     """Bring the index in line with the database for these listings; the ids now indexed."""
     for key in sorted(zlib.crc32(f"{kind}:{listing_id}".encode()) for listing_id in ids):
         await session.execute(select(func.pg_advisory_xact_lock(key)))

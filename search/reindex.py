@@ -26,7 +26,12 @@ Progress = Callable[[str, int], None]
 
 async def count_published(session: AsyncSession, kind: str) -> int:
     model = LISTING_MODELS[kind]
-    return await session.scalar(select(func.count()).select_from(model).where(model.status == ListingStatus.published)) or 0
+    return (
+        await session.scalar(
+            select(func.count()).select_from(model).where(model.status == ListingStatus.published)
+        )
+        or 0
+    )
 
 
 async def published_documents(session: AsyncSession, kind: str) -> AsyncIterator[list[dict[str, Any]]]:
@@ -68,7 +73,9 @@ async def reindex(database: Database, engine: Engine, *, progress: Progress | No
                 if progress:
                     progress(kind, len(batch))
         swap = await engine.call(
-            "POST", "/swap-indexes", json=[{"indexes": [engine.index(kind), engine.index(kind) + "__rebuild"]} for kind in KINDS]
+            "POST",
+            "/swap-indexes",
+            json=[{"indexes": [engine.index(kind), engine.index(kind) + "__rebuild"]} for kind in KINDS],
         )
         await engine.wait(swap)
         for kind in KINDS:
@@ -102,7 +109,9 @@ async def indexed_versions(engine: Engine, kind: str) -> dict[str, int | None]:
     offset = 0
     while True:
         page = await engine.call(
-            "GET", f"/indexes/{engine.index(kind)}/documents", params={"fields": "id,version", "limit": 1000, "offset": offset}
+            "GET",
+            f"/indexes/{engine.index(kind)}/documents",
+            params={"fields": "id,version", "limit": 1000, "offset": offset},
         )
         for doc in page["results"]:
             found[doc["id"]] = doc.get("version")
@@ -116,7 +125,9 @@ async def check(database: Database, engine: Engine) -> CheckReport:
     async with database.sessionmaker() as session:
         for kind in KINDS:
             model = LISTING_MODELS[kind]
-            rows = await session.execute(select(model.id, model.version).where(model.status == ListingStatus.published))
+            rows = await session.execute(
+                select(model.id, model.version).where(model.status == ListingStatus.published)
+            )
             expected = {str(listing_id): version for listing_id, version in rows.all()}
             await engine.ensure_index(engine.index(kind))
             actual = await indexed_versions(engine, kind)

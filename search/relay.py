@@ -102,7 +102,9 @@ class Relay:
                 done = [row_id for row_id in attempts_of if row_id not in failed]
                 if done:
                     await session.execute(
-                        update(OutboxMessage).where(OutboxMessage.id.in_(done)).values(processed_at=func.now())
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(done))
+                        .values(processed_at=func.now())
                     )
             await session.commit()
             return len(rows)
@@ -137,7 +139,7 @@ class Relay:
             try:
                 await connection.add_listener(CHANNEL, lambda *_: self.wake.set())
                 self.wake.set()  # rows may have arrived while we were not listening
-                while not self._stopping.is_set() and not connection.is_closed():
+                while not self._stopping.is_set() and not connection.is_closed():  # noqa: ASYNC110 — also watches the connection
                     await asyncio.sleep(1)
             except Exception:
                 log.warning("outbox LISTEN connection lost; reconnecting")

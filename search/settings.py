@@ -15,8 +15,18 @@ SYNONYMS_FILE = Path(__file__).with_name("synonyms.json")
 # Searched in this order: a match in the title outranks one in keywords, then the body.
 SEARCHABLE = ["title", "keywords", "description", "details", "organization"]
 FILTERABLE = [
-    "id", "type", "field", "regions", "maturity", "transfer_modes", "asking_price",
-    "cooperation_modes", "budget_max", "services", "service_kinds", "published_at",
+    "id",
+    "type",
+    "field",
+    "regions",
+    "maturity",
+    "transfer_modes",
+    "asking_price",
+    "cooperation_modes",
+    "budget_max",
+    "services",
+    "service_kinds",
+    "published_at",
 ]
 SORTABLE = ["published_at", "asking_price", "budget_max", "maturity"]
 FACETS = ["type", "field", "region_province", "maturity", "transfer_modes"]

@@ -28,8 +28,19 @@ from search.normalize import to_simplified
 
 COUNTERPARTS = {"demand": ("achievement", "expert", "agency"), "achievement": ("demand", "expert", "agency")}
 CANDIDATES = 30
-RETRIEVE = ["id", "type", "display_title", "title", "description", "keywords", "field", "regions",
-            "maturity", "asking_price", "budget_max"]
+RETRIEVE = [
+    "id",
+    "type",
+    "display_title",
+    "title",
+    "description",
+    "keywords",
+    "field",
+    "regions",
+    "maturity",
+    "asking_price",
+    "budget_max",
+]
 
 
 async def load_for_matching(
@@ -42,7 +53,10 @@ async def load_for_matching(
     allowed = listing is not None and (
         system
         or listing.status == ListingStatus.published
-        or (user is not None and (user.role in (Role.admin, Role.tech_manager) or policy.is_owner(user, listing)))
+        or (
+            user is not None
+            and (user.role in (Role.admin, Role.tech_manager) or policy.is_owner(user, listing))
+        )
     )
     if not allowed:
         raise NotFound(code="listing_not_found", message_en=f"No such {kind}.", message_zh="信息不存在。")
@@ -51,7 +65,9 @@ async def load_for_matching(
 
 
 def _text(listing: ListingColumns) -> str:
-    return to_simplified("\n".join([listing.title, " ".join(listing.keywords or []), listing.description or ""]))  # type: ignore[attr-defined]
+    return to_simplified(
+        "\n".join([listing.title, " ".join(listing.keywords or []), listing.description or ""])
+    )  # type: ignore[attr-defined]
 
 
 def terms_of(text: str, top: int = 8) -> list[str]:
@@ -62,11 +78,15 @@ def _province(regions: Sequence[str] | None) -> str | None:
     return regions[0] if regions else None
 
 
-def explain(kind: str, listing: ListingColumns, terms: list[str], hit: dict[str, Any]) -> tuple[float, list[str]]:
+def explain(
+    kind: str, listing: ListingColumns, terms: list[str], hit: dict[str, Any]
+) -> tuple[float, list[str]]:
     """Adjust Meilisearch's ranking score by the business signals and say why it matched."""
     score = 0.75 * float(hit.get("_rankingScore", 0.0))
     reasons: list[str] = []
-    text = f"{hit.get('title', '')} {' '.join(hit.get('keywords') or [])} {hit.get('description', '')}".lower()
+    text = (
+        f"{hit.get('title', '')} {' '.join(hit.get('keywords') or [])} {hit.get('description', '')}".lower()
+    )
     shared = [term for term in terms if term.lower() in text]
     if shared:
         reasons.append("共同技术词：" + "、".join(shared[:5]))
@@ -98,8 +118,16 @@ def explain(kind: str, listing: ListingColumns, terms: list[str], hit: dict[str,
 
 
 async def matches(
-    session: AsyncSession, engine: Engine, *, kind: str, listing_id: uuid.UUID, user: User | None,
-    types: Sequence[str], limit: int, only_id: str | None = None, system: bool = False,
+    session: AsyncSession,
+    engine: Engine,
+    *,
+    kind: str,
+    listing_id: uuid.UUID,
+    user: User | None,
+    types: Sequence[str],
+    limit: int,
+    only_id: str | None = None,
+    system: bool = False,
 ) -> MatchResult:
     listing = await load_for_matching(session, kind, listing_id, user, system=system)
     wanted = [other for other in COUNTERPARTS[kind] if not types or other in types]
@@ -135,10 +163,17 @@ async def matches(
             if hit["id"] == str(listing.id):
                 continue
             score, reasons = explain(kind, listing, terms, hit)
-            found.append(Match(type=hit["type"], id=hit["id"], title=hit.get("display_title", ""), score=score, explanation=reasons))
+            found.append(
+                Match(
+                    type=hit["type"],
+                    id=hit["id"],
+                    title=hit.get("display_title", ""),
+                    score=score,
+                    explanation=reasons,
+                )
+            )
     found.sort(key=lambda match: match.score, reverse=True)
     return MatchResult(
         listing={"type": kind, "id": str(listing.id), "title": listing.title},  # type: ignore[attr-defined]
         matches=found[:limit],
     )
-

@@ -18,7 +18,6 @@ from app.matching import matches as matching
 from app.matching import search as searching
 from app.matching import subscriptions
 from app.matching.schemas import (
-    Kind,
     MatchResult,
     NotificationRead,
     SearchFilters,
@@ -43,7 +42,16 @@ def _types(raw: str | None, allowed: tuple[str, ...]) -> list[str]:
     wanted = [part.strip() for part in raw.split(",") if part.strip()]
     bad = [part for part in wanted if part not in allowed]
     if bad:
-        raise ValidationFailed(errors=[FieldError("types", "invalid", f"unknown types: {', '.join(bad)}; allowed: {', '.join(allowed)}", "类型无效")])
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "types",
+                    "invalid",
+                    f"unknown types: {', '.join(bad)}; allowed: {', '.join(allowed)}",
+                    "类型无效",
+                )
+            ]
+        )
     return wanted
 
 
@@ -51,12 +59,16 @@ def _types(raw: str | None, allowed: tuple[str, ...]) -> list[str]:
 async def search(
     request: Request,
     q: Annotated[str, Query(max_length=200, description="搜索词；简体、繁体、英文缩写均可")] = "",
-    types: Annotated[str | None, Query(description="逗号分隔：achievement,demand,expert,agency；默认全部")] = None,
+    types: Annotated[
+        str | None, Query(description="逗号分隔：achievement,demand,expert,agency；默认全部")
+    ] = None,
     field: Annotated[TechnologyField | None, Query(description="技术领域")] = None,
     region: Annotated[RegionCode | None, Query(description="行政区划代码；省、市代码包含下辖地区")] = None,
     maturity_min: Annotated[int | None, Query(ge=1, le=9, description="最低技术成熟度（仅科技成果）")] = None,
     transfer_mode: Annotated[TransferMode | None, Query(description="转化方式（仅科技成果）")] = None,
-    price_max: Annotated[Decimal | None, Query(ge=0, le=Decimal("99999999999999.99"), description="最高报价，元（仅科技成果）")] = None,
+    price_max: Annotated[
+        Decimal | None, Query(ge=0, le=Decimal("99999999999999.99"), description="最高报价，元（仅科技成果）")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="条数")] = 20,
     offset: Annotated[int, Query(ge=0, le=900, description="跳过的条数")] = 0,
 ) -> SearchResult:
@@ -66,26 +78,48 @@ async def search(
     field synonyms (人工智能 / AI / 人工智慧 …) apply. `maturity_min`, `transfer_mode` and
     `price_max` concern achievements only, so setting one limits the result to achievements.
     Only published listings are indexed. 503 with `Retry-After` when the search engine is down."""
-    filters = SearchFilters(field=field, region=region, maturity_min=maturity_min, transfer_mode=transfer_mode, price_max=price_max)
+    filters = SearchFilters(
+        field=field,
+        region=region,
+        maturity_min=maturity_min,
+        transfer_mode=transfer_mode,
+        price_max=price_max,
+    )
     return await searching.search(
-        _engine(request), q=q, types=_types(types, ("achievement", "demand", "expert", "agency")),
-        filters=filters, limit=limit, offset=offset,
+        _engine(request),
+        q=q,
+        types=_types(types, ("achievement", "demand", "expert", "agency")),
+        filters=filters,
+        limit=limit,
+        offset=offset,
     )
 
 
 def _matches_route(kind: str, path: str, counterparts: tuple[str, ...], label: str) -> None:
-    @router.get(f"/{path}/{{listing_id}}/matches", response_model=MatchResult, responses=problem_responses(404, 422, 503), name=f"{kind}_matches")
+    @router.get(
+        f"/{path}/{{listing_id}}/matches",
+        response_model=MatchResult,
+        responses=problem_responses(404, 422, 503),
+        name=f"{kind}_matches",
+    )
     async def route(
         request: Request,
         session: SessionDep,
         user: OptionalUser,
         listing_id: uuid.UUID,
-        types: Annotated[str | None, Query(description=f"逗号分隔：{','.join(counterparts)}；默认全部")] = None,
+        types: Annotated[
+            str | None, Query(description=f"逗号分隔：{','.join(counterparts)}；默认全部")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=50)] = 10,
     ) -> MatchResult:
         return await matching.matches(
-            session, _engine(request), kind=kind, listing_id=listing_id, user=user,
-            types=_types(types, counterparts), limit=limit,
+            session,
+            _engine(request),
+            kind=kind,
+            listing_id=listing_id,
+            user=user,
+            types=_types(types, counterparts),
+            limit=limit,
         )
 
     route.__doc__ = (
@@ -99,26 +133,49 @@ _matches_route("demand", "demands", ("achievement", "expert", "agency"), "技术
 _matches_route("achievement", "achievements", ("demand", "expert", "agency"), "科技成果")
 
 
-@router.post("/subscriptions", response_model=SubscriptionRead, status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 422), tags=["subscriptions"])
-async def create_subscription(session: SessionDep, user: CurrentUser, data: SubscriptionCreate) -> SubscriptionRead:
+@router.post(
+    "/subscriptions",
+    response_model=SubscriptionRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 422),
+    tags=["subscriptions"],
+)
+async def create_subscription(
+    session: SessionDep, user: CurrentUser, data: SubscriptionCreate
+) -> SubscriptionRead:
     """订阅：保存一个搜索（kind=search），或关注本企业的需求（kind=demand）。新发布的信息与之匹配时生成通知，
     配置了 `webhook_url` 的还会 POST 到该地址（失败自动重试）。"""
     return SubscriptionRead.model_validate(await subscriptions.create(session, user=user, data=data))
 
 
-@router.get("/subscriptions", response_model=list[SubscriptionRead], responses=problem_responses(401), tags=["subscriptions"])
+@router.get(
+    "/subscriptions",
+    response_model=list[SubscriptionRead],
+    responses=problem_responses(401),
+    tags=["subscriptions"],
+)
 async def list_subscriptions(session: SessionDep, user: CurrentUser) -> list[SubscriptionRead]:
     """我的订阅。"""
     return [SubscriptionRead.model_validate(s) for s in await subscriptions.list_own(session, user=user)]
 
 
-@router.delete("/subscriptions/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 404), tags=["subscriptions"])
+@router.delete(
+    "/subscriptions/{subscription_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 404),
+    tags=["subscriptions"],
+)
 async def delete_subscription(session: SessionDep, user: CurrentUser, subscription_id: uuid.UUID) -> None:
     """取消订阅。"""
     await subscriptions.delete(session, user=user, subscription_id=subscription_id)
 
 
-@router.get("/notifications", response_model=Page[NotificationRead], responses=problem_responses(401), tags=["subscriptions"])
+@router.get(
+    "/notifications",
+    response_model=Page[NotificationRead],
+    responses=problem_responses(401),
+    tags=["subscriptions"],
+)
 async def list_notifications(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[NotificationRead]:
     """我的通知：订阅匹配到的新发布信息，最新在前。"""
     items, total = await subscriptions.notifications(session, user=user, page=page)

@@ -30,7 +30,9 @@ class SearchHit(BaseModel):
 
 class SearchResult(BaseModel):
     hits: list[SearchHit]
-    facets: dict[str, dict[str, int]] = Field(description="各分面取值的命中数：type、field、region_province、maturity、transfer_modes")
+    facets: dict[str, dict[str, int]] = Field(
+        description="各分面取值的命中数：type、field、region_province、maturity、transfer_modes"
+    )
     total: int = Field(description="命中总数（估计值）")
     limit: int
     offset: int
@@ -41,7 +43,9 @@ class Match(BaseModel):
     id: uuid.UUID
     title: str
     score: float = Field(description="0–1 的匹配度")
-    explanation: list[str] = Field(description="匹配理由：共同技术词、同一领域、同一地区、成熟度、价格是否在预算内")
+    explanation: list[str] = Field(
+        description="匹配理由：共同技术词、同一领域、同一地区、成熟度、价格是否在预算内"
+    )
 
 
 class MatchResult(BaseModel):
@@ -68,7 +72,9 @@ class SubscriptionCreate(BaseModel):
     types: list[Kind] = Field(default_factory=list, description="关注的信息类型；空表示全部")
     filters: SearchFilters = Field(default_factory=SearchFilters)
     demand_id: uuid.UUID | None = Field(default=None, description="关注的需求（kind=demand）")
-    webhook_url: AnyHttpUrl | None = Field(default=None, description="有新匹配时 POST 通知到此地址（失败会重试）")
+    webhook_url: AnyHttpUrl | None = Field(
+        default=None, description="有新匹配时 POST 通知到此地址（失败会重试）"
+    )
 
 
 class SubscriptionRead(BaseModel):

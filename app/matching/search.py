@@ -56,7 +56,9 @@ def kinds_for(types: Sequence[str], filters: SearchFilters) -> list[str]:
     return kinds
 
 
-def kind_query(engine: Engine, kind: str, q: str, vector: list[float] | None, filters: list[str]) -> dict[str, Any]:
+def kind_query(
+    engine: Engine, kind: str, q: str, vector: list[float] | None, filters: list[str]
+) -> dict[str, Any]:
     query: dict[str, Any] = {
         "indexUid": engine.index(kind),
         "q": q,
@@ -114,15 +116,28 @@ async def search(
         query = kind_query(engine, kind, normalised, vector, clauses)
         query |= {"limit": offset + limit, "showRankingScore": True}
         queries.append(query)
-        queries.append({"indexUid": engine.index(kind), "q": normalised, "filter": clauses, "limit": 0,
-                        "facets": FACETS, "locales": ["cmn"]})
+        queries.append(
+            {
+                "indexUid": engine.index(kind),
+                "q": normalised,
+                "filter": clauses,
+                "limit": 0,
+                "facets": FACETS,
+                "locales": ["cmn"],
+            }
+        )
     try:
         answer = await engine.multi_search({"queries": queries})
     except SearchUnavailable as exc:
         raise unavailable(exc) from exc
     results = answer["results"]
     hits = sorted(
-        (hit for result in results[0::2] for hit in result["hits"] if hit.get("_rankingScore", 0.0) >= MIN_SCORE),
+        (
+            hit
+            for result in results[0::2]
+            for hit in result["hits"]
+            if hit.get("_rankingScore", 0.0) >= MIN_SCORE
+        ),
         key=lambda hit: hit.get("_rankingScore", 0.0),
         reverse=True,
     )[offset : offset + limit]

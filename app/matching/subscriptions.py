@@ -34,9 +34,17 @@ async def create(session: AsyncSession, *, user: User, data: SubscriptionCreate)
         if data.demand_id is not None:
             demand = await session.scalar(select(Demand).where(Demand.id == data.demand_id))
         if demand is None or not policy.is_owner(user, demand):
-            raise ValidationFailed(errors=[FieldError("demand_id", "not_own_demand", "not a demand of your organization", "不是本机构的需求")])
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        "demand_id", "not_own_demand", "not a demand of your organization", "不是本机构的需求"
+                    )
+                ]
+            )
     elif not data.query.strip():
-        raise ValidationFailed(errors=[FieldError("query", "required", "a saved search needs a query", "保存的搜索须填写搜索词")])
+        raise ValidationFailed(
+            errors=[FieldError("query", "required", "a saved search needs a query", "保存的搜索须填写搜索词")]
+        )
     subscription = Subscription(
         id=uuid.uuid4(),
         user_id=user.id,
@@ -51,53 +59,78 @@ async def create(session: AsyncSession, *, user: User, data: SubscriptionCreate)
     )
     session.add(subscription)
     await session.flush()
-    await record(session, actor=user, object_type="subscription", object_id=subscription.id, action="created",
-                 changes={"kind": data.kind.value, "query": subscription.query})
+    await record(
+        session,
+        actor=user,
+        object_type="subscription",
+        object_id=subscription.id,
+        action="created",
+        changes={"kind": data.kind.value, "query": subscription.query},
+    )
     return subscription
 
 
 async def list_own(session: AsyncSession, *, user: User) -> list[Subscription]:
-    return list((await session.scalars(
-        select(Subscription).where(Subscription.user_id == user.id).order_by(Subscription.created_at.desc())
-    )).all())
+    return list(
+        (
+            await session.scalars(
+                select(Subscription)
+                .where(Subscription.user_id == user.id)
+                .order_by(Subscription.created_at.desc())
+            )
+        ).all()
+    )
 
 
 async def delete(session: AsyncSession, *, user: User, subscription_id: uuid.UUID) -> None:
     subscription = await session.scalar(
-        select(Subscription).where(Subscription.id == subscription_id, Subscription.user_id == user.id).with_for_update()
+        select(Subscription)
+        .where(Subscription.id == subscription_id, Subscription.user_id == user.id)
+        .with_for_update()
     )
     if subscription is None:
-        raise NotFound(code="subscription_not_found", message_en="No such subscription.", message_zh="订阅不存在。")
+        raise NotFound(
+            code="subscription_not_found", message_en="No such subscription.", message_zh="订阅不存在。"
+        )
     await session.delete(subscription)
     await record(session, actor=user, object_type="subscription", object_id=subscription_id, action="deleted")
 
 
-async def notifications(session: AsyncSession, *, user: User, page: PageParams) -> tuple[list[Notification], int]:
+async def notifications(
+    session: AsyncSession, *, user: User, page: PageParams
+) -> tuple[list[Notification], int]:
     where = Notification.user_id == user.id
     total = await session.scalar(select(func.count()).select_from(Notification).where(where)) or 0
     rows = await session.scalars(
-        select(Notification).where(where).order_by(Notification.created_at.desc(), Notification.id)
-        .limit(page.limit).offset(page.offset)
+        select(Notification)
+        .where(where)
+        .order_by(Notification.created_at.desc(), Notification.id)
+        .limit(page.limit)
+        .offset(page.offset)
     )
     return list(rows.all()), total
 
 
-async def _saved_search_hits(engine: Engine, kind: str, listing_id: str, subscriptions: Sequence[Subscription]) -> set[uuid.UUID]:
+async def _saved_search_hits(
+    engine: Engine, kind: str, listing_id: str, subscriptions: Sequence[Subscription]
+) -> set[uuid.UUID]:
     """The saved searches (all their words, synonyms included) that find this listing."""
     queries, owners = [], []
     for subscription in subscriptions:
         filters = SearchFilters.model_validate(subscription.filters)
         if kind not in kinds_for(subscription.types, filters):
             continue
-        queries.append({
-            "indexUid": engine.index(kind),
-            "q": to_simplified(subscription.query),
-            "filter": [f'id = "{listing_id}"', *filter_expression(filters)],
-            "matchingStrategy": "all",
-            "limit": 1,
-            "attributesToRetrieve": ["id"],
-            "locales": ["cmn"],
-        })
+        queries.append(
+            {
+                "indexUid": engine.index(kind),
+                "q": to_simplified(subscription.query),
+                "filter": [f'id = "{listing_id}"', *filter_expression(filters)],
+                "matchingStrategy": "all",
+                "limit": 1,
+                "attributesToRetrieve": ["id"],
+                "locales": ["cmn"],
+            }
+        )
         owners.append(subscription.id)
     if not queries:
         return set()
@@ -105,17 +138,31 @@ async def _saved_search_hits(engine: Engine, kind: str, listing_id: str, subscri
     return {owner for owner, result in zip(owners, answer["results"], strict=True) if result["hits"]}
 
 
-async def _notify(session: AsyncSession, subscription: Subscription, kind: str, listing_id: str, title: str, why: list[str]) -> None:
+async def _notify(
+    session: AsyncSession, subscription: Subscription, kind: str, listing_id: str, title: str, why: list[str]
+) -> None:
     notification_id = uuid.uuid4()
     inserted = await session.scalar(
         insert(Notification)
-        .values(id=notification_id, user_id=subscription.user_id, subscription_id=subscription.id,
-                listing_kind=kind, listing_id=uuid.UUID(listing_id), title=title[:200], explanation=why)
+        .values(
+            id=notification_id,
+            user_id=subscription.user_id,
+            subscription_id=subscription.id,
+            listing_kind=kind,
+            listing_id=uuid.UUID(listing_id),
+            title=title[:200],
+            explanation=why,
+        )
         .on_conflict_do_nothing()
         .returning(Notification.id)
     )
     if inserted is not None and subscription.webhook_url:
-        enqueue(session, topic=WEBHOOK_TOPIC, key=str(notification_id), payload={"notification_id": str(notification_id)})
+        enqueue(
+            session,
+            topic=WEBHOOK_TOPIC,
+            key=str(notification_id),
+            payload={"notification_id": str(notification_id)},
+        )
 
 
 def published_handler(engine: Engine):  # type: ignore[no-untyped-def]
@@ -135,18 +182,29 @@ def published_handler(engine: Engine):  # type: ignore[no-untyped-def]
             title = views.get("title") or views.get("name") or ""
             for subscription_id in await _saved_search_hits(engine, kind, listing_id, searches):
                 subscription = next(s for s in searches if s.id == subscription_id)
-                await _notify(session, subscription, kind, listing_id, title, [f"符合保存的搜索：{subscription.query}"])
+                await _notify(
+                    session, subscription, kind, listing_id, title, [f"符合保存的搜索：{subscription.query}"]
+                )
             if kind == "demand":
                 continue
             for subscription in follows:
                 if subscription.demand_id is None:
                     continue
                 result = await matching.matches(
-                    session, engine, kind="demand", listing_id=subscription.demand_id, user=None,
-                    types=[kind], limit=1, only_id=listing_id, system=True,
+                    session,
+                    engine,
+                    kind="demand",
+                    listing_id=subscription.demand_id,
+                    user=None,
+                    types=[kind],
+                    limit=1,
+                    only_id=listing_id,
+                    system=True,
                 )
                 if result.matches and result.matches[0].score >= FOLLOW_THRESHOLD:
-                    await _notify(session, subscription, kind, listing_id, title, result.matches[0].explanation)
+                    await _notify(
+                        session, subscription, kind, listing_id, title, result.matches[0].explanation
+                    )
 
     return handle
 

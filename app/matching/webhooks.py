@@ -21,11 +21,13 @@ def handler(http: httpx.AsyncClient):  # type: ignore[no-untyped-def]
     async def handle(session: AsyncSession, rows: Sequence[OutboxMessage]) -> dict[int, str]:
         failed: dict[int, str] = {}
         for row in rows:
-            found = (await session.execute(
-                select(Notification, Subscription)
-                .join(Subscription, Subscription.id == Notification.subscription_id)
-                .where(Notification.id == uuid.UUID(row.payload["notification_id"]))
-            )).first()
+            found = (
+                await session.execute(
+                    select(Notification, Subscription)
+                    .join(Subscription, Subscription.id == Notification.subscription_id)
+                    .where(Notification.id == uuid.UUID(row.payload["notification_id"]))
+                )
+            ).first()
             if found is None or not found[1].webhook_url:
                 continue  # subscription deleted since: nothing to deliver
             notification, subscription = found
@@ -49,7 +51,9 @@ def handler(http: httpx.AsyncClient):  # type: ignore[no-untyped-def]
                     raise RuntimeError(f"webhook answered {response.status_code}")
             except Exception as exc:
                 if (row.attempts or 0) + 1 >= MAX_ATTEMPTS:
-                    log.warning("webhook given up", extra={"notification": str(notification.id), "error": repr(exc)})
+                    log.warning(
+                        "webhook given up", extra={"notification": str(notification.id), "error": repr(exc)}
+                    )
                     continue
                 failed[row.id] = repr(exc)
         return failed

@@ -1,7 +1,8 @@
 """Local search-quality harness: the protocol of shared/eval/search_quality.py, straight against
 Meilisearch, so that index settings and normalisation can be compared quickly.
 
-usage: python scripts/search_quality/harness.py --url http://127.0.0.1:7700 --key KEY [--data DIR] [--only NAME]
+usage: python scripts/search_quality/harness.py --url http://127.0.0.1:7700 --key KEY
+       [--data DIR] [--only NAME ...]
 
 Each experiment builds one index (title + description, optionally normalised), asks every query
 (optionally normalised) with limit 10 and prints MRR@10 per query kind. The document/query
@@ -22,7 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scripts.search_quality.experiments import EXPERIMENTS  # noqa: E402
+from scripts.search_quality.experiments import EXPERIMENTS
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "csl"
 
@@ -37,7 +38,9 @@ def wait_task(http: httpx.Client, uid: int) -> None:
         time.sleep(0.05)
 
 
-def run(http: httpx.Client, name: str, exp: dict, docs: list[dict], queries: list[list[str]]) -> dict[str, float]:
+def run(
+    http: httpx.Client, name: str, exp: dict, docs: list[dict], queries: list[list[str]]
+) -> dict[str, float]:
     index = f"sq_{name.replace('.', '_')}_{uuid.uuid4().hex[:6]}"
     wait_task(http, http.post("/indexes", json={"uid": index, "primaryKey": "id"}).json()["taskUid"])
     wait_task(http, http.patch(f"/indexes/{index}/settings", json=exp["settings"]).json()["taskUid"])

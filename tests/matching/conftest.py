@@ -30,8 +30,12 @@ class Receiver:
                 break
         status = self.statuses.pop(0) if self.statuses else 200
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
-        self.received.append({"status": status, "body": json.loads(body), "delivery": headers.get("x-techex-delivery")})
-        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
+        self.received.append(
+            {"status": status, "body": json.loads(body), "delivery": headers.get("x-techex-delivery")}
+        )
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]}
+        )
         await send({"type": "http.response.body", "body": b"ok"})
 
 
@@ -39,9 +43,11 @@ class Receiver:
 async def webhook_receiver() -> AsyncIterator[Receiver]:
     port = free_port()
     receiver = Receiver(url=f"http://127.0.0.1:{port}/hook")
-    server = uvicorn.Server(uvicorn.Config(receiver, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(receiver, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 — uvicorn offers no event
         await asyncio.sleep(0.01)
     yield receiver
     server.should_exit = True

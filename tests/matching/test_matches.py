@@ -6,18 +6,39 @@ from app.accounts.models import OrganizationKind, Role
 async def _catalogue(owner, make_listing, indexed):
     uni = await owner("achievements")
     ent = await owner("demands")
-    good = await make_listing("achievements", uni, title="锂电池极片涂布缺陷视觉检测系统", description="基于机器视觉的锂电池极片涂布缺陷在线检测，识别划痕、漏涂和气泡。",
-                              field="new_energy", maturity=7, asking_price="400000.00", region_code="320102")
-    other = await make_listing("achievements", uni, title="水稻抗倒伏栽培方法", description="通过调控株型提高水稻抗倒伏能力。", field="agriculture")
-    demand = await make_listing("demands", ent, title="锂电池极片涂布缺陷在线检测", description="需要在线检测锂电池极片涂布缺陷，如漏涂、划痕。",
-                                field="new_energy", budget_max="500000.00", region_code="320105")
+    good = await make_listing(
+        "achievements",
+        uni,
+        title="锂电池极片涂布缺陷视觉检测系统",
+        description="基于机器视觉的锂电池极片涂布缺陷在线检测，识别划痕、漏涂和气泡。",
+        field="new_energy",
+        maturity=7,
+        asking_price="400000.00",
+        region_code="320102",
+    )
+    other = await make_listing(
+        "achievements",
+        uni,
+        title="水稻抗倒伏栽培方法",
+        description="通过调控株型提高水稻抗倒伏能力。",
+        field="agriculture",
+    )
+    demand = await make_listing(
+        "demands",
+        ent,
+        title="锂电池极片涂布缺陷在线检测",
+        description="需要在线检测锂电池极片涂布缺陷，如漏涂、划痕。",
+        field="new_energy",
+        budget_max="500000.00",
+        region_code="320105",
+    )
     for kind, listing in (("achievement", good), ("achievement", other), ("demand", demand)):
         await indexed(kind, listing["id"])
     return uni, ent, good, other, demand
 
 
 async def test_demand_matches_are_ranked_and_explained(client, owner, make_listing, indexed) -> None:
-    _, ent, good, other, demand = await _catalogue(owner, make_listing, indexed)
+    _, _, good, other, demand = await _catalogue(owner, make_listing, indexed)
     response = await client.get(f"/api/v1/demands/{demand['id']}/matches", params={"types": "achievement"})
     assert response.status_code == 200, response.text
     matches = response.json()["matches"]
@@ -32,7 +53,9 @@ async def test_demand_matches_are_ranked_and_explained(client, owner, make_listi
     assert back.json()["matches"][0]["id"] == demand["id"]
 
 
-async def test_non_public_listing_matches_only_for_owner_tech_manager_admin(client, owner, make_listing, indexed, signed_in) -> None:
+async def test_non_public_listing_matches_only_for_owner_tech_manager_admin(
+    client, owner, make_listing, indexed, signed_in
+) -> None:
     ent = await owner("demands")
     draft = await make_listing("demands", ent, publish=False, title="未公开的涂布检测需求")
     url = f"/api/v1/demands/{draft['id']}/matches"

@@ -9,18 +9,31 @@ async def _notifications(client, who) -> list[dict]:
     return response.json()["items"]
 
 
-async def test_saved_search_notifies_and_posts_webhook_with_retries(client, owner, make_listing, webhook_receiver) -> None:
+async def test_saved_search_notifies_and_posts_webhook_with_retries(
+    client, owner, make_listing, webhook_receiver
+) -> None:
     ent = await owner("demands")
     webhook_receiver.statuses = [500, 503]  # the first two deliveries fail; the relay retries
     created = await client.post(
         "/api/v1/subscriptions",
-        json={"kind": "search", "query": "石墨烯 導熱", "types": ["achievement"], "webhook_url": webhook_receiver.url},
+        json={
+            "kind": "search",
+            "query": "石墨烯 導熱",
+            "types": ["achievement"],
+            "webhook_url": webhook_receiver.url,
+        },
         headers=ent.headers,
     )
     assert created.status_code == 201, created.text
     uni = await owner("achievements")
     unrelated = await make_listing("achievements", uni, title="水稻抗倒伏栽培方法")
-    match = await make_listing("achievements", uni, title="石墨烯导热膜的制备", description="高导热石墨烯薄膜。", field="new_materials")
+    match = await make_listing(
+        "achievements",
+        uni,
+        title="石墨烯导热膜的制备",
+        description="高导热石墨烯薄膜。",
+        field="new_materials",
+    )
 
     async def notified() -> bool:
         return len(await _notifications(client, ent)) >= 1
@@ -42,14 +55,30 @@ async def test_saved_search_notifies_and_posts_webhook_with_retries(client, owne
 
 async def test_following_a_demand(client, owner, make_listing, signed_in) -> None:
     ent = await owner("demands")
-    demand = await make_listing("demands", ent, title="锂电池极片涂布缺陷在线检测", description="需要在线检测锂电池极片涂布缺陷。", field="new_energy")
+    demand = await make_listing(
+        "demands",
+        ent,
+        title="锂电池极片涂布缺陷在线检测",
+        description="需要在线检测锂电池极片涂布缺陷。",
+        field="new_energy",
+    )
     stranger = await owner("demands")
-    refused = await client.post("/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=stranger.headers)
+    refused = await client.post(
+        "/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=stranger.headers
+    )
     assert refused.status_code == 422 and "demand_id" in refused.text
-    followed = await client.post("/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=ent.headers)
+    followed = await client.post(
+        "/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=ent.headers
+    )
     assert followed.status_code == 201, followed.text
     uni = await owner("achievements")
-    match = await make_listing("achievements", uni, title="锂电池极片涂布缺陷视觉检测", description="机器视觉在线检测锂电池极片涂布缺陷。", field="new_energy")
+    match = await make_listing(
+        "achievements",
+        uni,
+        title="锂电池极片涂布缺陷视觉检测",
+        description="机器视觉在线检测锂电池极片涂布缺陷。",
+        field="new_energy",
+    )
     await make_listing("achievements", uni, title="水稻抗倒伏栽培方法")
 
     async def notified() -> bool:
@@ -67,4 +96,6 @@ async def test_following_a_demand(client, owner, make_listing, signed_in) -> Non
 
 async def test_subscriptions_need_sign_in(client) -> None:
     assert (await client.get("/api/v1/notifications")).status_code == 401
-    assert (await client.post("/api/v1/subscriptions", json={"kind": "search", "query": "x"})).status_code == 401
+    assert (
+        await client.post("/api/v1/subscriptions", json={"kind": "search", "query": "x"})
+    ).status_code == 401

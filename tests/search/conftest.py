@@ -21,10 +21,22 @@ OWNER_KIND = {
     "agencies": OrganizationKind.agency,
 }
 MINIMAL: dict[str, dict[str, Any]] = {
-    "achievements": {"title": "一种水稻抗倒伏栽培方法", "description": "通过调控株型提高抗倒伏能力。", "field": "agriculture"},
-    "demands": {"title": "锂电池极片涂布缺陷检测", "description": "需要在线检测涂布缺陷。", "field": "new_energy"},
+    "achievements": {
+        "title": "一种水稻抗倒伏栽培方法",
+        "description": "通过调控株型提高抗倒伏能力。",
+        "field": "agriculture",
+    },
+    "demands": {
+        "title": "锂电池极片涂布缺陷检测",
+        "description": "需要在线检测涂布缺陷。",
+        "field": "new_energy",
+    },
     "experts": {"name": "张明", "biography": "长期从事作物栽培研究。", "fields": ["agriculture"]},
-    "agencies": {"name": "江苏某技术转移中心", "description": "提供技术转移服务。", "service_kinds": ["technology_transfer"]},
+    "agencies": {
+        "name": "江苏某技术转移中心",
+        "description": "提供技术转移服务。",
+        "service_kinds": ["technology_transfer"],
+    },
 }
 KIND_OF = {"achievements": "achievement", "demands": "demand", "experts": "expert", "agencies": "agency"}
 
@@ -62,7 +74,7 @@ async def document(engine: Engine, kind: str, listing_id: str) -> dict[str, Any]
     return response.json() if response.status_code == 200 else None
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> float:
+async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> float:  # noqa: ASYNC109
     """Poll until `check()` holds; the seconds it took. Fails the test on timeout."""
     start = time.monotonic()
     while not await check():
@@ -76,7 +88,13 @@ async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) 
 def indexed(engine: Engine) -> Callable[..., Awaitable[dict[str, Any]]]:
     """`await indexed("achievement", id)`: the document once the relay has sent it."""
 
-    async def wait(kind: str, listing_id: str, *, version: int | None = None, timeout: float = 20.0) -> dict[str, Any]:
+    async def wait(
+        kind: str,
+        listing_id: str,
+        *,
+        version: int | None = None,
+        timeout: float = 20.0,  # noqa: ASYNC109
+    ) -> dict[str, Any]:
         found: dict[str, Any] = {}
 
         async def check() -> bool:

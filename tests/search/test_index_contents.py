@@ -11,8 +11,12 @@ CONTACTS = [{"name": "李联系", "phone": SECRET_PHONE, "email": SECRET_MAIL}]
 
 
 async def test_documents_hold_public_fields_only(owner, make_listing, indexed) -> None:
-    achievement = await make_listing("achievements", await owner("achievements"), contacts=CONTACTS, asking_price="1200000.00", maturity=7)
-    demand = await make_listing("demands", await owner("demands"), contacts=CONTACTS, confidential=True, budget_max="500000.00")
+    achievement = await make_listing(
+        "achievements", await owner("achievements"), contacts=CONTACTS, asking_price="1200000.00", maturity=7
+    )
+    demand = await make_listing(
+        "demands", await owner("demands"), contacts=CONTACTS, confidential=True, budget_max="500000.00"
+    )
     expert = await make_listing("experts", await owner("experts"), phone=SECRET_PHONE, email=SECRET_MAIL)
     agency = await make_listing("agencies", await owner("agencies"), contacts=CONTACTS)
     docs = {
@@ -24,7 +28,9 @@ async def test_documents_hold_public_fields_only(owner, make_listing, indexed) -
     for kind, doc in docs.items():
         raw = json.dumps(doc, ensure_ascii=False)
         assert SECRET_PHONE not in raw and SECRET_MAIL not in raw and "李联系" not in raw, kind
-        assert not {"contacts", "phone", "email", "status_reason", "created_by_id", "user_id"} & set(doc), kind
+        assert not {"contacts", "phone", "email", "status_reason", "created_by_id", "user_id"} & set(doc), (
+            kind
+        )
         assert doc["type"] == kind
     # A confidential demand hides its company from the public, so from the index too.
     assert "owner_organization_id" not in docs["demand"]
@@ -33,7 +39,9 @@ async def test_documents_hold_public_fields_only(owner, make_listing, indexed) -
     assert docs["achievement"]["regions"] == [] or len(docs["achievement"]["regions"]) <= 3
 
 
-async def test_drafts_are_never_indexed_and_closing_removes(client, engine: Engine, owner, make_listing, indexed) -> None:
+async def test_drafts_are_never_indexed_and_closing_removes(
+    client, engine: Engine, owner, make_listing, indexed
+) -> None:
     who = await owner("achievements")
     draft = await make_listing("achievements", who, publish=False, title="未发布的草稿成果")
     published = await make_listing("achievements", who, title="已发布的成果")
@@ -53,7 +61,9 @@ async def test_edits_reach_the_index(client, owner, make_listing, indexed) -> No
     listing = await make_listing("achievements", who, title="旧标题的成果")
     await indexed("achievement", listing["id"])
     response = await client.patch(
-        f"/api/v1/achievements/{listing['id']}", json={"title": "新標題的成果", "version": listing["version"]}, headers=who.headers
+        f"/api/v1/achievements/{listing['id']}",
+        json={"title": "新標題的成果", "version": listing["version"]},
+        headers=who.headers,
     )
     assert response.status_code == 200, response.text
     doc = await indexed("achievement", listing["id"], version=response.json()["version"])

@@ -4,7 +4,9 @@ from search import reindex as rebuilding
 from tests.search.conftest import document
 
 
-async def test_check_finds_drift_and_reindex_repairs_it(app, client, engine, owner, make_listing, indexed) -> None:
+async def test_check_finds_drift_and_reindex_repairs_it(
+    app, client, engine, owner, make_listing, indexed
+) -> None:
     who = await owner("achievements")
     kept = await make_listing("achievements", who, title="索引中保留的成果")
     lost = await make_listing("achievements", who, title="从索引中丢失的成果")
@@ -13,7 +15,12 @@ async def test_check_finds_drift_and_reindex_repairs_it(app, client, engine, own
     await app.state.background.stop()  # keep the relay from repairing it before we look
     try:
         await engine.wait(await engine.delete(engine.index("achievement"), [lost["id"]]))
-        stray = dict(await indexed("achievement", kept["id"]), id="00000000-0000-0000-0000-000000000001", version=1, _vectors={"lex": None})
+        stray = dict(
+            await indexed("achievement", kept["id"]),
+            id="00000000-0000-0000-0000-000000000001",
+            version=1,
+            _vectors={"lex": None},
+        )
         await engine.wait(await engine.upsert(engine.index("achievement"), [stray]))
         report = await rebuilding.check(app.state.database, engine)
         assert report.missing["achievement"] == [lost["id"]]

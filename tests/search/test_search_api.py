@@ -10,15 +10,53 @@ async def catalogue(owner, make_listing, indexed):
     uni = await owner("achievements")
     ent = await owner("demands")
     made = {
-        "grid": await make_listing("achievements", uni, title="智能电网负荷预测方法", description="基于深度学习的智能电网短期负荷预测。",
-                                   field="new_energy", maturity=7, asking_price="300000.00", transfer_modes=["license_ordinary"], region_code="320102"),
-        "ai": await make_listing("achievements", uni, title="人工智能辅助的病理切片诊断", description="利用人工智能识别病理切片中的癌变区域。",
-                                 field="biomedicine", maturity=4, asking_price="2000000.00", transfer_modes=["transfer"], region_code="440306"),
-        "graphene": await make_listing("achievements", uni, title="石墨烯导热膜的制备", description="一种高导热石墨烯薄膜的低成本制备工艺。",
-                                       field="new_materials", maturity=6, region_code="320508"),
-        "power": await make_listing("achievements", uni, title="電力電子變換器的數字控制", description="採用數字信號處理器控制電力電子變換器。",
-                                    field="advanced_manufacturing", maturity=5),
-        "demand": await make_listing("demands", ent, title="需要石墨烯散热方案", description="手机散热需要石墨烯导热材料。", field="new_materials", region_code="320102"),
+        "grid": await make_listing(
+            "achievements",
+            uni,
+            title="智能电网负荷预测方法",
+            description="基于深度学习的智能电网短期负荷预测。",
+            field="new_energy",
+            maturity=7,
+            asking_price="300000.00",
+            transfer_modes=["license_ordinary"],
+            region_code="320102",
+        ),
+        "ai": await make_listing(
+            "achievements",
+            uni,
+            title="人工智能辅助的病理切片诊断",
+            description="利用人工智能识别病理切片中的癌变区域。",
+            field="biomedicine",
+            maturity=4,
+            asking_price="2000000.00",
+            transfer_modes=["transfer"],
+            region_code="440306",
+        ),
+        "graphene": await make_listing(
+            "achievements",
+            uni,
+            title="石墨烯导热膜的制备",
+            description="一种高导热石墨烯薄膜的低成本制备工艺。",
+            field="new_materials",
+            maturity=6,
+            region_code="320508",
+        ),
+        "power": await make_listing(
+            "achievements",
+            uni,
+            title="電力電子變換器的數字控制",
+            description="採用數字信號處理器控制電力電子變換器。",
+            field="advanced_manufacturing",
+            maturity=5,
+        ),
+        "demand": await make_listing(
+            "demands",
+            ent,
+            title="需要石墨烯散热方案",
+            description="手机散热需要石墨烯导热材料。",
+            field="new_materials",
+            region_code="320102",
+        ),
     }
     for key, listing in made.items():
         await indexed("demand" if key == "demand" else "achievement", listing["id"])
@@ -32,7 +70,13 @@ async def _search(client, **params):
 
 
 async def test_script_variants_match_both_ways(client, catalogue) -> None:
-    for q, key in (("电力电子", "power"), ("電力電子", "power"), ("智慧型電網", "grid"), ("智能电网", "grid"), ("石墨烯導熱", "graphene")):
+    for q, key in (
+        ("电力电子", "power"),
+        ("電力電子", "power"),
+        ("智慧型電網", "grid"),
+        ("智能电网", "grid"),
+        ("石墨烯導熱", "graphene"),
+    ):
         body = await _search(client, q=q, types="achievement")
         assert body["hits"] and body["hits"][0]["id"] == catalogue[key], q
 
@@ -60,17 +104,34 @@ async def test_filters_and_facets(client, catalogue) -> None:
     assert everything["total"] == 4
     assert everything["facets"]["field"]["new_energy"] == 1
     assert everything["facets"]["region_province"] == {"320000": 2, "440000": 1}
-    assert {h["id"] for h in (await _search(client, region="320000"))["hits"]} == {catalogue["grid"], catalogue["graphene"], catalogue["demand"]}
-    assert {h["id"] for h in (await _search(client, region="320100"))["hits"]} == {catalogue["grid"], catalogue["demand"]}
-    assert {h["id"] for h in (await _search(client, field="new_materials"))["hits"]} == {catalogue["graphene"], catalogue["demand"]}
+    assert {h["id"] for h in (await _search(client, region="320000"))["hits"]} == {
+        catalogue["grid"],
+        catalogue["graphene"],
+        catalogue["demand"],
+    }
+    assert {h["id"] for h in (await _search(client, region="320100"))["hits"]} == {
+        catalogue["grid"],
+        catalogue["demand"],
+    }
+    assert {h["id"] for h in (await _search(client, field="new_materials"))["hits"]} == {
+        catalogue["graphene"],
+        catalogue["demand"],
+    }
     # Achievement-only filters restrict the result to achievements.
-    assert {h["id"] for h in (await _search(client, maturity_min=6))["hits"]} == {catalogue["grid"], catalogue["graphene"]}
+    assert {h["id"] for h in (await _search(client, maturity_min=6))["hits"]} == {
+        catalogue["grid"],
+        catalogue["graphene"],
+    }
     assert {h["id"] for h in (await _search(client, price_max="500000"))["hits"]} == {catalogue["grid"]}
     assert {h["id"] for h in (await _search(client, transfer_mode="transfer"))["hits"]} == {catalogue["ai"]}
 
 
 async def test_bad_parameters_name_the_field(client) -> None:
-    for params, name in (({"types": "patent"}, "types"), ({"maturity_min": 12}, "maturity_min"), ({"region": "12"}, "region")):
+    for params, name in (
+        ({"types": "patent"}, "types"),
+        ({"maturity_min": 12}, "maturity_min"),
+        ({"region": "12"}, "region"),
+    ):
         response = await client.get("/api/v1/search", params=params)
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("application/problem+json")
