@@ -14,7 +14,7 @@ from app.core.db import Base
 from app.listings.models import Achievement, Agency, Demand, Expert
 from app.matching.models import Notification, Subscription
 from app.outbox.models import OutboxMessage
-from app.stats.models import ContractTotal, Target
+from app.stats.models import ContractDailyTotal, ContractTotal, Target
 
 __all__ = [
     "Achievement",
@@ -25,6 +25,7 @@ __all__ = [
     "CalendarDay",
     "CalendarYear",
     "ContractApplication",
+    "ContractDailyTotal",
     "ContractEvent",
     "ContractTotal",
     "Demand",

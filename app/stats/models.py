@@ -66,3 +66,18 @@ class ContractTotal(Base):
     contract_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     contract_amount: Mapped[Decimal] = mapped_column(Numeric(22, 2), server_default=text("0"))
     technology_amount: Mapped[Decimal] = mapped_column(Numeric(22, 2), server_default=text("0"))
+
+
+class ContractDailyTotal(Base):
+    """The same sums per registration day, for the partial months at either end of a date range
+    (a range from the 15th reads at most two months of days here instead of scanning contracts)."""
+
+    __tablename__ = "contract_daily_totals"
+
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    contract_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    contract_amount: Mapped[Decimal] = mapped_column(Numeric(22, 2), server_default=text("0"))
+    technology_amount: Mapped[Decimal] = mapped_column(Numeric(22, 2), server_default=text("0"))

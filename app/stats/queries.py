@@ -1,5 +1,5 @@
-"""Reading the statistics: whole months from `contract_totals`, partial months (and county-level
-regions) from the contracts.
+"""Reading the statistics: whole months from `contract_totals`, the partial months at either end
+from `contract_daily_totals`, county-level regions from the contracts.
 
 Both paths count the same thing — registered contracts at their amounts in force, by registration
 date and the seller's (applicant party's) region — so their union is exact. `naive=True` answers
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts.models import ContractApplication as C
 from app.contracts.workflow import Status
+from app.stats.models import ContractDailyTotal as D
 from app.stats.models import ContractTotal as T
 from app.stats.summary import CITY, DIMENSIONS
 
@@ -46,24 +47,39 @@ def _prefixes(column: ColumnElement[str], prefixes: list[str] | None) -> ColumnE
 
 
 async def _from_summary(
-    session: AsyncSession, group_by: GroupBy, first_month: date, last_month: date, prefixes: list[str] | None
+    session: AsyncSession,
+    group_by: GroupBy,
+    first: date,
+    last: date,
+    prefixes: list[str] | None,
+    *,
+    daily: bool = False,
 ) -> list[tuple[str, int, Decimal, Decimal]]:
+    """Sums from the monthly summary (`first`/`last` are first days of months) or, `daily`, from the
+    daily one (`first`/`last` are days)."""
+    table: type[T] | type[D] = D if daily else T
+    period = D.day if daily else T.month
     dimension = group_by.value if group_by.value in DIMENSIONS else "all"
     key: ColumnElement[str]
     if group_by == GroupBy.city:
-        key = T.region_code
+        key = table.region_code
     elif group_by == GroupBy.month:
-        key = func.to_char(T.month, "YYYY-MM")
+        key = func.to_char(period, "YYYY-MM")
     elif group_by == GroupBy.total:
         key = literal("total")
     else:
-        key = T.value
+        key = table.value
     statement = (
-        select(key, func.sum(T.contract_count), func.sum(T.contract_amount), func.sum(T.technology_amount))
-        .where(T.dimension == dimension, T.month >= first_month, T.month <= last_month)
+        select(
+            key,
+            func.sum(table.contract_count),
+            func.sum(table.contract_amount),
+            func.sum(table.technology_amount),
+        )
+        .where(table.dimension == dimension, period >= first, period <= last)
         .group_by(key)
     )
-    if (condition := _prefixes(T.region_code, prefixes)) is not None:
+    if (condition := _prefixes(table.region_code, prefixes)) is not None:
         statement = statement.where(condition)
     return [tuple(row) for row in await session.execute(statement)]  # type: ignore[misc]
 
@@ -129,16 +145,23 @@ async def totals(
     parts: list[tuple[str, int, Decimal, Decimal]] = []
     county_level = any(len(prefix) > CITY for prefix in prefixes or ())
     months = None if naive or county_level else _whole_months(since, until)
-    if months is None:
+    if naive or county_level:
         parts += await _from_contracts(session, group_by, since, until, prefixes)
+    elif months is None:  # no whole month inside: both ends are set and less than two months apart
+        assert since is not None and until is not None
+        parts += await _from_summary(session, group_by, since, until, prefixes, daily=True)
     else:
         first, last = months
         parts += await _from_summary(session, group_by, first, last, prefixes)
         if since is not None and since < first:
-            parts += await _from_contracts(session, group_by, since, first - timedelta(days=1), prefixes)
+            parts += await _from_summary(
+                session, group_by, since, first - timedelta(days=1), prefixes, daily=True
+            )
         last_day = last.replace(day=calendar.monthrange(last.year, last.month)[1])
         if until is not None and until > last_day:
-            parts += await _from_contracts(session, group_by, last_day + timedelta(days=1), until, prefixes)
+            parts += await _from_summary(
+                session, group_by, last_day + timedelta(days=1), until, prefixes, daily=True
+            )
     merged: dict[str, Group] = {}
     for key, count, contract_amount, technology_amount in parts:
         group = merged.setdefault(str(key), Group(str(key), 0, Decimal("0.00"), Decimal("0.00")))

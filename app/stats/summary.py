@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.stats.models import ContractTotal
+from app.stats.models import ContractDailyTotal, ContractTotal
 
 # Totals are kept per city (4-digit prefix): county-level filters are rare and are answered from the
 # contracts table, while a county-level key would multiply the summary's size by about eight.
@@ -39,60 +39,65 @@ class Contribution:
     technology_amount: Decimal
 
 
-async def apply(session: AsyncSession, change: Contribution) -> None:
-    month = change.registered_on.replace(day=1)
+async def _upsert(session: AsyncSession, model: type, period: str, on: date, change: Contribution) -> None:
     keys = [("all", ""), *sorted((dimension, change.values[dimension]) for dimension in DIMENSIONS)]
     # Rows in primary-key order: concurrent registrations lock them in the same order (no deadlock).
-    rows = sorted(
-        (
-            {
-                "dimension": dimension,
-                "month": month,
-                "region_code": change.region_code[:CITY],
-                "value": value,
-                "contract_count": change.count,
-                "contract_amount": change.contract_amount,
-                "technology_amount": change.technology_amount,
-            }
-            for dimension, value in keys
-        ),
-        key=lambda row: (row["dimension"], row["month"], row["region_code"], row["value"]),
-    )
-    statement = insert(ContractTotal).values(rows)
+    rows = [
+        {
+            "dimension": dimension,
+            period: on,
+            "region_code": change.region_code[:CITY],
+            "value": value,
+            "contract_count": change.count,
+            "contract_amount": change.contract_amount,
+            "technology_amount": change.technology_amount,
+        }
+        for dimension, value in sorted(keys)
+    ]
+    statement = insert(model).values(rows)
     await session.execute(
         statement.on_conflict_do_update(
-            index_elements=["dimension", "month", "region_code", "value"],
+            index_elements=["dimension", period, "region_code", "value"],
             set_={
-                "contract_count": ContractTotal.contract_count + statement.excluded.contract_count,
-                "contract_amount": ContractTotal.contract_amount + statement.excluded.contract_amount,
-                "technology_amount": ContractTotal.technology_amount + statement.excluded.technology_amount,
+                "contract_count": model.contract_count + statement.excluded.contract_count,
+                "contract_amount": model.contract_amount + statement.excluded.contract_amount,
+                "technology_amount": model.technology_amount + statement.excluded.technology_amount,
             },
         )
     )
 
 
+async def apply(session: AsyncSession, change: Contribution) -> None:
+    """Add a contribution to both summaries — monthly first, then daily, in every transaction."""
+    await _upsert(session, ContractTotal, "month", change.registered_on.replace(day=1), change)
+    await _upsert(session, ContractDailyTotal, "day", change.registered_on, change)
+
+
+def _rebuild_sql(table: str, period: str, bucket: str) -> list[str]:
+    # Names come from constants in this module, never from input.
+    columns = f"dimension, {period}, region_code, value, contract_count, contract_amount, technology_amount"
+    head = f"INSERT INTO {table} ({columns})"
+    sums = "count(*), sum(registered_contract_amount), sum(registered_technology_amount)"
+    where = "FROM contract_applications WHERE status = 'registered'"
+    return [
+        f"TRUNCATE {table}",
+        f"{head} SELECT 'all', {bucket}, left(stats_region_code, 4), '', {sums} {where} GROUP BY 2, 3",
+        *(
+            f"{head} SELECT '{name}', {bucket}, left(stats_region_code, 4), {column}, {sums} {where} "
+            "GROUP BY 2, 3, 4"
+            for name, column in DIMENSIONS.items()
+        ),
+    ]
+
+
 REBUILD_SQL = [
-    "TRUNCATE contract_totals",
-    """INSERT INTO contract_totals (dimension, month, region_code, value, contract_count, contract_amount,
-                                   technology_amount)
-       SELECT 'all', date_trunc('month', registered_on)::date, left(stats_region_code, 4), '', count(*),
-              sum(registered_contract_amount), sum(registered_technology_amount)
-       FROM contract_applications WHERE status = 'registered' GROUP BY 2, 3""",
-    *(
-        # Names come from the DIMENSIONS constant above, never from input.
-        f"""INSERT INTO contract_totals (dimension, month, region_code, value, contract_count,
-                                        contract_amount, technology_amount)
-            SELECT '{name}', date_trunc('month', registered_on)::date, left(stats_region_code, 4), {column},
-                   count(*),
-                   sum(registered_contract_amount), sum(registered_technology_amount)
-            FROM contract_applications WHERE status = 'registered' GROUP BY 2, 3, 4"""  # noqa: S608
-        for name, column in DIMENSIONS.items()
-    ),
+    *_rebuild_sql("contract_totals", "month", "date_trunc('month', registered_on)::date"),
+    *_rebuild_sql("contract_daily_totals", "day", "registered_on"),
 ]
 
 
 async def rebuild(session: AsyncSession) -> None:
-    """Recompute the summary from the contracts (after a bulk load). Locks the table meanwhile."""
-    await session.execute(text("LOCK TABLE contract_totals IN ACCESS EXCLUSIVE MODE"))
+    """Recompute the summaries from the contracts (after a bulk load). Locks them meanwhile."""
+    await session.execute(text("LOCK TABLE contract_totals, contract_daily_totals IN ACCESS EXCLUSIVE MODE"))
     for statement in REBUILD_SQL:
         await session.execute(text(statement))

@@ -35,6 +35,16 @@ def upgrade() -> None:
     sa.Column('technology_amount', sa.Numeric(precision=22, scale=2), server_default=sa.text('0'), nullable=False),
     sa.PrimaryKeyConstraint('dimension', 'month', 'region_code', 'value', name=op.f('pk_contract_totals'))
     )
+    op.create_table('contract_daily_totals',
+    sa.Column('dimension', sa.String(length=16), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('region_code', sa.String(length=4), nullable=False),
+    sa.Column('value', sa.String(length=32), nullable=False),
+    sa.Column('contract_count', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
+    sa.Column('contract_amount', sa.Numeric(precision=22, scale=2), server_default=sa.text('0'), nullable=False),
+    sa.Column('technology_amount', sa.Numeric(precision=22, scale=2), server_default=sa.text('0'), nullable=False),
+    sa.PrimaryKeyConstraint('dimension', 'day', 'region_code', 'value', name=op.f('pk_contract_daily_totals'))
+    )
     op.create_table('calendar_days',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('year', sa.SmallInteger(), nullable=False),
@@ -181,5 +191,6 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_calendar_days_year'), table_name='calendar_days')
     op.drop_table('calendar_days')
     op.drop_table('contract_totals')
+    op.drop_table('contract_daily_totals')
     op.drop_table('calendar_years')
     # ### end Alembic commands ###
