@@ -1,6 +1,7 @@
 """Operator commands of the statistics: rebuild the summary table, and check it against the contracts."""
 
 import asyncio
+from datetime import date, timedelta
 
 import typer
 from rich.console import Console
@@ -48,11 +49,15 @@ def stats_verify() -> None:
         differences: list[str] = []
         try:
             async with database.sessionmaker() as session:
-                for group_by in GroupBy:
-                    fast = await totals(session, group_by)
-                    naive = await totals(session, group_by, naive=True)
-                    if fast != naive:
-                        differences.append(group_by.value)
+                today = date.today()
+                # The whole history (monthly summary) and a range with partial months at both ends
+                # (daily summary too).
+                for since, until in ((None, None), (today - timedelta(days=400), today - timedelta(days=10))):
+                    for group_by in GroupBy:
+                        fast = await totals(session, group_by, since=since, until=until)
+                        naive = await totals(session, group_by, since=since, until=until, naive=True)
+                        if fast != naive:
+                            differences.append(f"{group_by.value} ({since or 'start'}…{until or 'end'})")
         finally:
             await database.dispose()
         return differences
