@@ -2,6 +2,7 @@
 own schema), all-or-nothing unless partial import is asked for, written with multi-row INSERTs
 and recorded through `record_changes_bulk` like any other listing change."""
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from app.listings.schemas import AchievementCreate
 from app.listings.service import check_cross_fields, may_own
 from app.listings.vocabulary import ListingStatus
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 MAX_IMPORT_ROWS = 20_000
 _BATCH = 1_000
@@ -160,6 +162,7 @@ async def import_achievements(
     Without `partial`, one invalid row rejects the whole file (ValidationFailed, nothing written).
     With `publish`, rows that meet the publishing rule go live at once; the others stay drafts."""
     may_own(ACHIEVEMENT, user)
+    source = _CONTROL.sub("", source)[:200]  # the file name goes into audit JSON: no NUL or controls
     if publish and not (user.organization.verified or user.role == Role.admin):
         raise NotPermitted(
             code="organization_not_verified",
