@@ -71,8 +71,8 @@ class LocalMeilisearch:
                 str(self.data_dir / "snapshots"),
                 "--http-addr",
                 f"127.0.0.1:{self.port}",
-                "--master-key",
-                self.master_key,
+                # `=` form: a generated key may begin with "-", which would read as an option.
+                f"--master-key={self.master_key}",
                 "--env",
                 "development",
                 "--no-analytics",
