@@ -441,3 +441,219 @@ EXPERIMENTS["K12"] = make_s3(K=12.0)
 EXPERIMENTS["tns05"] = make_s3(title_ns=0.5, title=1)
 EXPERIMENTS["tns1"] = make_s3(title_ns=1.0, title=1)
 EXPERIMENTS["tns05_t2"] = make_s3(title_ns=0.5, title=2)
+
+
+# --- 2026-11-23: the shipped design, built from the service's own modules, and variants of it ---
+import sys as _sys
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[2]))
+
+from search import lexical as _lex
+from search.normalize import to_simplified as _simp
+
+_SHIP_SETTINGS = {
+    "searchableAttributes": ["title", "description"],
+    "localizedAttributes": [{"attributePatterns": ["*"], "locales": ["cmn"]}],
+    "proximityPrecision": "byWord",
+    "typoTolerance": {"enabled": True, "disableOnNumbers": True},
+}
+
+
+def make_ship(
+    doc_vector=None,
+    query_vector=None,
+    dims=None,
+    ratio=0.5,
+    strategy="all",
+    settings=None,
+    query_text=None,
+    hybrid=True,
+):
+    """The service's search: documents and queries through search/, one hybrid query each.
+    Each hook defaults to the shipped function; variants replace one of them."""
+    doc_vector = doc_vector or _lex.document_vector
+    query_vector = query_vector or _lex.query_vector
+    dims = dims or _lex.DIMENSIONS
+    base = {**_SHIP_SETTINGS, **(settings or {})}
+    if hybrid:
+        base["embedders"] = {"lex": {"source": "userProvided", "dimensions": dims}}
+
+    def doc(d):
+        d = {**d, "title": _simp(d["title"]), "description": _simp(d["description"])}
+        if hybrid:
+            d["_vectors"] = {"lex": doc_vector(d["title"], ["", d["description"], ""])}
+        return d
+
+    state = {}
+
+    def query(q):
+        n = _simp(q.strip())
+        state["vector"] = query_vector(n) if hybrid else None
+        return query_text(n) if query_text else n
+
+    def params():
+        p = {"locales": ["cmn"], "matchingStrategy": strategy}
+        if state.get("vector") is not None:
+            p |= {"hybrid": {"embedder": "lex", "semanticRatio": ratio}, "vector": state["vector"]}
+        return p
+
+    return {"settings": base, "doc": doc, "query": query, "params": params}
+
+
+EXPERIMENTS["ship"] = make_ship()
+EXPERIMENTS["ship_kw_last"] = make_ship(hybrid=False, strategy="last")
+EXPERIMENTS["ship_kw_freq"] = make_ship(hybrid=False, strategy="frequency")
+
+
+# Variants of the lexical vector: the tokenizer, per-keyword query weights, bigram IDF, dimensions.
+from search import normalize as _norm
+
+
+def _tok_variant(mode):
+    """search: the shipped tokens (jieba search mode + CJK bigrams); precise: jieba's default cut
+    + bigrams; bigram: CJK bigrams + Latin/digit words only (no jieba at all)."""
+
+    def tok(text):
+        if mode == "search":
+            out = [t.lower() for t in _jieba.cut_for_search(text) if _WORD.search(t)]
+        elif mode == "precise":
+            out = [t.lower() for t in _jieba.cut(text) if _WORD.search(t)]
+        else:
+            out = [t.lower() for t in _re.findall(r"[^\W\u3400-\u9fff]+", text)]
+        for run in _norm._CJK_RUN.findall(text):
+            out.extend(run[i : i + 2] + _norm.BIGRAM_MARK for i in range(len(run) - 1))
+        return out
+
+    return tok
+
+
+def _hs(term, salt=b""):
+    """The 64-bit hash of a token; a salt gives an independent hash function (to measure how much
+    of a figure is the luck of one hash's collisions)."""
+    return int.from_bytes(_hashlib.blake2b(term.encode(), digest_size=8, key=salt).digest(), "little")
+
+
+def _lex_doc(tok, dims, scale=20.0, title=2, k1=1.2, b=0.75, avg=150.0, salt=b""):
+    def vec(title_text, body):
+        terms = tok(title_text) * title
+        for text in body:
+            terms.extend(tok(text))
+        v = [0.0] * dims
+        if not terms:
+            v[-1] = 1.0
+            return v
+        norm = k1 * (1 - b + b * len(terms) / avg)
+        for term, count in _Counter(terms).items():
+            h = _hs(term, salt)
+            v[h % (dims - 1)] += (1.0 if h >> 63 else -1.0) * count * (k1 + 1) / (count + norm)
+        length = _math.sqrt(sum(x * x for x in v))
+        s = max(scale, length)
+        v = [round(x / s, 5) for x in v]
+        v[-1] = round(_math.sqrt(max(0.0, 1 - (length / s) ** 2)), 5)
+        return v
+
+    return vec
+
+
+def _idf_word(term):
+    """jieba's IDF; a bigram gets the IDF of the same two characters as a word (else the median)."""
+    if term.endswith(_norm.BIGRAM_MARK):
+        term = term[:-1]
+    return _IDF.get(term, _MED)
+
+
+def _lex_query(tok, dims, alpha=0.0, idf=_idf_word, grouped=True, salt=b""):
+    """Each whitespace-separated keyword's tokens weighted idf / n_tokens(keyword)**alpha."""
+
+    def vec(q):
+        w = _Counter()
+        parts = q.split() if grouped else [q]
+        for part in parts:
+            ts = set(tok(part))
+            for t in ts:
+                w[t] += idf(t) / (len(ts) ** alpha)
+        if not w:
+            return None
+        v = [0.0] * dims
+        for t, x in w.items():
+            h = _hs(t, salt)
+            v[h % (dims - 1)] += (1.0 if h >> 63 else -1.0) * x
+        return [int(x * 100) for x in v]
+
+    return vec
+
+
+def make_lex(
+    mode="search",
+    dims=2048,
+    alpha=0.75,
+    idf=_idf_word,
+    ratio=0.5,
+    strategy="all",
+    salt=b"",
+    grouped=True,
+    **doc_kw,
+):
+    tok = _tok_variant(mode)
+    return make_ship(
+        doc_vector=_lex_doc(tok, dims, salt=salt, **doc_kw),
+        query_vector=_lex_query(tok, dims, alpha, idf, grouped=grouped, salt=salt),
+        dims=dims,
+        ratio=ratio,
+        strategy=strategy,
+    )
+
+
+def _idf_median_bigram(term):
+    return _MED if term.endswith(_norm.BIGRAM_MARK) else _IDF.get(term, _MED)
+
+
+EXPERIMENTS["lex_ship_check"] = make_lex("search", alpha=0.0, idf=_idf_median_bigram)
+EXPERIMENTS["lex_search_a075"] = make_lex("search")
+EXPERIMENTS["lex_precise_a075"] = make_lex("precise")
+EXPERIMENTS["lex_bigram_a075"] = make_lex("bigram")
+EXPERIMENTS["lex_precise_a05"] = make_lex("precise", alpha=0.5)
+
+
+def _phrases(q):
+    """Each whitespace-separated keyword as a Meilisearch phrase (contiguous match)."""
+    return " ".join('"' + k.replace('"', "") + '"' for k in q.split())
+
+
+def make_lex_q(mode="precise", dims=2048, alpha=0.5, ratio=0.5, strategy="all", query_text=None, **doc_kw):
+    tok = _tok_variant(mode)
+    return make_ship(
+        doc_vector=_lex_doc(tok, dims, **doc_kw),
+        query_vector=_lex_query(tok, dims, alpha),
+        dims=dims,
+        ratio=ratio,
+        strategy=strategy,
+        query_text=query_text,
+    )
+
+
+EXPERIMENTS["phr_all"] = make_lex_q(query_text=_phrases)
+EXPERIMENTS["phr_last"] = make_lex_q(query_text=_phrases, strategy="last")
+EXPERIMENTS["phr_freq"] = make_lex_q(query_text=_phrases, strategy="frequency")
+EXPERIMENTS["pre_a05_last"] = make_lex_q(strategy="last")
+EXPERIMENTS["pre_a05_r03"] = make_lex_q(ratio=0.3)
+EXPERIMENTS["pre_a05_r07"] = make_lex_q(ratio=0.7)
+
+
+# Hash luck: the same designs under independent hash functions (salts).
+for _salt in (b"a", b"b", b"c"):
+    _s = _salt.decode()
+    EXPERIMENTS[f"ship_salt_{_s}"] = make_lex(
+        "search", alpha=0.0, idf=_idf_median_bigram, grouped=False, salt=_salt
+    )
+    EXPERIMENTS[f"precise_a05_salt_{_s}"] = make_lex("precise", alpha=0.5, salt=_salt)
+EXPERIMENTS["precise_a05"] = make_lex("precise", alpha=0.5)
+EXPERIMENTS["kw_phrases_freq"] = make_ship(hybrid=False, strategy="frequency", query_text=_phrases)
+EXPERIMENTS["precise_a05_1024"] = make_lex("precise", alpha=0.5, dims=1024)
+EXPERIMENTS["precise_a05_4096"] = make_lex("precise", alpha=0.5, dims=4096)
+EXPERIMENTS["precise_a05_4096_salt_a"] = make_lex("precise", alpha=0.5, dims=4096, salt=b"a")
+# An index built before the change (search-mode tokens), asked with the new query vectors: what an
+# existing deployment serves until `techex reindex`.
+EXPERIMENTS["old_docs_new_queries"] = make_ship(doc_vector=_lex_doc(_tok_variant("search"), 2048))
+# The design before 2026-11-23 exactly (search-mode tokens, plain IDF, bigrams at the median IDF).
+EXPERIMENTS["old_design"] = make_lex("search", alpha=0.0, idf=_idf_median_bigram, grouped=False)
