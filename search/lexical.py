@@ -9,9 +9,13 @@ cosine similarity equal to a BM25 score:
   feature-hashed with a sign into DIMENSIONS−1 slots, divided by a constant SCALE, and a last
   slot that brings the vector to unit length (so cosine = dot product, no length renormalisation);
 * query: for each distinct token its IDF (jieba's general-purpose IDF table; static, so no corpus
-  statistics to keep in step), hashed the same way, last slot 0.
+  statistics to keep in step; a CJK bigram gets the IDF of the same two characters as a word),
+  hashed the same way, last slot 0. A search query is the keywords a user typed: each
+  whitespace-separated keyword's tokens are divided by √(its number of tokens), so that a long
+  keyword (合成孔径雷达: a word and five bigrams) does not outweigh a short one (干涉) by its length
+  alone.
 
-cosine(q, d) = Σ idf(t)·tfpart(t, d) / (|q|·SCALE) — BM25 up to a per-query constant, plus hash
+cosine(q, d) = Σ w(t)·tfpart(t, d) / (|q|·SCALE) — BM25 up to a per-query constant, plus hash
 noise. One hybrid search then fuses it with Meilisearch's own ranking: still one request.
 """
 
@@ -22,7 +26,7 @@ from collections.abc import Iterable
 
 import jieba.analyse
 
-from search.normalize import tokens
+from search.normalize import BIGRAM_MARK, tokens
 
 DIMENSIONS = 2048
 EMBEDDER = "lex"
@@ -61,14 +65,32 @@ def document_vector(title: str, body: Iterable[str]) -> list[float]:
     return vector
 
 
-def query_vector(normalised_query: str) -> list[int] | None:
+def idf(term: str) -> float:
+    """jieba's IDF of a token; a bigram (search/normalize.py) is looked up as the word of its two
+    characters, so 分析 as a bigram weighs what the word 分析 weighs; unknown tokens get the median."""
+    return _IDF.get(term.removesuffix(BIGRAM_MARK), _MEDIAN_IDF)
+
+
+def query_weights(normalised_query: str, *, keywords: bool = True) -> dict[str, float]:
+    """Token → weight. keywords=True (a typed search): each whitespace-separated keyword's tokens
+    weigh idf / √(number of tokens of that keyword), a token shared by two keywords adds up.
+    keywords=False (a listing's whole text, app/matching/matches.py): plain IDF per distinct token."""
+    weights: dict[str, float] = {}
+    for part in normalised_query.split() if keywords else [normalised_query]:
+        terms = set(tokens(part))
+        for term in terms:
+            weights[term] = weights.get(term, 0.0) + idf(term) / (math.sqrt(len(terms)) if keywords else 1.0)
+    return weights
+
+
+def query_vector(normalised_query: str, *, keywords: bool = True) -> list[int] | None:
     """The query's vector, or None when it has no searchable token (then keyword search alone).
-    Cosine ignores the query's scale, so IDF·100 as integers: a third of the JSON of floats."""
-    terms = set(tokens(normalised_query))
-    if not terms:
+    Cosine ignores the query's scale, so weight·100 as integers: a third of the JSON of floats."""
+    weights = query_weights(normalised_query, keywords=keywords)
+    if not weights:
         return None
     vector = [0.0] * DIMENSIONS
-    for term in terms:
+    for term, weight in weights.items():
         slot, sign = _slot(term)
-        vector[slot] += sign * _IDF.get(term, _MEDIAN_IDF)
+        vector[slot] += sign * weight
     return [int(x * 100) for x in vector]

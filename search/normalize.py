@@ -3,9 +3,10 @@
 * Script: OpenCC `t2s` turns traditional characters into simplified ones on both sides, so that
   電力電子 finds 电力电子 and back. Regional vocabulary (人工智慧 vs 人工智能) is not a script
   difference; the synonym dictionary (search/synonyms.json) covers it.
-* Tokens for the lexical vector (search/lexical.py): jieba's search-mode words of the normalised
-  text plus CJK character bigrams, lower-cased, punctuation dropped. Bigrams make a keyword match
-  even when jieba cuts the query and the abstract differently.
+* Tokens for the lexical vector (search/lexical.py): jieba's words (its default, "precise" cut) of
+  the normalised text plus CJK character bigrams, lower-cased, punctuation dropped. Bigrams make a
+  keyword match even when jieba cuts the query and the abstract differently. (The search-mode cut,
+  which adds the sub-words of long words, measured worse and costs more: docs/search.md.)
 """
 
 import re
@@ -19,7 +20,7 @@ jieba.setLogLevel(60)
 _t2s = opencc.OpenCC("t2s")
 _WORD = re.compile(r"\w", re.UNICODE)
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
-_BIGRAM_MARK = "\u0001"  # keeps the bigram 数据 apart from the word 数据 in the hash space
+BIGRAM_MARK = "\u0001"  # keeps the bigram 数据 apart from the word 数据 in the hash space
 
 
 def to_simplified(text: str) -> str:
@@ -34,7 +35,7 @@ def warm_up() -> None:
 
 def tokens(normalised: str) -> list[str]:
     """Words and CJK bigrams of already simplified text."""
-    words = [token.lower() for token in jieba.cut_for_search(normalised) if _WORD.search(token)]
+    words = [token.lower() for token in jieba.cut(normalised) if _WORD.search(token)]
     for run in _CJK_RUN.findall(normalised):
-        words.extend(run[i : i + 2] + _BIGRAM_MARK for i in range(len(run) - 1))
+        words.extend(run[i : i + 2] + BIGRAM_MARK for i in range(len(run) - 1))
     return words

@@ -133,7 +133,7 @@ async def matches(
     wanted = [other for other in COUNTERPARTS[kind] if not types or other in types]
     text = _text(listing)
     terms = terms_of(text)
-    vector = lexical.query_vector(text)
+    vector = lexical.query_vector(text, keywords=False)
     queries = []
     for other in wanted:
         query: dict[str, Any] = {
