@@ -643,7 +643,7 @@ EXPERIMENTS["pre_a05_r07"] = make_lex_q(ratio=0.7)
 # Hash luck: the same designs under independent hash functions (salts).
 for _salt in (b"a", b"b", b"c"):
     _s = _salt.decode()
-    EXPERIMENTS[f"ship_salt_{_s}"] = make_lex(
+    EXPERIMENTS[f"old_design_salt_{_s}"] = make_lex(
         "search", alpha=0.0, idf=_idf_median_bigram, grouped=False, salt=_salt
     )
     EXPERIMENTS[f"precise_a05_salt_{_s}"] = make_lex("precise", alpha=0.5, salt=_salt)
