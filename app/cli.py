@@ -17,7 +17,9 @@ from app.listings import cli as listings_cli
 from app.stats import cli as stats_cli
 from search import cli as search_cli
 
-cli = typer.Typer(help="Techex — 技术产权交易市场 operations.", no_args_is_help=True, pretty_exceptions_enable=False)
+cli = typer.Typer(
+    help="Techex — 技术产权交易市场 operations.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 console = Console(stderr=True)
 
 
@@ -70,7 +72,9 @@ def create_user(
     org_kind: Annotated[OrganizationKind, typer.Option(help="kind of the organization")],
     verified: Annotated[bool, typer.Option(help="mark the organization verified")] = False,
     region: Annotated[str | None, typer.Option(help="GB/T 2260 region code of a new organization")] = None,
-    credit_code: Annotated[str | None, typer.Option(help="unified social credit code of a new organization")] = None,
+    credit_code: Annotated[
+        str | None, typer.Option(help="unified social credit code of a new organization")
+    ] = None,
     registration_point: Annotated[
         str | None, typer.Option(help="two-digit registration point of a new registration office")
     ] = None,
@@ -164,7 +168,8 @@ def run() -> None:
         credentials = asyncio.run(ensure_demo_admin(settings))
         if credentials:
             console.print(
-                f"[bold]demo administrator created[/bold] — e-mail {credentials[0]}  password {credentials[1]}"
+                "[bold]demo administrator created[/bold]"
+                f" — e-mail {credentials[0]}  password {credentials[1]}"
                 "\n(shown only this once; it is not stored in clear anywhere)",
                 soft_wrap=True,  # a wrapped password cannot be copied
             )

@@ -208,7 +208,7 @@ async def load(dsn: str, count: int) -> dict[str, object]:
     database = Database(create_async_engine(dsn))
     offices: dict[str, uuid.UUID] = {}
     async with database.sessionmaker() as session:
-        for index, city in enumerate(sorted({**cities("32"), **cities("36")})):
+        for city in sorted({**cities("32"), **cities("36")}):
             office = await accounts.create_organization(
                 session,
                 actor=SystemActor(),
@@ -277,7 +277,7 @@ async def load(dsn: str, count: int) -> dict[str, object]:
     connection = await asyncpg.connect(raw)
     started = time.perf_counter()
     sequences: dict = {}
-    for batch, sequences in rows(count, offices, ids["seller"]):  # type: ignore[arg-type]
+    for batch, sequences in rows(count, offices, ids["seller"]):  # type: ignore[arg-type]  # noqa: B007 — the last one is kept
         await connection.copy_records_to_table("contract_applications", records=batch, columns=COLUMNS)
     copy_seconds = time.perf_counter() - started
     await connection.executemany(
@@ -295,7 +295,8 @@ async def load(dsn: str, count: int) -> dict[str, object]:
     summary_rows = await connection.fetchval("SELECT count(*) FROM contract_totals")
     await connection.close()
     log(
-        f"COPY {count:,} contracts: {copy_seconds:.1f} s; summary build: {summary_seconds:.1f} s ({summary_rows:,} rows)"
+        f"COPY {count:,} contracts: {copy_seconds:.1f} s; "
+        f"summary build: {summary_seconds:.1f} s ({summary_rows:,} rows)"
     )
     return {
         **ids,
@@ -508,7 +509,8 @@ def report(base: str, dsn: str, ids: dict, args: argparse.Namespace) -> None:
         # The floor every authenticated request pays: token check and the user's session lookup.
         samples, _ = timed_get(http, "/api/v1/users/me", headers, args.iterations)
         print(
-            f"| baseline: GET /users/me | {percentile(samples, 50):.1f} | {percentile(samples, 95):.1f} | – | – | – |"
+            f"| baseline: GET /users/me | {percentile(samples, 50):.1f} | "
+            f"{percentile(samples, 95):.1f} | – | – | – |"
         )
         for target in targets:
             samples, body = timed_get(
@@ -522,7 +524,8 @@ def report(base: str, dsn: str, ids: dict, args: argparse.Namespace) -> None:
                 str(getattr(result[0], target["metric"]) if result else Decimal("0.00")) == body["achieved"]
             )
             print(
-                f"| progress: {target['name']} | {percentile(samples, 50):.1f} | {percentile(samples, 95):.1f} | "
+                f"| progress: {target['name']} | {percentile(samples, 50):.1f} | "
+                f"{percentile(samples, 95):.1f} | "
                 f"{percentile(slow, 50):.1f} | {percentile(slow, 95):.1f} | {equal} |"
             )
         for label, since, until in [
@@ -548,11 +551,13 @@ def report(base: str, dsn: str, ids: dict, args: argparse.Namespace) -> None:
                 ] == [(g.key, g.count, str(g.contract_amount), str(g.technology_amount)) for g in result]
                 print(
                     f"| group_by={group_by} ({label}) | {percentile(samples, 50):.1f} | "
-                    f"{percentile(samples, 95):.1f} | {percentile(slow, 50):.1f} | {percentile(slow, 95):.1f} | {equal} |"
+                    f"{percentile(samples, 95):.1f} | {percentile(slow, 50):.1f} | "
+                    f"{percentile(slow, 95):.1f} | {equal} |"
                 )
     outcome = asyncio.run(register_concurrently(base, dsn, ids, args.registrations))
     print(
-        f"\nregistrations: {outcome['registrations']} by 8 concurrent officers in {outcome['seconds']:.1f} s = "
+        f"\nregistrations: {outcome['registrations']} by 8 concurrent officers "
+        f"in {outcome['seconds']:.1f} s = "
         f"{outcome['per_second']:.1f}/s; failures {outcome['failures']}, duplicates {outcome['duplicates']}, "
         f"gapless {outcome['gapless']}"
     )

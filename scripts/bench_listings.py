@@ -20,7 +20,6 @@
 Needs `wrk` (apt-get install -y wrk). Everything it starts binds 127.0.0.1 and is stopped.
 """
 
-# ruff: noqa: S311 — random figures for test data, not secrets
 import argparse
 import asyncio
 import io
@@ -45,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
-PASSWORD = "bench password 1"  # noqa: S105 — a throwaway account in a throwaway database
+PASSWORD = "bench password 1"
 FIELDS = [
     "electronic_information",
     "advanced_manufacturing",

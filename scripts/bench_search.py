@@ -33,7 +33,7 @@ LUA = ROOT / "scripts" / "bench" / "rotate.lua"
 
 def queries(n: int, seed: int = 7) -> list[str]:
     rows = [line.rstrip("\n").split("\t") for line in (DATA / "queries.tsv").open(encoding="utf-8")][1:]
-    random.Random(seed)  # noqa: S311 — a reproducible sample, not a secret.shuffle(rows)
+    random.Random(seed)
     return [q for _, _, q in rows[:n]]
 
 
@@ -147,7 +147,7 @@ def synthetic(n: int, seed: int = 11) -> list[dict]:
     """n achievement views made of real CSL titles and abstract sentences, recombined."""
     docs = [json.loads(line) for line in (DATA / "achievements.jsonl").open(encoding="utf-8")]
     sentences = [s for d in docs for s in d["description"].replace("。", ".").split(".") if len(s) > 8]
-    rng = random.Random(seed)  # noqa: S311 — a reproducible sample, not a secret
+    rng = random.Random(seed)
     fields = [d["field"] for d in docs]
     out = []
     for i in range(n):

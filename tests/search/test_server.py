@@ -15,7 +15,11 @@ def test_a_generated_key_beginning_with_a_dash_still_starts_the_server(tmp_path:
     # secrets.token_urlsafe draws from an alphabet with "-": one generated key in 64 begins with it,
     # and the data directory keeps that key for good.
     (tmp_path / "master_key").write_text("-leading-dash-master-key-0123456789")
-    server = LocalMeilisearch(locate(Path(os.environ["MEILI_BIN"]) if os.environ.get("MEILI_BIN") else None, ROOT / ".cache"), tmp_path, port=free_port())
+    server = LocalMeilisearch(
+        locate(Path(os.environ["MEILI_BIN"]) if os.environ.get("MEILI_BIN") else None, ROOT / ".cache"),
+        tmp_path,
+        port=free_port(),
+    )
     server.start()
     try:
         authorised = httpx.get(f"{server.url}/keys", headers={"Authorization": f"Bearer {server.master_key}"})
