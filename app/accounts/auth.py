@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository
 from app.accounts.models import Role, User
@@ -28,11 +29,7 @@ class Principal:
     claims: AccessClaims
 
 
-async def _optional_principal(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]
-) -> Principal | None:
-    if token is None:
-        return None
+async def _load_principal(request: Request, session: AsyncSession, token: str) -> Principal:
     claims = decode_access_token(token, secret=request.app.state.settings.secret_key.get_secret_value())
     if claims is None:
         raise _INVALID_TOKEN
@@ -40,6 +37,12 @@ async def _optional_principal(
     if user is None:
         raise _INVALID_TOKEN
     return Principal(user=user, claims=claims)
+
+
+async def _optional_principal(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]
+) -> Principal | None:
+    return None if token is None else await _load_principal(request, session, token)
 
 
 async def _principal(principal: Annotated[Principal | None, Depends(_optional_principal)]) -> Principal:
@@ -52,14 +55,21 @@ async def _current_user(principal: Annotated[Principal, Depends(_principal)]) ->
     return principal.user
 
 
-async def _optional_user(principal: Annotated[Principal | None, Depends(_optional_principal)]) -> User | None:
-    return principal.user if principal else None
+async def _optional_reader(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> User | None:
+    """The caller of a read-only route. An anonymous read, the commonest request of the exchange,
+    costs no session at all; a signed-in caller is loaded in a short session of its own and comes
+    back detached, with its organization loaded."""
+    if token is None:
+        return None
+    async with request.app.state.database.sessionmaker() as session:
+        return (await _load_principal(request, session, token)).user
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 CurrentUser = Annotated[User, Depends(_current_user)]
-OptionalUser = Annotated[User | None, Depends(_optional_user)]
+# For read-only routes only: the user is not attached to the request's unit of work.
+OptionalUser = Annotated[User | None, Depends(_optional_reader)]
 
 
 def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:

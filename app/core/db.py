@@ -1,15 +1,21 @@
 """Engine, sessions and the declarative base shared by every domain."""
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, ClassVar
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.core.errors import DatabaseUnavailable
 
 # Stable constraint names let Alembic autogenerate and later migrations refer to them.
 NAMING_CONVENTION = {
@@ -36,26 +42,88 @@ class Timestamps:
 
 
 class Database:
-    """One engine and its session factory."""
+    """One engine and its session factory, and an asyncpg pool for the hottest reads."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, pool_size: int = 10, application_name: str = "techex") -> None:
         self.engine = engine
+        self._application_name = application_name
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._pool_size = pool_size
+        self._reads: asyncpg.Pool | None = None
+        self._reads_lock = asyncio.Lock()
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 10, echo: bool = False) -> "Database":
+    def from_url(
+        cls, url: str, *, pool_size: int = 10, echo: bool = False, application_name: str = "techex"
+    ) -> "Database":
         engine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            # No pre-ping: with asyncpg it costs BEGIN, a query and ROLLBACK on every checkout,
+            # three round trips before the request's own query. Disconnects are handled
+            # optimistically instead: the failing request answers 503 (errors.py), SQLAlchemy
+            # invalidates the whole pool, and the next request connects afresh.
+            pool_pre_ping=False,
             echo=echo,
-            connect_args={"server_settings": {"timezone": "UTC", "application_name": "techex"}},
+            connect_args={"server_settings": _server_settings(application_name)},
         )
-        return cls(engine)
+        return cls(engine, pool_size=pool_size, application_name=application_name)
+
+    async def _read_pool(self) -> asyncpg.Pool:
+        if self._reads is None:
+            async with self._reads_lock:
+                if self._reads is None:
+                    _, connect = self.engine.dialect.create_connect_args(self.engine.url)
+                    self._reads = await asyncpg.create_pool(
+                        **connect,
+                        min_size=1,
+                        max_size=self._pool_size,
+                        server_settings=_server_settings(self._application_name),
+                        init=_json_codecs,
+                    )
+        return self._reads
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A plain asyncpg connection for the hottest reads (the detail page): SQLAlchemy's async
+        layer costs several times the query itself (docs/benchmarks.md). Autocommit, no ORM; the
+        pool reconnects dead connections when they are acquired, and a connection lost during the
+        query answers 503."""
+        pool = await self._read_pool()
+        async with pool.acquire() as connection:
+            try:
+                yield connection
+            except _CONNECTION_LOST as error:
+                # A connection killed while idle in the pool can fail its next query with a
+                # protocol error rather than look closed; drop it, so the pool opens a new one.
+                connection.terminate()
+                raise DatabaseUnavailable() from error
 
     async def dispose(self) -> None:
+        if self._reads is not None:
+            await self._reads.close()
+            self._reads = None
         await self.engine.dispose()
+
+
+_CONNECTION_LOST = (
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    ConnectionError,
+)
+
+
+async def _json_codecs(connection: asyncpg.Connection) -> None:
+    # JSON in and out as Python values, as SQLAlchemy's dialect sets up on its own connections.
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def _server_settings(application_name: str) -> dict[str, str]:
+    return {"timezone": "UTC", "application_name": application_name}
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -72,7 +140,9 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         else:
-            await session.commit()
+            # An anonymous read never touches its session: skip the commit's greenlet round.
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                await session.commit()
 
 
 def _database(request: Request) -> Database:

@@ -6,10 +6,12 @@ from http import HTTPStatus
 from typing import Any, ClassVar
 
 import structlog
+from asyncpg.exceptions import CannotConnectNowError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import Language, negotiate, validation_message
@@ -242,6 +244,24 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+@dataclass
+class DatabaseUnavailable(ServiceUnavailable):
+    code: str = "database_unavailable"
+    message_en: str = "The database is unreachable or the connection was lost; try again."
+    message_zh: str = "数据库暂不可用或连接中断，请重试。"
+    headers: Mapping[str, str] = field(default_factory=lambda: {"Retry-After": "1"})
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A lost or refused connection (database restarting, connection killed) is for the pool to
+    heal, not a bug: 503, so that the client retries. Any other database error is a bug: 500."""
+    lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if lost or isinstance(exc, ConnectionError | CannotConnectNowError):
+        log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+        return await _app_error(request, DatabaseUnavailable())
+    return await _unhandled(request, exc)
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", path=request.url.path)
     language = _language(request)
@@ -259,4 +279,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for database_error in (DBAPIError, ConnectionError, CannotConnectNowError):
+        app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(Exception, _unhandled)

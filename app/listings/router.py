@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.util import greenlet_spawn
 
 from app.accounts.auth import AdminUser, CurrentUser, OptionalUser
 from app.accounts.models import User
@@ -45,11 +44,8 @@ async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
 
 async def _driver_connection(request: Request) -> AsyncIterator[Any]:
     """The pool's asyncpg connection itself, for the detail page's one precompiled query."""
-    proxied = await request.app.state.database.engine.raw_connection()
-    try:
-        yield proxied.driver_connection
-    finally:
-        await greenlet_spawn(proxied.close)
+    async with request.app.state.database.driver_connection() as connection:
+        yield connection
 
 
 ReadConnection = Annotated[AsyncConnection, Depends(_read_connection)]
