@@ -145,7 +145,7 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
                 await session.commit()
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     return request.app.state.database
 
 

@@ -54,7 +54,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Request(scope).headers.get("x-request-id", "")
+        incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
         # A client-chosen id is kept for tracing across services, but only if it is harmless in logs.
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
@@ -113,10 +113,9 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self._limit_for(scope["path"])
-        request = Request(scope)
-        declared = request.headers.get("content-length", "")
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
         if declared.isdigit() and int(declared) > limit:
-            await _too_large(request, limit)(scope, receive, send)
+            await _too_large(Request(scope), limit)(scope, receive, send)
             return
 
         received = 0

@@ -16,7 +16,7 @@ class PageParams:
     offset: int
 
 
-def _page_params(
+async def _page_params(
     request: Request,
     limit: Annotated[
         int | None, Query(ge=1, description="每页条数 / page size (capped by the server)")

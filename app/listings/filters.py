@@ -73,7 +73,7 @@ class Common:
         return out
 
 
-def common_params(
+async def common_params(
     status: Annotated[
         ListingStatus | None, Query(description=ListingStatus.describe("状态（默认只含可见的）"))
     ] = None,
@@ -92,7 +92,7 @@ def common_params(
     return Common(status, owner, region, updated_since, sort)
 
 
-def achievement_filters(
+async def achievement_filters(
     field: Annotated[TechnologyField | None, Query(description=FIELD_DESCRIPTION)] = None,
     maturity_min: Annotated[int | None, Query(ge=1, le=9, description="最低技术成熟度")] = None,
     maturity_max: Annotated[int | None, Query(ge=1, le=9, description="最高技术成熟度")] = None,
@@ -125,7 +125,7 @@ def achievement_filters(
     return out
 
 
-def demand_filters(
+async def demand_filters(
     field: Annotated[TechnologyField | None, Query(description=FIELD_DESCRIPTION)] = None,
     cooperation_mode: Annotated[
         list[CooperationMode] | None, Query(description=CooperationMode.describe("合作方式（任一）"))
@@ -148,7 +148,7 @@ def demand_filters(
     return out
 
 
-def expert_filters(
+async def expert_filters(
     field: Annotated[TechnologyField | None, Query(description=FIELD_DESCRIPTION)] = None,
     service: Annotated[
         list[ExpertService] | None, Query(description=ExpertService.describe("服务类型（任一）"))
@@ -162,7 +162,7 @@ def expert_filters(
     return out
 
 
-def agency_filters(
+async def agency_filters(
     service_kind: Annotated[
         list[AgencyService] | None, Query(description=AgencyService.describe("服务类型（任一）"))
     ] = None,

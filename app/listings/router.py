@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts.auth import AdminUser, CurrentUser, OptionalUser
 from app.accounts.models import User
-from app.core.db import SessionDep
+from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import FieldError, ValidationFailed, problem_responses
 from app.core.pagination import Page, PageDep
 from app.listings import policy, repository, service
@@ -42,14 +42,7 @@ async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
-async def _driver_connection(request: Request) -> AsyncIterator[Any]:
-    """The pool's asyncpg connection itself, for the detail page's one precompiled query."""
-    async with request.app.state.database.driver_connection() as connection:
-        yield connection
-
-
 ReadConnection = Annotated[AsyncConnection, Depends(_read_connection)]
-DriverConnection = Annotated[Any, Depends(_driver_connection)]
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -64,14 +57,15 @@ def parse_if_match(value: str | None) -> int | None:
     return int(raw)
 
 
-IfMatch = Annotated[
-    int | None,
-    Depends(
-        lambda if_match=Header(None, alias="If-Match", description='ETag read earlier, e.g. "3"'): (
-            parse_if_match(if_match)
-        )
-    ),
-]
+async def _if_match(
+    if_match: Annotated[
+        str | None, Header(alias="If-Match", description='ETag read earlier, e.g. "3"')
+    ] = None,
+) -> int | None:
+    return parse_if_match(if_match)
+
+
+IfMatch = Annotated[int | None, Depends(_if_match)]
 
 
 async def present(
@@ -138,9 +132,9 @@ def build_router(spec: KindSpec) -> APIRouter:
         description=VISIBILITY,
     )
     async def read(
-        connection: DriverConnection, user: OptionalUser, listing_id: uuid.UUID, response: Response
+        database: DatabaseDep, user: OptionalUser, listing_id: uuid.UUID, response: Response
     ) -> Any:
-        data = await service.get(connection, spec, user=user, listing_id=listing_id)
+        data = await service.get(database, spec, user=user, listing_id=listing_id)
         response.headers["ETag"] = f'"{data["version"]}"'
         return data
 
