@@ -8,6 +8,7 @@ import httpx
 
 from app.core.config import Settings
 from search import settings as index_settings
+from search.transport import quick_ack_transport
 
 
 class SearchUnavailable(Exception):
@@ -25,7 +26,7 @@ class Engine:
             base_url=url,
             headers=headers,
             timeout=timeout,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            transport=quick_ack_transport(httpx.Limits(max_connections=64, max_keepalive_connections=32)),
         )
         self.prefix = prefix
         self._set_up = False
