@@ -26,7 +26,7 @@ class Engine:
             base_url=url,
             headers=headers,
             timeout=timeout,
-            transport=quick_ack_transport(httpx.Limits(max_connections=64, max_keepalive_connections=32)),
+            transport=quick_ack_transport(httpx.Limits(max_connections=8, max_keepalive_connections=8)),
         )
         self.prefix = prefix
         self._set_up = False
