@@ -53,13 +53,8 @@ def _add_logger_name(logger: WrappedLogger, _: str, event: EventDict) -> EventDi
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
-    shared = [
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _add_request_id,
-        _redact,
-    ]
+    # Both routes add the level and logger name their own way, then the same fields.
+    common = [structlog.processors.TimeStamper(fmt="iso", utc=True), _add_request_id, _redact]
     renderer = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
     )
@@ -67,7 +62,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         processors=[
             structlog.processors.add_log_level,
             _add_logger_name,
-            *shared[2:],
+            *common,
             structlog.processors.format_exc_info,
             renderer,
         ],
@@ -79,7 +74,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name, *common],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
