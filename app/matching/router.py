@@ -67,7 +67,15 @@ async def search(
     maturity_min: Annotated[int | None, Query(ge=1, le=9, description="最低技术成熟度（仅科技成果）")] = None,
     transfer_mode: Annotated[TransferMode | None, Query(description="转化方式（仅科技成果）")] = None,
     price_max: Annotated[
-        Decimal | None, Query(ge=0, le=Decimal("99999999999999.99"), description="最高报价，元（仅科技成果）")
+        Decimal | None,
+        # The constraints of `SearchFilters.price_max`, so a bad amount is a 422 here, not a 500 there.
+        Query(
+            ge=0,
+            lt=Decimal("1e14"),
+            max_digits=16,
+            decimal_places=2,
+            description="最高报价，元（仅科技成果）",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="条数")] = 20,
     offset: Annotated[int, Query(ge=0, le=900, description="跳过的条数")] = 0,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from app.core.types import RegionCode
+from app.core.types import Money, RegionCode
 from app.core.vocabulary import TechnologyField
 from app.listings.vocabulary import TransferMode
 from app.matching.models import SubscriptionKind
@@ -60,7 +60,7 @@ class SearchFilters(BaseModel):
     region: RegionCode | None = None
     maturity_min: int | None = Field(default=None, ge=1, le=9)
     transfer_mode: TransferMode | None = None
-    price_max: Decimal | None = Field(default=None, ge=0, max_digits=16, decimal_places=2)
+    price_max: Money | None = None
 
 
 class SubscriptionCreate(BaseModel):
