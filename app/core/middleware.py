@@ -4,6 +4,7 @@ Pure ASGI rather than BaseHTTPMiddleware so streaming bodies are not buffered an
 contextvars set here are visible to the endpoint.
 """
 
+import functools
 import re
 import time
 import uuid
@@ -31,6 +32,13 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@functools.cache
+def _metrics(method: str, template: str, status: int) -> tuple[Counter, Histogram]:
+    """The children of one route's metrics, looked up once: `labels()` takes a lock and builds
+    its key on every call. Bounded like the metrics themselves, by routes × methods × statuses."""
+    return REQUESTS.labels(method, template, str(status)), LATENCY.labels(method, template)
 
 
 def _route_template(scope: Scope) -> str:
@@ -72,9 +80,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            template = _route_template(scope)
-            REQUESTS.labels(scope["method"], template, str(status)).inc()
-            LATENCY.labels(scope["method"], template).observe(elapsed)
+            counter, histogram = _metrics(scope["method"], _route_template(scope), status)
+            counter.inc()
+            histogram.observe(elapsed)
             log.info(
                 "request",
                 method=scope["method"],
