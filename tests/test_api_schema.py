@@ -51,3 +51,13 @@ def test_api_conforms_to_its_schema(case, live_server: str, admin_headers: dict[
             content_type_conformance,
         ],
     )
+
+
+def test_optional_sign_in_is_the_same_documented_scheme() -> None:
+    """Public reads take an optional bearer token through their own dependency; the document still
+    names a single scheme, on public reads and signed-in routes alike."""
+    document = create_app(Settings(secret_key="x" * 32)).openapi()
+    assert list(document["components"]["securitySchemes"]) == ["OAuth2PasswordBearer"]
+    for path, method in (("/api/v1/achievements/{listing_id}", "get"), ("/api/v1/demands", "get")):
+        assert document["paths"][path][method]["security"] == [{"OAuth2PasswordBearer": []}]
+    assert document["paths"]["/api/v1/users/me"]["get"]["security"] == [{"OAuth2PasswordBearer": []}]

@@ -14,7 +14,8 @@ from app.core.db import SessionDep
 from app.core.errors import NotPermitted, Unauthenticated
 from app.core.security import AccessClaims, decode_access_token
 
-_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 — a route, not a secret
+_bearer = OAuth2PasswordBearer(tokenUrl=_TOKEN_URL, auto_error=False)
 
 _INVALID_TOKEN = Unauthenticated(
     code="invalid_token",
@@ -55,21 +56,29 @@ async def _current_user(principal: Annotated[Principal, Depends(_principal)]) ->
     return principal.user
 
 
-async def _optional_reader(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> User | None:
+class _OptionalReader(OAuth2PasswordBearer):
     """The caller of a read-only route. An anonymous read, the commonest request of the exchange,
     costs no session at all; a signed-in caller is loaded in a short session of its own and comes
-    back detached, with its organization loaded."""
-    if token is None:
-        return None
-    async with request.app.state.database.sessionmaker() as session:
-        return (await _load_principal(request, session, token)).user
+    back detached, with its organization loaded. The bearer scheme itself rather than a dependency
+    on it: each level of dependencies is solved again on every request (docs/benchmarks.md)."""
+
+    async def __call__(self, request: Request) -> User | None:  # type: ignore[override]
+        token = await super().__call__(request)
+        if token is None:
+            return None
+        async with request.app.state.database.sessionmaker() as session:
+            return (await _load_principal(request, session, token)).user
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 CurrentUser = Annotated[User, Depends(_current_user)]
-# For read-only routes only: the user is not attached to the request's unit of work.
-OptionalUser = Annotated[User | None, Depends(_optional_reader)]
+# For read-only routes only: the user is not attached to the request's unit of work. The same
+# scheme name as `_bearer`, so OpenAPI documents one scheme for every route.
+OptionalUser = Annotated[
+    User | None,
+    Depends(_OptionalReader(tokenUrl=_TOKEN_URL, scheme_name=_bearer.scheme_name, auto_error=False)),
+]
 
 
 def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:

@@ -1,13 +1,18 @@
 """List filters per kind, as FastAPI dependencies that turn query parameters into exact SQL
-conditions (no search here: full-text search is the search domain's)."""
+conditions (no search here: full-text search is the search domain's).
 
+A dependency answers `Criteria`: the name of each condition asked for and its value. The names
+alone decide the SQL, so the repository compiles each combination once; the values are bound
+per request. `condition` holds the SQL of every name, with the value as a named parameter."""
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, bindparam, or_
 
 from app.accounts.models import User
 from app.core.errors import FieldError, ValidationFailed
@@ -15,8 +20,59 @@ from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
 from app.listings.models import Achievement, Agency, Demand, Expert, ListingColumns
 from app.listings.vocabulary import AgencyService, CooperationMode, ExpertService, ListingStatus, TransferMode
 
-Conditions = list[ColumnElement[bool]]
+# Condition name → the value bound to its parameter of the same name (None for a condition whose
+# parameters are the caller's own, bound by the repository).
+Criteria = dict[str, Any]
 PriceQuery = Annotated[Decimal | None, Query(ge=0, lt=Decimal("1e14"), max_digits=16, decimal_places=2)]
+
+_Template = Callable[[type[ListingColumns]], ColumnElement[bool]]
+
+
+def _owned(model: type[ListingColumns]) -> ColumnElement[bool]:
+    mine = model.owner_organization_id == bindparam("p_org")
+    return or_(mine, Expert.user_id == bindparam("p_user")) if model is Expert else mine
+
+
+_COMMON: dict[str, _Template] = {
+    "status": lambda m: m.status == bindparam("status"),
+    "owner": _owned,
+    # A 2-, 4- or 6-digit prefix of `320100`-style codes, as a b-tree range.
+    "region_from": lambda m: m.region_code >= bindparam("region_from"),
+    "region_to": lambda m: m.region_code <= bindparam("region_to"),
+    "updated_since": lambda m: m.updated_at >= bindparam("updated_since"),
+}
+_BY_KIND: dict[type[ListingColumns], dict[str, _Template]] = {
+    Achievement: {
+        "field": lambda m: Achievement.field == bindparam("field"),
+        "maturity_min": lambda m: Achievement.maturity >= bindparam("maturity_min"),
+        "maturity_max": lambda m: Achievement.maturity <= bindparam("maturity_max"),
+        "transfer_mode": lambda m: Achievement.transfer_modes.overlap(bindparam("transfer_mode")),
+        "price_min": lambda m: Achievement.asking_price >= bindparam("price_min"),
+        "price_max": lambda m: Achievement.asking_price <= bindparam("price_max"),
+        "publicly_funded": lambda m: Achievement.publicly_funded == bindparam("publicly_funded"),
+    },
+    Demand: {
+        "field": lambda m: Demand.field == bindparam("field"),
+        "cooperation_mode": lambda m: Demand.cooperation_modes.overlap(bindparam("cooperation_mode")),
+        # A budget range matches demands whose own range overlaps it.
+        "budget_min": lambda m: Demand.budget_max >= bindparam("budget_min"),
+        "budget_max": lambda m: Demand.budget_min <= bindparam("budget_max"),
+    },
+    Expert: {
+        "field": lambda m: Expert.fields.contains(bindparam("field")),
+        "service": lambda m: Expert.services.overlap(bindparam("service")),
+    },
+    Agency: {
+        "service_kind": lambda m: Agency.service_kinds.overlap(bindparam("service_kind")),
+        "serves": lambda m: Agency.regions_served.contains(bindparam("serves")),
+    },
+}
+
+
+def condition(model: type[ListingColumns], name: str) -> ColumnElement[bool]:
+    """The SQL of the condition `name` on `model`, its value a parameter named `name`."""
+    template = _COMMON.get(name) or _BY_KIND[model][name]
+    return template(model)
 
 
 def _range_error(field: str) -> ValidationFailed:
@@ -27,14 +83,13 @@ def _range_error(field: str) -> ValidationFailed:
     )
 
 
-def region_prefix(model: type[ListingColumns], prefix: str) -> ColumnElement[bool]:
-    """`320100`-style codes under a 2-, 4- or 6-digit prefix, as a b-tree range."""
-    return and_(model.region_code >= prefix.ljust(6, "0"), model.region_code <= prefix.ljust(6, "9"))
+def _given(**values: Any) -> Criteria:
+    return {name: value for name, value in values.items() if value is not None}
 
 
 @dataclass
 class Common:
-    """Parameters every list takes; `apply` turns them into conditions for `model`."""
+    """Parameters every list takes; `criteria` turns them into conditions for `model`."""
 
     status: ListingStatus | None
     owner: Literal["me"] | None
@@ -42,10 +97,10 @@ class Common:
     updated_since: datetime | None
     sort: Literal["-updated_at", "updated_at", "-published_at", "-created_at"]
 
-    def conditions(self, model: type[ListingColumns], user: User | None) -> Conditions:
-        out: Conditions = []
-        if self.status is not None:
-            out.append(model.status == self.status)
+    def criteria(self, user: User | None) -> Criteria:
+        out: Criteria = _given(
+            status=self.status.value if self.status is not None else None, updated_since=self.updated_since
+        )
         if self.owner == "me":
             if user is None:
                 raise ValidationFailed(
@@ -58,18 +113,15 @@ class Common:
                         )
                     ]
                 )
-            mine = model.owner_organization_id == user.organization_id
-            out.append(or_(mine, Expert.user_id == user.id) if model is Expert else mine)
+            out["owner"] = None
         if self.region is not None:
-            out.append(region_prefix(model, self.region))
-        if self.updated_since is not None:
-            if self.updated_since.tzinfo is None:
-                raise ValidationFailed(
-                    errors=[
-                        FieldError("updated_since", "timezone_aware", "needs a time zone", "日期时间须带时区")
-                    ]
-                )
-            out.append(model.updated_at >= self.updated_since)
+            out.update(region_from=self.region.ljust(6, "0"), region_to=self.region.ljust(6, "9"))
+        if self.updated_since is not None and self.updated_since.tzinfo is None:
+            raise ValidationFailed(
+                errors=[
+                    FieldError("updated_since", "timezone_aware", "needs a time zone", "日期时间须带时区")
+                ]
+            )
         return out
 
 
@@ -102,27 +154,20 @@ async def achievement_filters(
     price_min: PriceQuery = None,
     price_max: PriceQuery = None,
     publicly_funded: Annotated[bool | None, Query(description="财政资金项目成果")] = None,
-) -> Conditions:
-    out: Conditions = []
-    if field is not None:
-        out.append(Achievement.field == field)
+) -> Criteria:
     if maturity_min is not None and maturity_max is not None and maturity_min > maturity_max:
         raise _range_error("maturity_min")
     if price_min is not None and price_max is not None and price_min > price_max:
         raise _range_error("price_min")
-    if maturity_min is not None:
-        out.append(Achievement.maturity >= maturity_min)
-    if maturity_max is not None:
-        out.append(Achievement.maturity <= maturity_max)
-    if transfer_mode:
-        out.append(Achievement.transfer_modes.overlap([m.value for m in transfer_mode]))
-    if price_min is not None:
-        out.append(Achievement.asking_price >= price_min)
-    if price_max is not None:
-        out.append(Achievement.asking_price <= price_max)
-    if publicly_funded is not None:
-        out.append(Achievement.publicly_funded.is_(publicly_funded))
-    return out
+    return _given(
+        field=field.value if field is not None else None,
+        maturity_min=maturity_min,
+        maturity_max=maturity_max,
+        transfer_mode=[m.value for m in transfer_mode] if transfer_mode else None,
+        price_min=price_min,
+        price_max=price_max,
+        publicly_funded=publicly_funded,
+    )
 
 
 async def demand_filters(
@@ -132,20 +177,15 @@ async def demand_filters(
     ] = None,
     budget_min: PriceQuery = None,
     budget_max: PriceQuery = None,
-) -> Conditions:
-    """A budget range matches demands whose own range overlaps it."""
-    out: Conditions = []
+) -> Criteria:
     if budget_min is not None and budget_max is not None and budget_min > budget_max:
         raise _range_error("budget_min")
-    if field is not None:
-        out.append(Demand.field == field)
-    if cooperation_mode:
-        out.append(Demand.cooperation_modes.overlap([m.value for m in cooperation_mode]))
-    if budget_min is not None:
-        out.append(Demand.budget_max >= budget_min)
-    if budget_max is not None:
-        out.append(Demand.budget_min <= budget_max)
-    return out
+    return _given(
+        field=field.value if field is not None else None,
+        cooperation_mode=[m.value for m in cooperation_mode] if cooperation_mode else None,
+        budget_min=budget_min,
+        budget_max=budget_max,
+    )
 
 
 async def expert_filters(
@@ -153,13 +193,11 @@ async def expert_filters(
     service: Annotated[
         list[ExpertService] | None, Query(description=ExpertService.describe("服务类型（任一）"))
     ] = None,
-) -> Conditions:
-    out: Conditions = []
-    if field is not None:
-        out.append(Expert.fields.contains([field.value]))
-    if service:
-        out.append(Expert.services.overlap([s.value for s in service]))
-    return out
+) -> Criteria:
+    return _given(
+        field=[field.value] if field is not None else None,
+        service=[s.value for s in service] if service else None,
+    )
 
 
 async def agency_filters(
@@ -167,10 +205,8 @@ async def agency_filters(
         list[AgencyService] | None, Query(description=AgencyService.describe("服务类型（任一）"))
     ] = None,
     serves: Annotated[str | None, Query(pattern=r"^\d{6}$", description="服务该地区（行政区划代码）")] = None,
-) -> Conditions:
-    out: Conditions = []
-    if service_kind:
-        out.append(Agency.service_kinds.overlap([s.value for s in service_kind]))
-    if serves is not None:
-        out.append(Agency.regions_served.contains([serves]))
-    return out
+) -> Criteria:
+    return _given(
+        service_kind=[s.value for s in service_kind] if service_kind else None,
+        serves=[serves] if serves is not None else None,
+    )

@@ -3,18 +3,18 @@ so no query can return a row its caller may not see."""
 
 import functools
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, bindparam, func, select, update
+import asyncpg
+from sqlalchemy import ColumnElement, Integer, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Organization, Role, User
-from app.listings import policy
+from app.listings import filters, policy
 from app.listings.models import ListingColumns
 from app.listings.vocabulary import ListingStatus
 
@@ -41,19 +41,11 @@ class _Caller:
     organization_id: Any = field(default_factory=lambda: bindparam("p_org"))
 
 
-@functools.cache
-def _detail_query(model: type[ListingColumns], audience: str) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    """The detail query compiled once per kind and caller shape: SQL with $n placeholders, the
-    parameter names in order, and the constant parameters. The visibility rule is
-    `policy.visible_clause` itself, compiled — not restated."""
-    caller: Any = (
-        None if audience == "anonymous" else _Caller(Role.admin if audience == "admin" else Role.member)
-    )
-    statement = (
-        select(*_read_columns(model))
-        .join(Organization, Organization.id == model.owner_organization_id)
-        .where(model.id == bindparam("p_id"), policy.visible_clause(model, caller))
-    )
+# A compiled query: SQL with $n placeholders, its parameter names in order, and its constants.
+_Compiled = tuple[str, tuple[str, ...], dict[str, Any]]
+
+
+def _compile(statement: Any) -> _Compiled:
     compiled = statement.compile(dialect=asyncpg_dialect())
     constants = {
         k: v.value if isinstance(v, Enum) else v for k, v in compiled.params.items() if v is not None
@@ -61,20 +53,80 @@ def _detail_query(model: type[ListingColumns], audience: str) -> tuple[str, tupl
     return str(compiled), tuple(compiled.positiontup or ()), constants
 
 
-async def get_visible(
-    connection: Any, model: type[ListingColumns], listing_id: uuid.UUID, user: User | None
-) -> dict[str, Any] | None:
-    """The listing's columns and its owner's name, if `user` may see it.
+def _audience(user: User | None) -> str:
+    return "anonymous" if user is None else "admin" if user.role == Role.admin else "member"
 
-    `connection` is the pool's asyncpg connection: the hottest query of the service (every detail
-    page) runs with SQL compiled once, skipping SQLAlchemy's per-execution work (docs/benchmarks.md)."""
-    audience = "anonymous" if user is None else "admin" if user.role == Role.admin else "member"
-    sql, order, constants = _detail_query(model, audience)
-    values = {**constants, "p_id": listing_id}
+
+def _visible(model: type[ListingColumns], audience: str) -> ColumnElement[bool]:
+    """`policy.visible_clause` itself — not restated — for a caller whose identity is bound later."""
+    caller: Any = (
+        None if audience == "anonymous" else _Caller(Role.admin if audience == "admin" else Role.member)
+    )
+    return policy.visible_clause(model, caller)
+
+
+def _arguments(query: _Compiled, user: User | None, values: dict[str, Any]) -> list[Any]:
+    _, order, constants = query
+    values = {**constants, **values}
     if user is not None:
         values.update(p_org=user.organization_id, p_user=user.id)
-    record = await connection.fetchrow(sql, *(values[name] for name in order))
+    return [values[name] for name in order]
+
+
+# The hottest queries of the service (every detail page, every list page) run on the pool's asyncpg
+# connection with SQL compiled once per shape, skipping SQLAlchemy's per-execution work
+# (docs/benchmarks.md): a kind and caller shape for the detail; also the sort and the names of the
+# filters asked for, a bounded set, for the list.
+@functools.cache
+def _detail_query(model: type[ListingColumns], audience: str) -> _Compiled:
+    return _compile(
+        select(*_read_columns(model))
+        .join(Organization, Organization.id == model.owner_organization_id)
+        .where(model.id == bindparam("p_id"), _visible(model, audience))
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _list_queries(
+    model: type[ListingColumns], audience: str, sort: str, names: frozenset[str]
+) -> tuple[_Compiled, _Compiled]:
+    where = [_visible(model, audience), *(filters.condition(model, name) for name in sorted(names))]
+    page = (
+        select(*_read_columns(model))
+        .join(Organization, Organization.id == model.owner_organization_id)
+        .where(*where)
+        .order_by(*_SORTS[sort](model))
+        .limit(bindparam("p_limit", type_=Integer))
+        .offset(bindparam("p_offset", type_=Integer))
+    )
+    return _compile(select(func.count()).select_from(model).where(*where)), _compile(page)
+
+
+async def get_visible(
+    connection: asyncpg.Connection, model: type[ListingColumns], listing_id: uuid.UUID, user: User | None
+) -> dict[str, Any] | None:
+    """The listing's columns and its owner's name, if `user` may see it."""
+    query = _detail_query(model, _audience(user))
+    record = await connection.fetchrow(query[0], *_arguments(query, user, {"p_id": listing_id}))
     return dict(record.items()) if record is not None else None
+
+
+async def list_visible(
+    connection: asyncpg.Connection,
+    model: type[ListingColumns],
+    user: User | None,
+    criteria: filters.Criteria,
+    *,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the listings `user` may see that meet `criteria`, and how many there are."""
+    count, page = _list_queries(model, _audience(user), sort, frozenset(criteria))
+    total = await connection.fetchval(count[0], *_arguments(count, user, criteria))
+    values = {**criteria, "p_limit": limit, "p_offset": offset}
+    records = await connection.fetch(page[0], *_arguments(page, user, values))
+    return [dict(record.items()) for record in records], total
 
 
 async def get_for_update(
@@ -94,29 +146,6 @@ async def owner_name(session: AsyncSession, organization_id: uuid.UUID) -> str:
     return (
         await session.execute(select(Organization.name).where(Organization.id == organization_id))
     ).scalar_one()
-
-
-async def list_visible(
-    connection: AsyncConnection,
-    model: type[ListingColumns],
-    user: User | None,
-    conditions: Sequence[ColumnElement[bool]],
-    *,
-    sort: str,
-    limit: int,
-    offset: int,
-) -> tuple[list[RowMapping], int]:
-    where = [policy.visible_clause(model, user), *conditions]
-    total = (await connection.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
-    statement = (
-        select(*_read_columns(model))
-        .join(Organization, Organization.id == model.owner_organization_id)
-        .where(*where)
-        .order_by(*_SORTS[sort](model))
-        .limit(limit)
-        .offset(offset)
-    )
-    return list((await connection.execute(statement)).mappings()), total
 
 
 async def list_owned(session: AsyncSession, model: type[ListingColumns], user: User) -> list[ListingColumns]:

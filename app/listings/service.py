@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
 from app.audit.service import SystemActor, diff
@@ -23,6 +23,7 @@ from app.core.errors import (
 )
 from app.listings import lifecycle, policy, repository
 from app.listings.events import record_change, record_changes_bulk
+from app.listings.filters import Criteria
 from app.listings.kinds import KINDS, KindSpec
 from app.listings.lifecycle import Action, Party
 from app.listings.models import Expert, ListingColumns
@@ -145,18 +146,19 @@ async def get(
 
 
 async def list_(
-    connection: AsyncConnection,
+    database: Database,
     spec: KindSpec,
     *,
     user: User | None,
-    conditions: list[Any],
+    criteria: Criteria,
     sort: str,
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    rows, total = await repository.list_visible(
-        connection, spec.model, user, conditions, sort=sort, limit=limit, offset=offset
-    )
+    async with database.driver_connection() as connection:
+        rows, total = await repository.list_visible(
+            connection, spec.model, user, criteria, sort=sort, limit=limit, offset=offset
+        )
     return [policy.view(spec.kind, row, policy.audience(user, row)) for row in rows], total
 
 
