@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from app.core.types import Money, RegionCode
+from app.core.types import Money, RegionCode, SafeText
 from app.core.vocabulary import TechnologyField
 from app.listings.vocabulary import TransferMode
 from app.matching.models import SubscriptionKind
@@ -67,8 +67,9 @@ class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: SubscriptionKind = Field(description="search=保存的搜索、demand=关注本企业的需求")
-    name: str = Field(default="", max_length=100)
-    query: str = Field(default="", max_length=200, description="搜索词（kind=search）")
+    # Stored and shown back: no control characters (PostgreSQL refuses NUL) and no markup.
+    name: SafeText = Field(default="", max_length=100)
+    query: SafeText = Field(default="", max_length=200, description="搜索词（kind=search）")
     types: list[Kind] = Field(default_factory=list, description="关注的信息类型；空表示全部")
     filters: SearchFilters = Field(default_factory=SearchFilters)
     demand_id: uuid.UUID | None = Field(default=None, description="关注的需求（kind=demand）")

@@ -99,3 +99,17 @@ async def test_subscriptions_need_sign_in(client) -> None:
     assert (
         await client.post("/api/v1/subscriptions", json={"kind": "search", "query": "x"})
     ).status_code == 401
+
+
+async def test_control_characters_are_refused_by_name(client, owner) -> None:
+    """Found by schemathesis: a NUL in a saved query reached PostgreSQL and answered 500."""
+    ent = await owner("demands")
+    for body, name in (
+        ({"kind": "search", "query": "石墨烯\x00"}, "query"),
+        ({"kind": "search", "query": "石墨烯", "name": "关注\x1f"}, "name"),
+    ):
+        response = await client.post("/api/v1/subscriptions", json=body, headers=ent.headers)
+        assert response.status_code == 422, response.text
+        assert name in response.text
+    listed = await client.get("/api/v1/subscriptions", headers=ent.headers)
+    assert listed.status_code == 200 and listed.json() == []
