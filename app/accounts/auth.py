@@ -75,10 +75,11 @@ CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 CurrentUser = Annotated[User, Depends(_current_user)]
 # For read-only routes only: the user is not attached to the request's unit of work. The same
 # scheme name as `_bearer`, so OpenAPI documents one scheme for every route.
-OptionalUser = Annotated[
-    User | None,
-    Depends(_OptionalReader(tokenUrl=_TOKEN_URL, scheme_name=_bearer.scheme_name, auto_error=False)),
-]
+optional_reader = _OptionalReader(tokenUrl=_TOKEN_URL, scheme_name=_bearer.scheme_name, auto_error=False)
+OptionalUser = Annotated[User | None, Depends(optional_reader)]
+# What `OptionalUser` adds to a route's OpenAPI operation, for a route that calls `optional_reader`
+# itself instead of declaring the dependency.
+OPTIONAL_READER_SECURITY = {"security": [{_bearer.scheme_name: []}]}
 
 
 def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
