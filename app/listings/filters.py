@@ -89,7 +89,7 @@ def _given(**values: Any) -> Criteria:
 
 @dataclass
 class Common:
-    """Parameters every list takes; `criteria` turns them into conditions for `model`."""
+    """Parameters every list takes; `criteria` turns the filtering ones into criteria."""
 
     status: ListingStatus | None
     owner: Literal["me"] | None

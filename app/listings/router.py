@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.auth import OPTIONAL_READER_SECURITY, AdminUser, CurrentUser, OptionalUser, optional_reader
 from app.accounts.models import User
-from app.core.db import SessionDep
+from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import FieldError, ValidationFailed, problem_responses
 from app.core.pagination import Page, PageDep
 from app.listings import policy, repository, service
@@ -116,14 +116,14 @@ def build_router(spec: KindSpec) -> APIRouter:
         description=f"Exact filters, stable order (the sort key, then id), common pagination.\n{VISIBILITY}",
     )
     async def list_(
-        request: Request,
+        database: DatabaseDep,
         user: OptionalUser,
         page: PageDep,
         common: Annotated[Common, Depends(common_params)],
         criteria: Annotated[Criteria, Depends(spec.filters)],
     ) -> Any:
         items, total = await service.list_(
-            request.app.state.database,
+            database,
             spec,
             user=user,
             criteria={**common.criteria(user), **criteria},
