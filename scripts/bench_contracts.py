@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core.regions import current_regions  # noqa: E402
+from app.core.vocabulary import TechnologyField  # noqa: E402
 
 PASSWORD = "bench password 1"
 TYPES = {
@@ -47,19 +48,7 @@ TYPES = {
     "consulting": "general",
     "service": "training",
 }
-FIELDS = [
-    "electronic_information",
-    "advanced_manufacturing",
-    "aerospace",
-    "modern_transportation",
-    "agriculture",
-    "new_materials",
-    "new_energy",
-    "environment",
-    "biomedicine",
-    "nuclear",
-    "urban_social",
-]
+FIELDS = [field.value for field in TechnologyField]
 KINDS = ["enterprise", "university", "research_institute", "other"]
 IPS = [
     "patent",

@@ -44,20 +44,10 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
+from app.core.vocabulary import TechnologyField  # noqa: E402
+
 PASSWORD = "bench password 1"
-FIELDS = [
-    "electronic_information",
-    "advanced_manufacturing",
-    "aerospace",
-    "modern_transportation",
-    "agriculture",
-    "new_materials",
-    "new_energy",
-    "environment",
-    "biomedicine",
-    "nuclear",
-    "urban_social",
-]
+FIELDS = [field.value for field in TechnologyField]
 MODES = ["transfer", "license_exclusive", "license_sole", "license_ordinary", "equity", "joint_development"]
 LIST_QUERY = "field=agriculture&region=32&maturity_min=3&limit=20"
 COLUMNS = [
