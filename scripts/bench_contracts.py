@@ -37,6 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.contracts.vocabulary import IPKind, PartyKind  # noqa: E402
 from app.core.regions import current_regions  # noqa: E402
 from app.core.vocabulary import TechnologyField  # noqa: E402
 
@@ -49,16 +50,8 @@ TYPES = {
     "service": "training",
 }
 FIELDS = [field.value for field in TechnologyField]
-KINDS = ["enterprise", "university", "research_institute", "other"]
-IPS = [
-    "patent",
-    "technical_secret",
-    "software_copyright",
-    "ic_layout",
-    "plant_variety",
-    "biomedicine_variety",
-    "none",
-]
+KINDS = [kind.value for kind in PartyKind]
+IPS = [kind.value for kind in IPKind]
 COLUMNS = [
     "id",
     "status",
