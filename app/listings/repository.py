@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ColumnElement, Integer, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,10 +26,11 @@ _SORTS = {
 }
 
 
-def _read_columns(model: type[ListingColumns]) -> tuple[Any, ...]:
-    # Plain columns rather than entities: reads need no identity map, and skipping it is most of
-    # the per-request cost of a detail page (docs/benchmarks.md).
-    return (*model.__table__.columns, Organization.name.label("owner_organization_name"))
+def _read(model: type[ListingColumns]) -> Select[Any]:
+    """What the detail and the list pages select: the listing's columns and its owner's name.
+    Plain columns rather than entities: reads need no identity map (docs/benchmarks.md)."""
+    columns = (*model.__table__.columns, Organization.name.label("owner_organization_name"))
+    return select(*columns).join(Organization, Organization.id == model.owner_organization_id)
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,7 @@ def _arguments(query: _Compiled, user: User | None, values: dict[str, Any]) -> l
 # filters asked for, a bounded set, for the list.
 @functools.cache
 def _detail_query(model: type[ListingColumns], audience: str) -> _Compiled:
-    return _compile(
-        select(*_read_columns(model))
-        .join(Organization, Organization.id == model.owner_organization_id)
-        .where(model.id == bindparam("p_id"), _visible(model, audience))
-    )
+    return _compile(_read(model).where(model.id == bindparam("p_id"), _visible(model, audience)))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -92,8 +89,7 @@ def _list_queries(
 ) -> tuple[_Compiled, _Compiled]:
     where = [_visible(model, audience), *(filters.condition(model, name) for name in sorted(names))]
     page = (
-        select(*_read_columns(model))
-        .join(Organization, Organization.id == model.owner_organization_id)
+        _read(model)
         .where(*where)
         .order_by(*_SORTS[sort](model))
         .limit(bindparam("p_limit", type_=Integer))
