@@ -20,7 +20,6 @@ from app.matching.router import router as matching_router
 from app.matching.worker import Background
 from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
-from search.client import make_client
 from search.engine import Engine
 
 API_DESCRIPTION = """
@@ -45,7 +44,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = Database.from_url(
             settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
         )
-        app.state.meili = make_client(settings)
         app.state.search = Engine.from_settings(settings)
         # Index settings and the outbox relay (search/relay.py) run in this process too.
         app.state.background = Background(app.state.database, app.state.search, settings)
@@ -61,7 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.unfreeze()
             await app.state.background.stop()
             await app.state.search.aclose()
-            await app.state.meili.aclose()
             await app.state.database.dispose()
 
     app = FastAPI(

@@ -1,18 +1,23 @@
 """Search benchmarks (docs/benchmarks.md): throughput and latency of the API against raw Meilisearch
 with wrk, freshness of publish → searchable, and index build / query cost at scale.
 
-  throughput:  python scripts/bench_search.py throughput --api URL --meili URL --key KEY
+  throughput:  python scripts/bench_search.py throughput --api URL --meili URL --key KEY [--pids API MEILI]
+  client:      python scripts/bench_search.py client --meili URL --key KEY
   freshness:   python scripts/bench_search.py freshness --api URL --user EMAIL --password PW
   scale:       python scripts/bench_search.py scale --meili URL --key KEY --sizes 10000 200000
 
 `throughput` sends the same query mix at the same concurrency to GET /api/v1/search?types=achievement
 and to Meilisearch's own POST /indexes/<prefix>_achievement/search, with the very request the API
-makes (hybrid query with its lexical vector), one after the other in one run.
+makes (hybrid query with its lexical vector), one after the other in one run. With `--pids` it also
+reports each process's CPU time per request (from /proc), steadier than requests/s on a shared machine.
+`client` measures the CPU one Meilisearch client spends per multi-search call of the API: the
+service's (search/engine.py: aiohttp, orjson, uncompressed) against httpx as used before.
 """
 
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -31,9 +36,8 @@ DATA = ROOT.parent / "shared" / "data" / "csl"
 LUA = ROOT / "scripts" / "bench" / "rotate.lua"
 
 
-def queries(n: int, seed: int = 7) -> list[str]:
+def queries(n: int) -> list[str]:
     rows = [line.rstrip("\n").split("\t") for line in (DATA / "queries.tsv").open(encoding="utf-8")][1:]
-    random.Random(seed)
     return [q for _, _, q in rows[:n]]
 
 
@@ -62,32 +66,52 @@ def wrk(url: str, lines: list[str], *, token: str, connections: int, threads: in
     return json.loads(out.strip().splitlines()[-1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pids: list[int], run):  # type: ignore[no-untyped-def]
+    """wrk's summary of `run()` plus, per pid, the CPU ms it spent per request."""
+    before = [cpu_seconds(pid) for pid in pids]
+    summary = run()
+    for name, pid, start in zip(("api_cpu_ms", "meili_cpu_ms"), pids, before, strict=False):
+        summary[name] = round((cpu_seconds(pid) - start) * 1000 / summary["requests"], 2)
+    return summary
+
+
 def throughput(a: argparse.Namespace) -> None:
     from app.matching.schemas import SearchFilters
-    from app.matching.search import kind_query
+    from app.matching.search import search_queries
     from search.engine import Engine
-    from search.lexical import query_vector
-    from search.normalize import to_simplified
 
     engine = Engine(a.meili, a.key, prefix=a.prefix)
-    mix = queries(a.queries)
     api_lines, raw_lines = [], []
-    for q in mix:
+    for q in queries(a.queries):
         api_lines.append(
             "GET /api/v1/search?" + urllib.parse.urlencode({"q": q, "types": "achievement", "limit": 10})
         )
-        body = kind_query(engine, "achievement", to_simplified(q), query_vector(to_simplified(q)), [])
+        # The API's own hybrid query for this search (its facet query is the API's extra work).
+        body = search_queries(engine, q, ["achievement"], SearchFilters(), limit=10, offset=0)[0]
         body.pop("indexUid")
-        body["limit"] = 10
         raw_lines.append(
             f"POST /indexes/{engine.index('achievement')}/search "
             + json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         )
-    assert SearchFilters()  # the API path uses no filter here either
-    raw = wrk(
-        a.meili, raw_lines, token=a.key, connections=a.connections, threads=a.threads, seconds=a.seconds
+    pids = a.pids or []
+    raw = measured(
+        pids,
+        lambda: wrk(
+            a.meili, raw_lines, token=a.key, connections=a.connections, threads=a.threads, seconds=a.seconds
+        ),
     )
-    api = wrk(a.api, api_lines, token="", connections=a.connections, threads=a.threads, seconds=a.seconds)
+    api = measured(
+        pids,
+        lambda: wrk(
+            a.api, api_lines, token="", connections=a.connections, threads=a.threads, seconds=a.seconds
+        ),
+    )
     print(
         json.dumps(
             {
@@ -99,6 +123,62 @@ def throughput(a: argparse.Namespace) -> None:
             indent=2,
         )
     )
+
+
+async def client(a: argparse.Namespace) -> None:
+    """CPU per multi-search call (the API's own request: hybrid query + facet query), `--calls`
+    calls, 8 at a time, the process's CPU time: httpx with its defaults (gzip, the json module)
+    against the service's Engine."""
+    import resource
+
+    from app.matching.schemas import SearchFilters
+    from app.matching.search import search_queries
+    from search.engine import Engine
+
+    engine = Engine(a.meili, a.key, prefix=a.prefix)
+    bodies = [
+        {"queries": search_queries(engine, q, ["achievement"], SearchFilters(), limit=10, offset=0)}
+        for q in queries(a.queries)
+    ]
+    async with httpx.AsyncClient(
+        base_url=a.meili,
+        headers={"Authorization": f"Bearer {a.key}"},
+        limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+    ) as http:
+
+        async def with_httpx(body: dict) -> dict:
+            return (await http.post("/multi-search", json=body)).json()
+
+        async def with_engine(body: dict) -> dict:
+            return await engine.multi_search(body)
+
+        gate = asyncio.Semaphore(8)
+        for name, call in (
+            ("httpx (gzip, json)", with_httpx),
+            ("engine (aiohttp, orjson, identity)", with_engine),
+        ):
+
+            async def one(i: int, call=call) -> None:  # type: ignore[no-untyped-def]
+                async with gate:
+                    assert (await call(bodies[i % len(bodies)]))["results"][0]["hits"] is not None
+
+            for i in range(50):
+                await one(i)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            cpu, start = usage.ru_utime + usage.ru_stime, time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(a.calls)))
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            print(
+                json.dumps(
+                    {
+                        "client": name,
+                        "cpu_ms_per_call": round((usage.ru_utime + usage.ru_stime - cpu) * 1000 / a.calls, 3),
+                        "wall_ms_per_call": round((time.perf_counter() - start) * 1000 / a.calls, 3),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+    await engine.aclose()
 
 
 def freshness(a: argparse.Namespace) -> None:
@@ -247,6 +327,15 @@ def main() -> None:
     t.add_argument("--connections", type=int, default=16)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--seconds", type=int, default=20)
+    t.add_argument(
+        "--pids", type=int, nargs=2, metavar=("API", "MEILI"), help="processes to count CPU time of"
+    )
+    c = sub.add_parser("client")
+    c.add_argument("--meili", default="http://127.0.0.1:7700")
+    c.add_argument("--key", required=True)
+    c.add_argument("--prefix", default="techex")
+    c.add_argument("--queries", type=int, default=500)
+    c.add_argument("--calls", type=int, default=2000)
     f = sub.add_parser("freshness")
     f.add_argument("--api", default="http://127.0.0.1:8000")
     f.add_argument("--user", required=True)
@@ -260,6 +349,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.what == "throughput":
         throughput(a)
+    elif a.what == "client":
+        asyncio.run(client(a))
     elif a.what == "freshness":
         freshness(a)
     else:

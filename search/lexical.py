@@ -89,8 +89,11 @@ def query_vector(normalised_query: str, *, keywords: bool = True) -> list[int] |
     weights = query_weights(normalised_query, keywords=keywords)
     if not weights:
         return None
-    vector = [0.0] * DIMENSIONS
+    slots: dict[int, float] = {}
     for term, weight in weights.items():
         slot, sign = _slot(term)
-        vector[slot] += sign * weight
-    return [int(x * 100) for x in vector]
+        slots[slot] = slots.get(slot, 0.0) + sign * weight
+    vector = [0] * DIMENSIONS
+    for slot, weight in slots.items():
+        vector[slot] = int(weight * 100)
+    return vector

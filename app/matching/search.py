@@ -97,20 +97,18 @@ def _hit(engine: Engine, raw: dict[str, Any]) -> SearchHit:
     )
 
 
-async def search(
-    engine: Engine, *, q: str, types: Sequence[str], filters: SearchFilters, limit: int, offset: int
-) -> SearchResult:
-    kinds = kinds_for(types, filters)
-    if not kinds:
-        return SearchResult(hits=[], facets={}, total=0, limit=limit, offset=offset)
+def search_queries(
+    engine: Engine, q: str, kinds: Sequence[str], filters: SearchFilters, *, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The multi-search queries of one search: per kind a hybrid query for the hits and a
+    keyword-only limit-0 query for the counts. The vector side scores every document, so a hybrid
+    search would count them all; totals and facets come from the documents matching the words
+    (Meilisearch's "last" strategy). Hits of the kinds are merged by ranking score in `search`, as
+    federation does — federated hybrid search measured 2.3× the cost of the same plain queries
+    (docs/search.md)."""
     normalised = to_simplified(q.strip())
     vector = lexical.query_vector(normalised) if normalised else None
     clauses = filter_expression(filters)
-    # One multi-search request: per kind a hybrid query for the hits and a keyword-only limit-0
-    # query for the counts. The vector side scores every document, so a hybrid search would count
-    # them all; totals and facets come from the documents matching the words (Meilisearch's "last"
-    # strategy). Hits of the kinds are merged by ranking score here, as federation does — federated
-    # hybrid search measured 2.3× the cost of the same plain queries (docs/search.md).
     queries: list[dict[str, Any]] = []
     for kind in kinds:
         query = kind_query(engine, kind, normalised, vector, clauses)
@@ -126,6 +124,16 @@ async def search(
                 "locales": ["cmn"],
             }
         )
+    return queries
+
+
+async def search(
+    engine: Engine, *, q: str, types: Sequence[str], filters: SearchFilters, limit: int, offset: int
+) -> SearchResult:
+    kinds = kinds_for(types, filters)
+    if not kinds:
+        return SearchResult(hits=[], facets={}, total=0, limit=limit, offset=offset)
+    queries = search_queries(engine, q, kinds, filters, limit=limit, offset=offset)
     try:
         answer = await engine.multi_search({"queries": queries})
     except SearchUnavailable as exc:

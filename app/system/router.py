@@ -8,8 +8,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from search.client import is_healthy
-
 router = APIRouter(tags=["system"])
 
 
@@ -36,7 +34,7 @@ async def _database_ok(request: Request) -> bool:
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 async def readyz(request: Request) -> Response:
     """PostgreSQL and Meilisearch are both reachable; 503 otherwise. 就绪检查。"""
-    database_ok, search_ok = await asyncio.gather(_database_ok(request), is_healthy(request.app.state.meili))
+    database_ok, search_ok = await asyncio.gather(_database_ok(request), request.app.state.search.healthy())
     ready = database_ok and search_ok
     body = Health(
         status="ready" if ready else "unavailable", checks={"database": database_ok, "meilisearch": search_ok}

@@ -70,8 +70,8 @@ def make_listing(client: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str,
 
 
 async def document(engine: Engine, kind: str, listing_id: str) -> dict[str, Any] | None:
-    response = await engine.http.get(f"/indexes/{engine.index(kind)}/documents/{listing_id}")
-    return response.json() if response.status_code == 200 else None
+    status, body = await engine.send("GET", f"/indexes/{engine.index(kind)}/documents/{listing_id}")
+    return body if status == 200 else None
 
 
 async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> float:  # noqa: ASYNC109
