@@ -3,6 +3,7 @@ with wrk, freshness of publish → searchable, and index build / query cost at s
 
   throughput:  python scripts/bench_search.py throughput --api URL --meili URL --key KEY [--pids API MEILI]
   client:      python scripts/bench_search.py client --meili URL --key KEY
+  indexing:    python scripts/bench_search.py indexing --docs 714 5712 --samples 30
   freshness:   python scripts/bench_search.py freshness --api URL --user EMAIL --password PW
   scale:       python scripts/bench_search.py scale --meili URL --key KEY --sizes 10000 200000
 
@@ -12,6 +13,8 @@ makes (hybrid query with its lexical vector), one after the other in one run. Wi
 reports each process's CPU time per request (from /proc), steadier than requests/s on a shared machine.
 `client` measures the CPU one Meilisearch client spends per multi-search call of the API: the
 service's (search/engine.py: aiohttp, orjson, uncompressed) against httpx as used before.
+`indexing` starts its own Meilisearch per indexing-memory setting and measures what bounds freshness:
+the duration of one-document upsert tasks into an index of N documents, per vector store.
 """
 
 import argparse
@@ -257,6 +260,78 @@ def synthetic(n: int, seed: int = 11) -> list[dict]:
     return out
 
 
+def indexing(a: argparse.Namespace) -> None:
+    """One-document upsert tasks (Meilisearch's own `duration`) into an index already holding N
+    synthetic achievements, per indexing-memory setting × vector store; each setting runs its own
+    Meilisearch (MEILI_MAX_INDEXING_MEMORY must not be set in the environment)."""
+    import tempfile as scratch_dirs
+
+    from search.binary import locate
+    from search.server import LocalMeilisearch, free_port
+
+    binary = locate(None, ROOT / ".cache")
+    for memory in a.memory:
+        with scratch_dirs.TemporaryDirectory(prefix="bench-indexing-") as scratch:
+            server = LocalMeilisearch(
+                binary,
+                Path(scratch),
+                port=free_port(),
+                max_indexing_memory=None if memory == "default" else memory,
+            )
+            server.start()
+            try:
+                asyncio.run(_one_document_tasks(a, server.url, server.master_key, memory))
+            finally:
+                server.stop()
+
+
+async def _one_document_tasks(a: argparse.Namespace, url: str, key: str, memory: str) -> None:
+    from search import documents
+    from search.engine import Engine
+
+    engine = Engine(url, key, prefix="bench", timeout=3600)
+    stores = ("stable", "experimental")  # arroy, hannoy
+    for size in a.docs:
+        views = synthetic(size + a.samples)
+        built = [documents.build("achievement", view) for view in views]
+        for store in stores:
+            uid = f"bench_{store}_{size}"
+            await engine.apply_settings(uid)
+            await engine.wait(
+                await engine.call("PATCH", f"/indexes/{uid}/settings", json={"vectorStore": store}),
+                timeout=600,
+            )
+            await engine.wait(await engine.upsert(uid, built[:size]), timeout=3600)
+        durations: dict[str, list[float]] = {store: [] for store in stores}
+        for doc in built[size:]:
+            for store in stores:  # interleaved, so the machine's load falls on both alike
+                task = await engine.wait(await engine.upsert(f"bench_{store}_{size}", [doc]))
+                durations[store].append(iso_seconds(task["duration"]) * 1000)
+        for store, values in durations.items():
+            values.sort()
+            print(
+                json.dumps(
+                    {
+                        "max_indexing_memory": memory,
+                        "vector_store": store,
+                        "documents": size,
+                        "one_document_task_ms": {
+                            "p50": round(statistics.median(values)),
+                            "p95": round(values[max(0, int(len(values) * 0.95) - 1)]),
+                            "max": round(values[-1]),
+                        },
+                    }
+                )
+            )
+    await engine.aclose()
+
+
+def iso_seconds(duration: str) -> float:
+    """Seconds of an ISO 8601 duration as Meilisearch writes a task's (PT0.123S, PT1M2.5S)."""
+    minutes, _, seconds = duration.removeprefix("PT").rpartition("M")
+    return 60 * float(minutes or 0) + float(seconds.removesuffix("S"))
+
+
 async def scale(a: argparse.Namespace) -> None:
     from search import documents
     from search.engine import Engine
@@ -336,6 +411,12 @@ def main() -> None:
     c.add_argument("--prefix", default="techex")
     c.add_argument("--queries", type=int, default=500)
     c.add_argument("--calls", type=int, default=2000)
+    i = sub.add_parser("indexing")
+    i.add_argument("--docs", type=int, nargs="+", default=[714, 5712])
+    i.add_argument("--samples", type=int, default=30)
+    i.add_argument(
+        "--memory", nargs="+", default=["default", "1GiB"], help="MEILI_MAX_INDEXING_MEMORY values"
+    )
     f = sub.add_parser("freshness")
     f.add_argument("--api", default="http://127.0.0.1:8000")
     f.add_argument("--user", required=True)
@@ -351,6 +432,8 @@ def main() -> None:
         throughput(a)
     elif a.what == "client":
         asyncio.run(client(a))
+    elif a.what == "indexing":
+        indexing(a)
     elif a.what == "freshness":
         freshness(a)
     else:

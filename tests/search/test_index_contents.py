@@ -2,6 +2,8 @@
 
 import json
 
+from search import lexical
+from search import settings as index_settings
 from search.engine import Engine
 from tests.search.conftest import document, wait_for
 
@@ -69,3 +71,16 @@ async def test_edits_reach_the_index(client, owner, make_listing, indexed) -> No
     doc = await indexed("achievement", listing["id"], version=response.json()["version"])
     assert doc["display_title"] == "新標題的成果"
     assert doc["title"] == "新标题的成果"  # indexed text is normalised to simplified script
+
+
+async def test_every_index_holds_the_settings_in_code_and_setup_is_idempotent(engine: Engine) -> None:
+    await engine.setup()  # a second time (the fixture ran it): no task fails, nothing changes
+    wanted = index_settings.index_settings()
+    for kind in index_settings.KINDS:
+        found = await engine.call("GET", f"/indexes/{engine.index(kind)}/settings")
+        for name in ("searchableAttributes", "rankingRules", "vectorStore", "facetSearch"):
+            assert found[name] == wanted[name], (kind, name)
+        for name in ("filterableAttributes", "sortableAttributes"):  # answered in alphabetical order
+            assert sorted(found[name]) == sorted(wanted[name]), (kind, name)
+        assert found["synonyms"]["人工智能"] == wanted["synonyms"]["人工智能"], kind
+        assert found["embedders"][lexical.EMBEDDER]["dimensions"] == lexical.DIMENSIONS, kind

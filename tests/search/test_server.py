@@ -28,3 +28,16 @@ def test_a_generated_key_beginning_with_a_dash_still_starts_the_server(tmp_path:
         server.stop()
     assert authorised.status_code == 200
     assert refused.status_code == 403
+
+
+def test_indexing_memory_defaults_to_1gib_and_the_environment_wins(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("MEILI_MAX_INDEXING_MEMORY", raising=False)
+    assert (
+        LocalMeilisearch(Path("meilisearch"), tmp_path)._environment()["MEILI_MAX_INDEXING_MEMORY"] == "1GiB"
+    )
+    unset = LocalMeilisearch(Path("meilisearch"), tmp_path, max_indexing_memory=None)._environment()
+    assert "MEILI_MAX_INDEXING_MEMORY" not in unset
+    monkeypatch.setenv("MEILI_MAX_INDEXING_MEMORY", "3GiB")
+    assert (
+        LocalMeilisearch(Path("meilisearch"), tmp_path)._environment()["MEILI_MAX_INDEXING_MEMORY"] == "3GiB"
+    )
