@@ -280,20 +280,23 @@ def indexing(a: argparse.Namespace) -> None:
             )
             server.start()
             try:
-                asyncio.run(_one_document_tasks(a, server.url, server.master_key, memory))
+                asyncio.run(_one_document_tasks(a, server, memory))
             finally:
                 server.stop()
 
 
-async def _one_document_tasks(a: argparse.Namespace, url: str, key: str, memory: str) -> None:
+async def _one_document_tasks(a: argparse.Namespace, server, memory: str) -> None:  # type: ignore[no-untyped-def]
+    from app.matching.schemas import SearchFilters
+    from app.matching.search import search_queries
     from search import documents
     from search.engine import Engine
 
-    engine = Engine(url, key, prefix="bench", timeout=3600)
+    engine = Engine(server.url, server.master_key, prefix="bench", timeout=3600)
     stores = ("stable", "experimental")  # arroy, hannoy
     for size in a.docs:
         views = synthetic(size + a.samples)
         built = [documents.build("achievement", view) for view in views]
+        report: dict[str, dict] = {}
         for store in stores:
             uid = f"bench_{store}_{size}"
             await engine.apply_settings(uid)
@@ -301,29 +304,41 @@ async def _one_document_tasks(a: argparse.Namespace, url: str, key: str, memory:
                 await engine.call("PATCH", f"/indexes/{uid}/settings", json={"vectorStore": store}),
                 timeout=600,
             )
+            start = time.perf_counter()
             await engine.wait(await engine.upsert(uid, built[:size]), timeout=3600)
-        durations: dict[str, list[float]] = {store: [] for store in stores}
+            report[store] = {"bulk_s": round(time.perf_counter() - start, 1), "tasks": []}
         for doc in built[size:]:
             for store in stores:  # interleaved, so the machine's load falls on both alike
                 task = await engine.wait(await engine.upsert(f"bench_{store}_{size}", [doc]))
-                durations[store].append(iso_seconds(task["duration"]) * 1000)
-        for store, values in durations.items():
-            values.sort()
+                report[store]["tasks"].append(iso_seconds(task["duration"]) * 1000)
+        for store in stores:  # the API's hybrid query, one at a time: Meilisearch's CPU per query
+            bodies = [
+                search_queries(engine, q, ["achievement"], SearchFilters(), limit=10, offset=0)[0]
+                for q in queries(a.queries)
+            ]
+            path = f"/indexes/bench_{store}_{size}/search"
+            for body in bodies[:20]:
+                await engine.call("POST", path, json=_plain(body))
+            cpu = cpu_seconds(server.pid)
+            for body in bodies:
+                await engine.call("POST", path, json=_plain(body))
+            report[store]["query_cpu_ms"] = round((cpu_seconds(server.pid) - cpu) * 1000 / len(bodies), 2)
+        for store, found in report.items():
+            tasks = sorted(found.pop("tasks"))
+            found["one_document_task_ms"] = {
+                "p50": round(statistics.median(tasks)),
+                "p95": round(tasks[max(0, int(len(tasks) * 0.95) - 1)]),
+                "max": round(tasks[-1]),
+            }
             print(
-                json.dumps(
-                    {
-                        "max_indexing_memory": memory,
-                        "vector_store": store,
-                        "documents": size,
-                        "one_document_task_ms": {
-                            "p50": round(statistics.median(values)),
-                            "p95": round(values[max(0, int(len(values) * 0.95) - 1)]),
-                            "max": round(values[-1]),
-                        },
-                    }
-                )
+                json.dumps({"max_indexing_memory": memory, "vector_store": store, "documents": size} | found)
             )
     await engine.aclose()
+
+
+def _plain(query: dict) -> dict:
+    """A multi-search query as a single-index search body."""
+    return {name: value for name, value in query.items() if name != "indexUid"}
 
 
 def iso_seconds(duration: str) -> float:
@@ -414,6 +429,7 @@ def main() -> None:
     i = sub.add_parser("indexing")
     i.add_argument("--docs", type=int, nargs="+", default=[714, 5712])
     i.add_argument("--samples", type=int, default=30)
+    i.add_argument("--queries", type=int, default=200)
     i.add_argument(
         "--memory", nargs="+", default=["default", "1GiB"], help="MEILI_MAX_INDEXING_MEMORY values"
     )

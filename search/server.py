@@ -63,6 +63,12 @@ class LocalMeilisearch:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("Meilisearch is not running")
+        return self._process.pid
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
