@@ -151,7 +151,9 @@ def run() -> None:
             started.callback(postgres.stop)
         if settings.meili_url is None:
             binary = locate(settings.meili_bin, settings.cache_dir.resolve())
-            meili = LocalMeilisearch(binary, data_dir / "meilisearch")
+            meili = LocalMeilisearch(
+                binary, data_dir / "meilisearch", max_indexing_memory=settings.meili_max_indexing_memory
+            )
             console.print(f"starting Meilisearch on {meili.url} …")
             meili.start()
             started.callback(meili.stop)

@@ -117,11 +117,11 @@ class LocalMeilisearch:
 
     def _environment(self) -> dict[str, str]:
         # Meilisearch sizes each indexing task's buffers from its indexing memory (default: two
-        # thirds of RAM); at 16 GiB every one-document task paid hundreds of ms for them (p95
-        # 1,073 → 87 ms at 1 GiB, docs/search.md). MEILI_MAX_INDEXING_MEMORY in the environment wins.
+        # thirds of RAM); at 16 GiB every one-document task paid hundreds of ms for them
+        # (docs/search.md). None leaves Meilisearch's own default (or the environment's value).
         environment = dict(os.environ)
         if self.max_indexing_memory is not None:
-            environment.setdefault("MEILI_MAX_INDEXING_MEMORY", self.max_indexing_memory)
+            environment["MEILI_MAX_INDEXING_MEMORY"] = self.max_indexing_memory
         return environment
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 
+from app.core.config import Settings
 from search.binary import locate
 from search.server import LocalMeilisearch, free_port
 
@@ -30,14 +31,17 @@ def test_a_generated_key_beginning_with_a_dash_still_starts_the_server(tmp_path:
     assert refused.status_code == 403
 
 
-def test_indexing_memory_defaults_to_1gib_and_the_environment_wins(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.delenv("MEILI_MAX_INDEXING_MEMORY", raising=False)
+def test_indexing_memory_reaches_meilisearch_and_make_run_defaults_to_1gib(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("MEILI_MAX_INDEXING_MEMORY", "3GiB")
     assert (
         LocalMeilisearch(Path("meilisearch"), tmp_path)._environment()["MEILI_MAX_INDEXING_MEMORY"] == "1GiB"
     )
+    chosen = LocalMeilisearch(Path("meilisearch"), tmp_path, max_indexing_memory="512MiB")._environment()
+    assert chosen["MEILI_MAX_INDEXING_MEMORY"] == "512MiB"
+    assert Settings(_env_file=None).meili_max_indexing_memory == "3GiB"  # what `techex run` passes on
+    monkeypatch.delenv("MEILI_MAX_INDEXING_MEMORY")
+    assert Settings(_env_file=None).meili_max_indexing_memory == "1GiB"
     unset = LocalMeilisearch(Path("meilisearch"), tmp_path, max_indexing_memory=None)._environment()
     assert "MEILI_MAX_INDEXING_MEMORY" not in unset
-    monkeypatch.setenv("MEILI_MAX_INDEXING_MEMORY", "3GiB")
-    assert (
-        LocalMeilisearch(Path("meilisearch"), tmp_path)._environment()["MEILI_MAX_INDEXING_MEMORY"] == "3GiB"
-    )
