@@ -25,6 +25,7 @@ from app.contracts.schemas import (
 from app.contracts.workflow import Action, Status, allowed_actions
 from app.core.db import SessionDep
 from app.core.errors import NotFound, PreconditionFailed, problem_responses
+from app.core.etags import if_match_version
 from app.core.pagination import Page, PageDep
 
 router = APIRouter(prefix="/contracts", tags=["contracts"], route_class=ExactJSONRoute)
@@ -43,10 +44,8 @@ def _read(app: Any, user: User) -> ApplicationRead:
 
 
 def _version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
     try:
-        return int(if_match.strip().strip("W/").strip('"'))
+        return if_match_version(if_match)
     except ValueError:
         raise PreconditionFailed(
             code="bad_if_match",

@@ -12,6 +12,7 @@ from app.accounts.auth import OPTIONAL_READER_SECURITY, AdminUser, CurrentUser, 
 from app.accounts.models import User
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import FieldError, ValidationFailed, problem_responses
+from app.core.etags import if_match_version
 from app.core.pagination import Page, PageDep
 from app.listings import policy, repository, service
 from app.listings.files import add_file_routes
@@ -33,24 +34,17 @@ CONCURRENCY = """
 answers 412) or put `version` in the body (a mismatch answers 409); either way nothing is overwritten."""
 
 
-def parse_if_match(value: str | None) -> int | None:
-    """`"3"`, `W/"3"` or `3` → 3; `*` or absent → None."""
-    if value is None or value.strip() == "*":
-        return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
-        raise ValidationFailed(
-            errors=[FieldError("If-Match", "invalid", 'expected an ETag such as "3"', '应为 ETag，如 "3"')]
-        )
-    return int(raw)
-
-
 async def _if_match(
     if_match: Annotated[
         str | None, Header(alias="If-Match", description='ETag read earlier, e.g. "3"')
     ] = None,
 ) -> int | None:
-    return parse_if_match(if_match)
+    try:
+        return if_match_version(if_match)
+    except ValueError:
+        raise ValidationFailed(
+            errors=[FieldError("If-Match", "invalid", 'expected an ETag such as "3"', '应为 ETag，如 "3"')]
+        ) from None
 
 
 IfMatch = Annotated[int | None, Depends(_if_match)]

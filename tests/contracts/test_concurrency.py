@@ -155,3 +155,19 @@ async def test_stale_version_is_refused_with_412(client: httpx.AsyncClient, db: 
     assert response.status_code == 412
     history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.officer.headers)).json()
     assert [h["action"] for h in history].count("amend") == 1
+
+
+@pytest.mark.parametrize(("if_match", "status"), [('"1"W', 412), ("/1/", 412), ("*", 200), ('W/"{v}"', 200)])
+async def test_if_match_is_a_version_etag_or_star(
+    client: httpx.AsyncClient, db: AsyncSession, if_match: str, status: int
+) -> None:
+    w = await helpers.world(client, db)
+    app = await helpers.registered(client, w)
+    response = await client.post(
+        f"/api/v1/contracts/{app['id']}/amend",
+        json={"contract_amount": "900000.00", "technology_amount": "600000.00", "reason": "补充协议"},
+        headers={**w.officer.headers, "If-Match": if_match.format(v=app["version"])},
+    )
+    assert response.status_code == status, response.text
+    if status == 412:
+        assert response.json()["code"] == "bad_if_match"
