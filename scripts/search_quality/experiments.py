@@ -636,6 +636,7 @@ EXPERIMENTS["phr_all"] = make_lex_q(query_text=_phrases)
 EXPERIMENTS["phr_last"] = make_lex_q(query_text=_phrases, strategy="last")
 EXPERIMENTS["phr_freq"] = make_lex_q(query_text=_phrases, strategy="frequency")
 EXPERIMENTS["pre_a05_last"] = make_lex_q(strategy="last")
+EXPERIMENTS["pre_a05_freq"] = make_lex_q(strategy="frequency")
 EXPERIMENTS["pre_a05_r03"] = make_lex_q(ratio=0.3)
 EXPERIMENTS["pre_a05_r07"] = make_lex_q(ratio=0.7)
 
