@@ -292,6 +292,8 @@ async def _one_document_tasks(a: argparse.Namespace, server, memory: str) -> Non
     from search.engine import Engine
 
     engine = Engine(server.url, server.master_key, prefix="bench", timeout=3600)
+    # Choosing the vector store is an experimental feature of 1.21 (the service keeps arroy).
+    await engine.call("PATCH", "/experimental-features", json={"vectorStoreSetting": True})
     stores = ("stable", "experimental")  # arroy, hannoy
     for size in a.docs:
         views = synthetic(size + a.samples)

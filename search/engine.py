@@ -120,8 +120,6 @@ class Engine:
         """Create the index when missing and bring its settings to those in code (idempotent:
         Meilisearch treats an unchanged setting as a no-op)."""
         await self.ensure_index(uid)
-        # The `vectorStore` setting is an experimental feature of 1.21, off until asked for.
-        await self.call("PATCH", "/experimental-features", json={"vectorStoreSetting": True})
         await self.wait(
             await self.call("PATCH", f"/indexes/{uid}/settings", json=index_settings.index_settings()),
             timeout=300,

@@ -70,10 +70,6 @@ def index_settings() -> dict[str, Any]:
         "faceting": {"maxValuesPerFacet": 100},
         "pagination": {"maxTotalHits": 1000},
         "embedders": {lexical.EMBEDDER: {"source": "userProvided", "dimensions": lexical.DIMENSIONS}},
-        # The HNSW vector store (hannoy) instead of arroy's trees, which are rebuilt on every
-        # indexing task: one-document task p50 635 → 63 ms in an index of 5,472 (docs/search.md).
-        # Experimental in 1.21: Engine.apply_settings switches that feature on first.
-        "vectorStore": "experimental",
         # The API never asks for facet values by prefix; keeping that index cost each task ≈15 ms.
         "facetSearch": False,
     }

@@ -78,7 +78,7 @@ async def test_every_index_holds_the_settings_in_code_and_setup_is_idempotent(en
     wanted = index_settings.index_settings()
     for kind in index_settings.KINDS:
         found = await engine.call("GET", f"/indexes/{engine.index(kind)}/settings")
-        for name in ("searchableAttributes", "rankingRules", "vectorStore", "facetSearch"):
+        for name in ("searchableAttributes", "rankingRules", "facetSearch"):
             assert found[name] == wanted[name], (kind, name)
         for name in ("filterableAttributes", "sortableAttributes"):  # answered in alphabetical order
             assert sorted(found[name]) == sorted(wanted[name]), (kind, name)
