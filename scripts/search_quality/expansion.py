@@ -17,7 +17,6 @@ offline.py scores it.
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -26,8 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scripts.search_quality.offline import DATA, PRECISE, build, evaluate, idf_word, weights
-from search.normalize import to_simplified
+from scripts.search_quality.offline import PRECISE, build, dev_set, evaluate, idf_word, weights
 
 
 def load(path: Path) -> tuple[list[str], np.ndarray]:
@@ -82,13 +80,7 @@ def main() -> None:
 
         return query
 
-    docs = [json.loads(line) for line in (DATA / "achievements.jsonl").open(encoding="utf-8")]
-    docs = [
-        {**d, "title": to_simplified(d["title"]), "description": to_simplified(d["description"])}
-        for d in docs
-    ]
-    queries = [line.rstrip("\n").split("\t") for line in (DATA / "queries.tsv").open(encoding="utf-8")][1:]
-    queries = [(key, kind, to_simplified(q)) for key, kind, q in queries if kind != "keywords_traditional"]
+    docs, queries = dev_set()
     index = build(docs, PRECISE)
     found = evaluate(index, base, queries)
     print(f"no expansion: keywords {found['keywords']:.4f} two keywords {found['two_keywords']:.4f}")

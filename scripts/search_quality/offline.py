@@ -145,19 +145,25 @@ VARIANTS = {
 }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--salts", type=int, default=3, help="hash functions to average (0: exact only)")
-    ap.add_argument("--dims", type=int, default=2048)
-    ap.add_argument("--only", nargs="*")
-    a = ap.parse_args()
+def dev_set() -> tuple[list[dict], list[tuple[str, str, str]]]:
+    """The CSL abstracts and queries, normalised; traditional-script queries left out (after t2s
+    they are the keyword queries)."""
     docs = [json.loads(line) for line in (DATA / "achievements.jsonl").open(encoding="utf-8")]
     docs = [
         {**d, "title": to_simplified(d["title"]), "description": to_simplified(d["description"])}
         for d in docs
     ]
     queries = [line.rstrip("\n").split("\t") for line in (DATA / "queries.tsv").open(encoding="utf-8")][1:]
-    queries = [(key, kind, to_simplified(q)) for key, kind, q in queries if kind != "keywords_traditional"]
+    return docs, [(key, kind, to_simplified(q)) for key, kind, q in queries if kind != "keywords_traditional"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--salts", type=int, default=3, help="hash functions to average (0: exact only)")
+    ap.add_argument("--dims", type=int, default=2048)
+    ap.add_argument("--only", nargs="*")
+    a = ap.parse_args()
+    docs, queries = dev_set()
     print(f"{'variant':62s} exact kw / two | hashed {a.dims} (mean of {a.salts} hashes) kw / two")
     for name, (tok, build_kw, query) in VARIANTS.items():
         if a.only and not any(o in name for o in a.only):
