@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from app.core.config import MEILI_INDEXING_MEMORY
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -53,7 +55,7 @@ class LocalMeilisearch:
         data_dir: Path,
         *,
         port: int | None = None,
-        max_indexing_memory: str | None = "1GiB",
+        max_indexing_memory: str | None = MEILI_INDEXING_MEMORY,
     ) -> None:
         self.binary = binary
         self.max_indexing_memory = max_indexing_memory

@@ -8,6 +8,10 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Meilisearch's default, two thirds of RAM, made every one-document indexing task hundreds of ms
+# slower (docs/search.md); the Meilisearch `make run` and `make test` start gets this.
+MEILI_INDEXING_MEMORY = "1GiB"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TECHEX_", env_file=".env", extra="ignore")
@@ -21,10 +25,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("MEILI_MASTER_KEY")
     )
     meili_bin: Path | None = Field(default=None, validation_alias=AliasChoices("MEILI_BIN"))
-    # Meilisearch's own variable, for the Meilisearch `make run` starts (docs/search.md: its
-    # default, two thirds of RAM, made every one-document indexing task hundreds of ms slower).
+    # Meilisearch's own variable, for the Meilisearch `make run` starts.
     meili_max_indexing_memory: str = Field(
-        default="1GiB", validation_alias=AliasChoices("MEILI_MAX_INDEXING_MEMORY")
+        default=MEILI_INDEXING_MEMORY, validation_alias=AliasChoices("MEILI_MAX_INDEXING_MEMORY")
     )
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT"))
     host: str = "127.0.0.1"
