@@ -14,7 +14,6 @@ import argparse
 import collections
 import json
 import os
-import re
 import sys
 import time
 import uuid
@@ -24,6 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from scripts.bench_search import iso_seconds
 from scripts.search_quality.experiments import EXPERIMENTS
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "csl"
@@ -36,8 +36,7 @@ def wait_task(http: httpx.Client, uid: int) -> float:
         if task["status"] in ("succeeded", "failed", "canceled"):
             if task["status"] != "succeeded":
                 raise RuntimeError(task)
-            match = re.fullmatch(r"PT(?:(\d+)M)?([\d.]+)S", task.get("duration") or "")
-            return 60 * int(match[1] or 0) + float(match[2]) if match else 0.0
+            return iso_seconds(task["duration"]) if task.get("duration") else 0.0
         time.sleep(0.02)
 
 
