@@ -96,8 +96,7 @@ def throughput(a: argparse.Namespace) -> None:
             "GET /api/v1/search?" + urllib.parse.urlencode({"q": q, "types": "achievement", "limit": 10})
         )
         # The API's own hybrid query for this search (its facet query is the API's extra work).
-        body = search_queries(engine, q, ["achievement"], SearchFilters(), limit=10, offset=0)[0]
-        body.pop("indexUid")
+        body = _plain(search_queries(engine, q, ["achievement"], SearchFilters(), limit=10, offset=0)[0])
         raw_lines.append(
             f"POST /indexes/{engine.index('achievement')}/search "
             + json.dumps(body, ensure_ascii=False, separators=(",", ":"))
@@ -295,6 +294,10 @@ async def _one_document_tasks(a: argparse.Namespace, server, memory: str) -> Non
     # Choosing the vector store is an experimental feature of 1.21 (the service keeps arroy).
     await engine.call("PATCH", "/experimental-features", json={"vectorStoreSetting": True})
     stores = ("stable", "experimental")  # arroy, hannoy
+    bodies = [  # the API's hybrid query, as a single-index search
+        _plain(search_queries(engine, q, ["achievement"], SearchFilters(), limit=10, offset=0)[0])
+        for q in queries(a.queries)
+    ]
     for size in a.docs:
         views = synthetic(size + a.samples)
         built = [documents.build("achievement", view) for view in views]
@@ -313,17 +316,13 @@ async def _one_document_tasks(a: argparse.Namespace, server, memory: str) -> Non
             for store in stores:  # interleaved, so the machine's load falls on both alike
                 task = await engine.wait(await engine.upsert(f"bench_{store}_{size}", [doc]))
                 report[store]["tasks"].append(iso_seconds(task["duration"]) * 1000)
-        for store in stores:  # the API's hybrid query, one at a time: Meilisearch's CPU per query
-            bodies = [
-                search_queries(engine, q, ["achievement"], SearchFilters(), limit=10, offset=0)[0]
-                for q in queries(a.queries)
-            ]
+        for store in stores:  # one query at a time: Meilisearch's CPU per query
             path = f"/indexes/bench_{store}_{size}/search"
             for body in bodies[:20]:
-                await engine.call("POST", path, json=_plain(body))
+                await engine.call("POST", path, json=body)
             cpu = cpu_seconds(server.pid)
             for body in bodies:
-                await engine.call("POST", path, json=_plain(body))
+                await engine.call("POST", path, json=body)
             report[store]["query_cpu_ms"] = round((cpu_seconds(server.pid) - cpu) * 1000 / len(bodies), 2)
         for store, found in report.items():
             tasks = sorted(found.pop("tasks"))
