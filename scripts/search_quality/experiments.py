@@ -658,3 +658,14 @@ EXPERIMENTS["precise_a05_4096_salt_a"] = make_lex("precise", alpha=0.5, dims=409
 EXPERIMENTS["old_docs_new_queries"] = make_ship(doc_vector=_lex_doc(_tok_variant("search"), 2048))
 # The design before 2026-11-23 exactly (search-mode tokens, plain IDF, bigrams at the median IDF).
 EXPERIMENTS["old_design"] = make_lex("search", alpha=0.0, idf=_idf_median_bigram, grouped=False)
+# Ranking-rule orders for the keyword side of the shipped hybrid query (shipped: search/settings.py).
+EXPERIMENTS["rules_proximity_first"] = make_ship(
+    settings={"rankingRules": ["words", "proximity", "typo", "attribute", "sort", "exactness"]}
+)
+EXPERIMENTS["rules_no_typo"] = make_ship(
+    settings={"rankingRules": ["words", "proximity", "attribute", "sort", "exactness"]}
+)
+EXPERIMENTS["rules_exactness_early"] = make_ship(
+    settings={"rankingRules": ["words", "exactness", "proximity", "attribute", "typo", "sort"]}
+)
+EXPERIMENTS["rules_words_proximity"] = make_ship(settings={"rankingRules": ["words", "proximity", "sort"]})
