@@ -36,6 +36,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data" / "csl"
+# Documents per bulk upsert: a 2,048-dimension vector is ~16 KB of JSON, and Meilisearch refuses
+# payloads over 100 MB.
+BULK = 2000
 LUA = ROOT / "scripts" / "bench" / "rotate.lua"
 
 
@@ -183,7 +186,35 @@ async def client(a: argparse.Namespace) -> None:
     await engine.aclose()
 
 
+async def _preloaded(a: argparse.Namespace, load: bool) -> None:
+    """Puts a.preload synthetic achievements straight into the service's index (load) or takes them
+    out again: freshness depends on how many documents the index holds, not on the database."""
+    from search import documents
+    from search.engine import Engine
+
+    engine = Engine(a.meili, a.key, prefix=a.prefix, timeout=3600)
+    uid = engine.index("achievement")
+    views = synthetic(a.preload)
+    if load:
+        for start in range(0, len(views), BULK):
+            batch = [documents.build("achievement", view) for view in views[start : start + BULK]]
+            await engine.wait(await engine.upsert(uid, batch), timeout=3600)
+    else:
+        await engine.wait(await engine.delete(uid, [view["id"] for view in views]), timeout=3600)
+    await engine.aclose()
+
+
 def freshness(a: argparse.Namespace) -> None:
+    if a.preload:
+        asyncio.run(_preloaded(a, load=True))
+    try:
+        _freshness(a)
+    finally:
+        if a.preload:
+            asyncio.run(_preloaded(a, load=False))
+
+
+def _freshness(a: argparse.Namespace) -> None:
     with httpx.Client(base_url=a.api, timeout=30) as http:
         token = http.post("/api/v1/auth/token", data={"username": a.user, "password": a.password}).json()[
             "access_token"
@@ -217,6 +248,7 @@ def freshness(a: argparse.Namespace) -> None:
             json.dumps(
                 {
                     "samples": len(took),
+                    "preloaded": a.preload,
                     "p50_ms": round(1000 * statistics.median(took), 1),
                     "p95_ms": round(1000 * took[int(0.95 * (len(took) - 1))], 1),
                     "max_ms": round(1000 * took[-1], 1),
@@ -291,9 +323,9 @@ async def _one_document_tasks(a: argparse.Namespace, server, memory: str) -> Non
     from search.engine import Engine
 
     engine = Engine(server.url, server.master_key, prefix="bench", timeout=3600)
-    # Choosing the vector store is an experimental feature of 1.21 (the service keeps arroy).
-    await engine.call("PATCH", "/experimental-features", json={"vectorStoreSetting": True})
-    stores = ("stable", "experimental")  # arroy, hannoy
+    stores = a.stores  # stable: arroy (the service's), experimental: hannoy
+    if "experimental" in stores:  # choosing the vector store is an experimental feature of 1.21
+        await engine.call("PATCH", "/experimental-features", json={"vectorStoreSetting": True})
     bodies = [  # the API's hybrid query, as a single-index search
         _plain(search_queries(engine, q, ["achievement"], SearchFilters(), limit=10, offset=0)[0])
         for q in queries(a.queries)
@@ -305,12 +337,15 @@ async def _one_document_tasks(a: argparse.Namespace, server, memory: str) -> Non
         for store in stores:
             uid = f"bench_{store}_{size}"
             await engine.apply_settings(uid)
-            await engine.wait(
-                await engine.call("PATCH", f"/indexes/{uid}/settings", json={"vectorStore": store}),
-                timeout=600,
-            )
+            if store != "stable":
+                await engine.wait(
+                    await engine.call("PATCH", f"/indexes/{uid}/settings", json={"vectorStore": store}),
+                    timeout=600,
+                )
             start = time.perf_counter()
-            await engine.wait(await engine.upsert(uid, built[:size]), timeout=3600)
+            tasks = [await engine.upsert(uid, built[i : min(i + BULK, size)]) for i in range(0, size, BULK)]
+            for task in tasks:
+                await engine.wait(task, timeout=3600)
             report[store] = {"bulk_s": round(time.perf_counter() - start, 1), "tasks": []}
         for doc in built[size:]:
             for store in stores:  # interleaved, so the machine's load falls on both alike
@@ -363,9 +398,9 @@ async def scale(a: argparse.Namespace) -> None:
         build_docs = 0.0
         tasks = []
         views = synthetic(size)
-        for start in range(0, size, 2000):
+        for start in range(0, size, BULK):
             t = time.perf_counter()
-            batch = [documents.build("achievement", view) for view in views[start : start + 2000]]
+            batch = [documents.build("achievement", view) for view in views[start : start + BULK]]
             build_docs += time.perf_counter() - t
             tasks.append(await engine.upsert(uid, batch))
         for task in tasks:
@@ -434,11 +469,18 @@ def main() -> None:
     i.add_argument(
         "--memory", nargs="+", default=["default", "1GiB"], help="MEILI_MAX_INDEXING_MEMORY values"
     )
+    i.add_argument(
+        "--stores", nargs="+", choices=["stable", "experimental"], default=["stable", "experimental"]
+    )
     f = sub.add_parser("freshness")
     f.add_argument("--api", default="http://127.0.0.1:8000")
     f.add_argument("--user", required=True)
     f.add_argument("--password", required=True)
     f.add_argument("--samples", type=int, default=50)
+    f.add_argument("--preload", type=int, default=0, help="synthetic achievements indexed first (with --key)")
+    f.add_argument("--meili", default="http://127.0.0.1:7700")
+    f.add_argument("--key")
+    f.add_argument("--prefix", default="techex")
     s = sub.add_parser("scale")
     s.add_argument("--meili", default="http://127.0.0.1:7700")
     s.add_argument("--key", required=True)
