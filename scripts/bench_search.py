@@ -397,6 +397,7 @@ def iso_seconds(duration: str) -> float:
 
 
 async def scale(a: argparse.Namespace) -> None:
+    from search import documents
     from search.engine import Engine
     from search.lexical import query_vector
     from search.normalize import to_simplified
@@ -406,10 +407,14 @@ async def scale(a: argparse.Namespace) -> None:
     for size in a.sizes:
         uid = f"{engine.prefix}_{size}"
         await engine.apply_settings(uid)
-        views = synthetic(size)
+        views = synthetic(size + a.singles)
         t0 = time.perf_counter()
-        build_docs = await index_views(engine, uid, views)
+        build_docs = await index_views(engine, uid, views[:size])
         total = time.perf_counter() - t0
+        singles = []  # what one publish costs at this size (the first after a bulk load costs more)
+        for view in views[size:]:
+            task = await engine.wait(await engine.upsert(uid, [documents.build("achievement", view)]))
+            singles.append(round(iso_seconds(task["duration"]) * 1000))
         latencies, engine_ms = [], []
         for q in mix:
             qn = to_simplified(q)
@@ -436,6 +441,7 @@ async def scale(a: argparse.Namespace) -> None:
                     "query_p50_ms": round(statistics.median(latencies), 1),
                     "query_p95_ms": round(latencies[int(0.95 * len(latencies))], 1),
                     "meilisearch_processing_p50_ms": statistics.median(engine_ms),
+                    "one_document_tasks_ms": singles,
                 }
             ),
             flush=True,
@@ -490,6 +496,7 @@ def main() -> None:
     s.add_argument("--key", required=True)
     s.add_argument("--sizes", type=int, nargs="+", default=[10000, 200000])
     s.add_argument("--keep", action="store_true")
+    s.add_argument("--singles", type=int, default=10, help="one-document upserts timed after the build")
     a = ap.parse_args()
     if a.what == "throughput":
         throughput(a)
