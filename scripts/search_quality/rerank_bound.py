@@ -22,9 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from scripts.search_quality.experiments import EXPERIMENTS
 from scripts.search_quality.harness import wait_task
-from scripts.search_quality.offline import PRECISE, build, dev_set, idf_word
+from scripts.search_quality.offline import PRECISE, build, dev_set, weights
 
 INDEX = "sq_rerank_bound"
+KEYWORD_WEIGHTS = weights(PRECISE)  # the shipped query weights, asked one keyword at a time
 
 
 def candidates(http: httpx.Client, docs: list[dict], queries: list, top: int) -> list[dict]:
@@ -56,15 +57,12 @@ def candidates(http: httpx.Client, docs: list[dict], queries: list, top: int) ->
 
 
 def reranked(row: dict, index: dict, text: dict, c: float, a: float, p: float) -> list[str]:
-    parts = []
-    for keyword in row["keywords"]:
-        terms = set(PRECISE(keyword))
-        parts.append((keyword, {t: idf_word(t) / len(terms) ** 0.5 for t in terms}))
+    parts = [(keyword, KEYWORD_WEIGHTS(keyword)) for keyword in row["keywords"]]
     bm25 = {}
     for doc in row["hybrid"]:
         total = 0.0
-        for _, weights in parts:
-            s = sum(w * index.get(t, {}).get(doc, 0.0) for t, w in weights.items())
+        for _, term_weights in parts:
+            s = sum(w * index.get(t, {}).get(doc, 0.0) for t, w in term_weights.items())
             total += s / (s + c) if c else s
         bm25[doc] = total
     top = max(bm25.values(), default=0.0) or 1.0
