@@ -396,57 +396,72 @@ def iso_seconds(duration: str) -> float:
     return 60 * float(minutes or 0) + float(seconds.removesuffix("S"))
 
 
-async def scale(a: argparse.Namespace) -> None:
-    from search import documents
-    from search.engine import Engine
+async def _query_latencies(engine, uid: str, mix: list[str]) -> dict:  # type: ignore[no-untyped-def]
+    """The API's hybrid query without highlighting (ids only), one at a time."""
     from search.lexical import query_vector
     from search.normalize import to_simplified
 
+    latencies, engine_ms = [], []
+    for q in mix:
+        qn = to_simplified(q)
+        body = {
+            "q": qn,
+            "limit": 10,
+            "hybrid": {"embedder": "lex", "semanticRatio": 0.5},
+            "vector": query_vector(qn),
+            "matchingStrategy": "all",
+            "attributesToRetrieve": ["id"],
+            "locales": ["cmn"],
+        }
+        t = time.perf_counter()
+        answer = await engine.call("POST", f"/indexes/{uid}/search", json=body)
+        latencies.append(1000 * (time.perf_counter() - t))
+        engine_ms.append(answer["processingTimeMs"])
+    latencies.sort()
+    return {
+        "query_p50_ms": round(statistics.median(latencies), 1),
+        "query_p95_ms": round(latencies[int(0.95 * len(latencies))], 1),
+        "meilisearch_processing_p50_ms": statistics.median(engine_ms),
+    }
+
+
+async def _one_document_upserts(engine, uid: str, views: list[dict]) -> list[int]:  # type: ignore[no-untyped-def]
+    """What one publish costs at this size: Meilisearch's duration of each one-document task."""
+    from search import documents
+
+    took = []
+    for view in views:
+        task = await engine.upsert(uid, [documents.build("achievement", view)])
+        # Minutes, not seconds, when arroy creates new trees (the first task after a bulk load).
+        task = await engine.wait(task, timeout=3600)
+        took.append(round(iso_seconds(task["duration"]) * 1000))
+    return took
+
+
+async def scale(a: argparse.Namespace) -> None:
+    from search.engine import Engine
+
     engine = Engine(a.meili, a.key, prefix=f"bench{uuid.uuid4().hex[:6]}", timeout=120)
     mix = queries(200)
-    for size in a.sizes:
-        uid = f"{engine.prefix}_{size}"
-        await engine.apply_settings(uid)
-        views = synthetic(size + a.singles)
-        t0 = time.perf_counter()
-        build_docs = await index_views(engine, uid, views[:size])
-        total = time.perf_counter() - t0
-        singles = []  # what one publish costs at this size (the first after a bulk load costs more)
-        for view in views[size:]:
-            task = await engine.wait(await engine.upsert(uid, [documents.build("achievement", view)]))
-            singles.append(round(iso_seconds(task["duration"]) * 1000))
-        latencies, engine_ms = [], []
-        for q in mix:
-            qn = to_simplified(q)
-            body = {
-                "q": qn,
-                "limit": 10,
-                "hybrid": {"embedder": "lex", "semanticRatio": 0.5},
-                "vector": query_vector(qn),
-                "matchingStrategy": "all",
-                "attributesToRetrieve": ["id"],
-                "locales": ["cmn"],
+    targets = [(a.index, None)] if a.index else [(f"{engine.prefix}_{size}", size) for size in a.sizes]
+    for uid, size in targets:
+        found: dict = {}
+        if size is None:  # an index built by an earlier run (--keep): measure it again
+            size = (await engine.call("GET", f"/indexes/{uid}/stats"))["numberOfDocuments"]
+        else:
+            await engine.apply_settings(uid)
+            t0 = time.perf_counter()
+            build_docs = await index_views(engine, uid, synthetic(size))
+            found = {
+                "build_total_s": round(time.perf_counter() - t0, 1),
+                "python_documents_s": round(build_docs, 1),
             }
-            t = time.perf_counter()
-            answer = await engine.call("POST", f"/indexes/{uid}/search", json=body)
-            latencies.append(1000 * (time.perf_counter() - t))
-            engine_ms.append(answer["processingTimeMs"])
-        latencies.sort()
-        print(
-            json.dumps(
-                {
-                    "documents": size,
-                    "build_total_s": round(total, 1),
-                    "python_documents_s": round(build_docs, 1),
-                    "query_p50_ms": round(statistics.median(latencies), 1),
-                    "query_p95_ms": round(latencies[int(0.95 * len(latencies))], 1),
-                    "meilisearch_processing_p50_ms": statistics.median(engine_ms),
-                    "one_document_tasks_ms": singles,
-                }
-            ),
-            flush=True,
+        found |= await _query_latencies(engine, uid, mix)
+        found["one_document_tasks_ms"] = await _one_document_upserts(
+            engine, uid, synthetic(size + a.singles)[size:]
         )
-        if not a.keep:
+        print(json.dumps({"documents": size} | found), flush=True)
+        if not a.keep and not a.index:
             await engine.call("DELETE", f"/indexes/{uid}")
     await engine.aclose()
 
@@ -497,6 +512,7 @@ def main() -> None:
     s.add_argument("--sizes", type=int, nargs="+", default=[10000, 200000])
     s.add_argument("--keep", action="store_true")
     s.add_argument("--singles", type=int, default=10, help="one-document upserts timed after the build")
+    s.add_argument("--index", help="measure this existing index (kept by --keep) instead of building")
     a = ap.parse_args()
     if a.what == "throughput":
         throughput(a)
