@@ -23,6 +23,11 @@ from search.engine import Engine
 
 TOPIC = "listing.changed"
 PUBLISHED_TOPIC = "matching.listing_published"
+# How long the relay waits for its task while Meilisearch answers (an unreachable Meilisearch fails
+# at once). Slow is not down: at 200,000 documents a one-document task takes seconds, and the first
+# after a bulk load took 213 s (arroy creating trees, docs/benchmarks.md); giving up at 60 s sent
+# the same documents again behind it.
+TASK_TIMEOUT = 900.0
 
 
 async def load_public(
@@ -54,7 +59,7 @@ async def sync_listings(
     if gone:
         tasks.append(await engine.delete(index, gone))
     for task in tasks:
-        await engine.wait(task)
+        await engine.wait(task, timeout=TASK_TIMEOUT)
     return [str(listing_id) for listing_id in published]
 
 
