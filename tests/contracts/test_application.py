@@ -149,7 +149,7 @@ async def test_correction_cycle_edits_and_restarts_the_clock(
 
 
 async def test_queue_flags_overdue_and_due_soon(client: httpx.AsyncClient, db: AsyncSession) -> None:
-    from datetime import date
+    from datetime import timedelta
 
     from app.accounts.models import User
     from app.contracts import service
@@ -158,13 +158,17 @@ async def test_queue_flags_overdue_and_due_soon(client: httpx.AsyncClient, db: A
     w = await helpers.world(client, db)
     soon = await helpers.under_review(client, w)
     late = await helpers.under_review(client, w)
-    row = await db.get(ContractApplication, late["id"])
-    assert row is not None
-    row.due_on = date(2026, 11, 2)
+    # The deadlines follow from the real date of acceptance, so "today" is taken from them: the
+    # last day of `soon`'s term, a month after `late`'s.
+    soon_row = await db.get(ContractApplication, soon["id"])
+    late_row = await db.get(ContractApplication, late["id"])
+    assert soon_row is not None and soon_row.due_on is not None and late_row is not None
+    today = soon_row.due_on
+    late_row.due_on = today - timedelta(days=30)
     await db.commit()
     officer = await db.get(User, w.officer.user_id)
     assert officer is not None
-    items = await service.queue(db, user=officer, limit=10, today=date(2026, 12, 10))
+    items = await service.queue(db, user=officer, limit=10, today=today)
     by_id = {str(i.id): i for i in items}
     assert by_id[late["id"]].overdue and by_id[late["id"]].working_days_left < 0
     assert by_id[soon["id"]].due_soon and not by_id[soon["id"]].overdue
