@@ -103,3 +103,8 @@ def build(kind: str, public: dict[str, Any]) -> dict[str, Any]:
         )
     }
     return document
+
+
+def without_vector(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its vector left out (`null`: Meilisearch refuses a document with none)."""
+    return document | {"_vectors": {lexical.EMBEDDER: None}}

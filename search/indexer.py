@@ -52,14 +52,21 @@ async def sync_listings(
     published = await load_public(session, kind, ids)
     await engine.ensure_setup()
     index = engine.index(kind)
+    # Two tasks: the documents without their vectors first, so that they are searchable by keyword
+    # as soon as possible, then whole. Updating the vector store is what grows with the index
+    # (10,000 achievements: ~25 ms for a document without its vector, ~280 ms with it;
+    # docs/search.md). Sent together, Meilisearch would batch them into one task.
+    docs = [documents.build(kind, view) for view in published.values()]
     tasks = []
-    if published:
-        tasks.append(await engine.upsert(index, [documents.build(kind, view) for view in published.values()]))
+    if docs:
+        tasks.append(await engine.upsert(index, [documents.without_vector(doc) for doc in docs]))
     gone = [str(listing_id) for listing_id in ids if listing_id not in published]
     if gone:
         tasks.append(await engine.delete(index, gone))
     for task in tasks:
         await engine.wait(task, timeout=TASK_TIMEOUT)
+    if docs:
+        await engine.wait(await engine.upsert(index, docs), timeout=TASK_TIMEOUT)
     return [str(listing_id) for listing_id in published]
 
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.accounts.models import OrganizationKind, Role
+from search import lexical
 from search.engine import Engine
 from tests.fixtures.accounts import SignedIn
 
@@ -69,8 +70,14 @@ def make_listing(client: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str,
     return make
 
 
-async def document(engine: Engine, kind: str, listing_id: str) -> dict[str, Any] | None:
-    status, body = await engine.send("GET", f"/indexes/{engine.index(kind)}/documents/{listing_id}")
+async def document(
+    engine: Engine, kind: str, listing_id: str, *, vectors: bool = False
+) -> dict[str, Any] | None:
+    status, body = await engine.send(
+        "GET",
+        f"/indexes/{engine.index(kind)}/documents/{listing_id}",
+        params={"retrieveVectors": "true"} if vectors else None,
+    )
     return body if status == 200 else None
 
 
@@ -86,7 +93,8 @@ async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) 
 
 @pytest.fixture
 def indexed(engine: Engine) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """`await indexed("achievement", id)`: the document once the relay has sent it."""
+    """`await indexed("achievement", id)`: the document once the relay has sent it whole — the
+    relay sends it without its vector first (search/indexer.py), and ranking needs the vector."""
 
     async def wait(
         kind: str,
@@ -98,8 +106,12 @@ def indexed(engine: Engine) -> Callable[..., Awaitable[dict[str, Any]]]:
         found: dict[str, Any] = {}
 
         async def check() -> bool:
-            doc = await document(engine, kind, listing_id)
-            if doc is not None and (version is None or doc.get("version") == version):
+            doc = await document(engine, kind, listing_id, vectors=True)
+            if (
+                doc is not None
+                and (version is None or doc.get("version") == version)
+                and doc["_vectors"][lexical.EMBEDDER]["embeddings"]
+            ):
                 found.update(doc)
                 return True
             return False

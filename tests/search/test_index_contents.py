@@ -1,10 +1,12 @@
 """What enters the index: published listings only, public fields only (read back from Meilisearch)."""
 
 import json
+import uuid
 
 from search import lexical
 from search import settings as index_settings
 from search.engine import Engine
+from search.indexer import sync_listings
 from tests.search.conftest import document, wait_for
 
 SECRET_PHONE = "13812345678"
@@ -84,3 +86,31 @@ async def test_every_index_holds_the_settings_in_code_and_setup_is_idempotent(en
             assert sorted(found[name]) == sorted(wanted[name]), (kind, name)
         assert found["synonyms"]["人工智能"] == wanted["synonyms"]["人工智能"], kind
         assert found["embedders"][lexical.EMBEDDER]["dimensions"] == lexical.DIMENSIONS, kind
+
+
+async def test_a_document_is_searchable_before_its_vector_is_sent(
+    db, engine: Engine, owner, make_listing, indexed, monkeypatch
+) -> None:
+    """The relay sends a document without its vector and waits for that task before it sends the
+    whole document: at the first step the listing is already found by keyword."""
+    listing = await make_listing("achievements", await owner("achievements"), title="分两步索引的钙钛矿成果")
+    await indexed("achievement", listing["id"])
+    uid = engine.index("achievement")
+    await engine.wait(await engine.delete(uid, [listing["id"]]))
+    steps: list[tuple[bool, bool]] = []
+    wait = engine.wait
+
+    async def watched(task, *, timeout: float = 60.0):  # type: ignore[no-untyped-def]  # noqa: ASYNC109
+        state = await wait(task, timeout=timeout)
+        doc = await document(engine, "achievement", listing["id"], vectors=True)
+        hits = (await engine.call("POST", f"/indexes/{uid}/search", json={"q": "钙钛矿"}))["hits"]
+        assert doc is not None
+        steps.append(
+            (bool(doc["_vectors"][lexical.EMBEDDER]["embeddings"]), listing["id"] in {h["id"] for h in hits})
+        )
+        return state
+
+    monkeypatch.setattr(engine, "wait", watched)
+    await sync_listings(db, engine, "achievement", [uuid.UUID(listing["id"])])
+    await db.rollback()
+    assert steps == [(False, True), (True, True)]
