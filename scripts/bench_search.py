@@ -410,11 +410,11 @@ def iso_seconds(duration: str) -> float:
 async def _query_latencies(engine, uid: str, mix: list[str]) -> dict:  # type: ignore[no-untyped-def]
     """The API's hybrid query without highlighting (ids only), one at a time."""
     from search.lexical import query_vector
-    from search.normalize import to_simplified
+    from search.normalize import normalize
 
     latencies, engine_ms = [], []
     for q in mix:
-        qn = to_simplified(q)
+        qn = normalize(q)
         body = {
             "q": qn,
             "limit": 10,

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from search import lexical
-from search.normalize import to_simplified
+from search.normalize import normalize
 
 
 def _value(value: Any) -> Any:
@@ -41,7 +41,7 @@ def _text(*parts: Any) -> str:
             flat.extend(str(item) for item in part if item)
         elif part:
             flat.append(str(part))
-    return to_simplified("\n".join(flat))
+    return normalize("\n".join(flat))
 
 
 def build(kind: str, public: dict[str, Any]) -> dict[str, Any]:
@@ -65,11 +65,11 @@ def build(kind: str, public: dict[str, Any]) -> dict[str, Any]:
         "id": str(get("id")),
         "type": kind,
         "display_title": title,
-        "title": to_simplified(title),
-        "keywords": [to_simplified(keyword) for keyword in get("keywords") or []],
-        "description": to_simplified(body),
+        "title": normalize(title),
+        "keywords": [normalize(keyword) for keyword in get("keywords") or []],
+        "description": normalize(body),
         "details": details,
-        "organization": to_simplified(get("owner_organization_name") or ""),
+        "organization": normalize(get("owner_organization_name") or ""),
         "field": [_value(field) for field in fields or []],
         "region_code": get("region_code"),
         "regions": regions,

@@ -1,5 +1,8 @@
 """Text normalisation shared by what is indexed and what is asked (docs/search.md).
 
+* Width and compatibility forms: Unicode NFKC, so that ＡＩ and ５Ｇ (Chinese input methods type
+  letters and digits in full width) find AI and 5G and back — neither Meilisearch nor jieba folds
+  them — and CO₂ finds CO2.
 * Script: OpenCC `t2s` turns traditional characters into simplified ones on both sides, so that
   電力電子 finds 电力电子 and back. Regional vocabulary (人工智慧 vs 人工智能) is not a script
   difference; the synonym dictionary (search/synonyms.json) covers it.
@@ -10,6 +13,7 @@
 """
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import jieba
@@ -23,8 +27,9 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 BIGRAM_MARK = "\u0001"  # keeps the bigram 数据 apart from the word 数据 in the hash space
 
 
-def to_simplified(text: str) -> str:
-    return _t2s.convert(text) if text else text
+def normalize(text: str) -> str:
+    """What is indexed and what is asked, alike: NFKC, then traditional → simplified script."""
+    return _t2s.convert(unicodedata.normalize("NFKC", text)) if text else text
 
 
 @lru_cache(maxsize=1)

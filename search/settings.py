@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from search import lexical
-from search.normalize import to_simplified
+from search.normalize import normalize
 
 KINDS = ("achievement", "demand", "expert", "agency")
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.json")
@@ -45,7 +45,7 @@ def synonyms() -> dict[str, list[str]]:
     groups = json.loads(SYNONYMS_FILE.read_text(encoding="utf-8"))["groups"]
     mapping: dict[str, list[str]] = {}
     for group in groups:
-        terms = list(dict.fromkeys(to_simplified(term).lower() for term in group))
+        terms = list(dict.fromkeys(normalize(term).lower() for term in group))
         for term in terms:
             others = [other for other in terms if other != term]
             mapping.setdefault(term, [])

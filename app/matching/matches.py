@@ -24,7 +24,7 @@ from app.matching.schemas import Match, MatchResult
 from app.matching.search import unavailable
 from search import lexical
 from search.engine import Engine, SearchUnavailable
-from search.normalize import to_simplified
+from search.normalize import normalize
 
 COUNTERPARTS = {"demand": ("achievement", "expert", "agency"), "achievement": ("demand", "expert", "agency")}
 CANDIDATES = 30
@@ -65,9 +65,7 @@ async def load_for_matching(
 
 
 def _text(listing: ListingColumns) -> str:
-    return to_simplified(
-        "\n".join([listing.title, " ".join(listing.keywords or []), listing.description or ""])
-    )  # type: ignore[attr-defined]
+    return normalize("\n".join([listing.title, " ".join(listing.keywords or []), listing.description or ""]))  # type: ignore[attr-defined]
 
 
 def terms_of(text: str, top: int = 8) -> list[str]:

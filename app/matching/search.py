@@ -9,7 +9,7 @@ from app.core.errors import ServiceUnavailable
 from app.matching.schemas import SearchFilters, SearchHit, SearchResult
 from search import lexical
 from search.engine import Engine, SearchUnavailable
-from search.normalize import to_simplified
+from search.normalize import normalize
 from search.settings import FACETS, KINDS
 
 SEMANTIC_RATIO = 0.5  # docs/search.md: the best of the ratios measured
@@ -106,7 +106,7 @@ def search_queries(
     (Meilisearch's "last" strategy). Hits of the kinds are merged by ranking score in `search`, as
     federation does — federated hybrid search measured 2.3× the cost of the same plain queries
     (docs/search.md)."""
-    normalised = to_simplified(q.strip())
+    normalised = normalize(q.strip())
     vector = lexical.query_vector(normalised) if normalised else None
     clauses = filter_expression(filters)
     queries: list[dict[str, Any]] = []

@@ -23,7 +23,7 @@ from app.matching.search import filter_expression, kinds_for
 from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue
 from search.engine import Engine
-from search.normalize import to_simplified
+from search.normalize import normalize
 
 WEBHOOK_TOPIC = "webhook.deliver"
 
@@ -123,7 +123,7 @@ async def _saved_search_hits(
         queries.append(
             {
                 "indexUid": engine.index(kind),
-                "q": to_simplified(subscription.query),
+                "q": normalize(subscription.query),
                 "filter": [f'id = "{listing_id}"', *filter_expression(filters)],
                 "matchingStrategy": "all",
                 "limit": 1,

@@ -449,7 +449,7 @@ import sys as _sys
 _sys.path.insert(0, str(_Path(__file__).resolve().parents[2]))
 
 from search import lexical as _lex
-from search.normalize import to_simplified as _simp
+from search.normalize import normalize as _simp
 
 _SHIP_SETTINGS = {
     "searchableAttributes": ["title", "description"],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from search.normalize import to_simplified
+from search.normalize import normalize
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "csl"
 
@@ -22,7 +22,7 @@ def main() -> None:
     text = {}
     for line in (DATA / "achievements.jsonl").open(encoding="utf-8"):
         d = json.loads(line)
-        text[d["key"]] = to_simplified(d["title"] + " " + d["description"]).lower()
+        text[d["key"]] = normalize(d["title"] + " " + d["description"]).lower()
     runs = []
     for path in sys.argv[1:]:
         rows = (json.loads(line) for line in Path(path).open(encoding="utf-8"))
@@ -40,7 +40,7 @@ def main() -> None:
             luck += 1
             continue
         r = runs[0][key]
-        keywords = to_simplified(r["q"]).lower().split()
+        keywords = normalize(r["q"]).lower().split()
         top = r["ranked"][0] if r["ranked"] else None
         category = (
             f"paper contains {sum(k in text[key] for k in keywords)}/{len(keywords)} keywords verbatim, "

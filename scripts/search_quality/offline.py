@@ -20,7 +20,7 @@ import jieba.analyse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from search.normalize import _CJK_RUN, _WORD, BIGRAM_MARK, to_simplified
+from search.normalize import _CJK_RUN, _WORD, BIGRAM_MARK, normalize
 
 jieba.setLogLevel(60)
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "csl"
@@ -149,12 +149,9 @@ def dev_set() -> tuple[list[dict], list[tuple[str, str, str]]]:
     """The CSL abstracts and queries, normalised; traditional-script queries left out (after t2s
     they are the keyword queries)."""
     docs = [json.loads(line) for line in (DATA / "achievements.jsonl").open(encoding="utf-8")]
-    docs = [
-        {**d, "title": to_simplified(d["title"]), "description": to_simplified(d["description"])}
-        for d in docs
-    ]
+    docs = [{**d, "title": normalize(d["title"]), "description": normalize(d["description"])} for d in docs]
     queries = [line.rstrip("\n").split("\t") for line in (DATA / "queries.tsv").open(encoding="utf-8")][1:]
-    return docs, [(key, kind, to_simplified(q)) for key, kind, q in queries if kind != "keywords_traditional"]
+    return docs, [(key, kind, normalize(q)) for key, kind, q in queries if kind != "keywords_traditional"]
 
 
 def main() -> None:

@@ -81,6 +81,20 @@ async def test_script_variants_match_both_ways(client, catalogue) -> None:
         assert body["hits"] and body["hits"][0]["id"] == catalogue[key], q
 
 
+async def test_full_width_letters_and_digits_match_half_width(client, owner, make_listing, indexed) -> None:
+    """Chinese input methods type letters and digits in full width (ＡＩ, ５Ｇ); either width finds
+    the other, on the keyword side as on the vector side."""
+    uni = await owner("achievements")
+    led = await make_listing("achievements", uni, title="ＬＥＤ照明驱动电源", description="ＬＥＤ恒流驱动。")
+    chip = await make_listing("achievements", uni, title="面向5G通信的射频芯片", description="5G射频前端。")
+    for listing in (led, chip):
+        await indexed("achievement", listing["id"])
+    for q, listing in (("LED", led), ("led", led), ("ＬＥＤ", led), ("５Ｇ", chip), ("5G", chip)):
+        body = await _search(client, q=q, types="achievement")
+        assert body["hits"] and body["hits"][0]["id"] == listing["id"], q
+        assert body["hits"][0]["title"] == listing["title"], q  # shown as written
+
+
 async def test_synonyms(client, catalogue) -> None:
     for q, key in (("人工智慧", "ai"), ("AI 病理", "ai"), ("graphene", "graphene")):
         body = await _search(client, q=q, types="achievement")
