@@ -65,7 +65,8 @@ async def load_for_matching(
 
 
 def _text(listing: ListingColumns) -> str:
-    return normalize("\n".join([listing.title, " ".join(listing.keywords or []), listing.description or ""]))  # type: ignore[attr-defined]
+    keywords = " ".join(listing.keywords or [])  # type: ignore[attr-defined]
+    return normalize("\n".join([listing.title, keywords, listing.description or ""]))
 
 
 def terms_of(text: str, top: int = 8) -> list[str]:
