@@ -58,7 +58,7 @@ def _types(raw: str | None, allowed: tuple[str, ...]) -> list[str]:
 @router.get("/search", response_model=SearchResult, responses=problem_responses(422, 503))
 async def search(
     request: Request,
-    q: Annotated[str, Query(max_length=200, description="搜索词；简体、繁体、英文缩写均可")] = "",
+    q: Annotated[str, Query(max_length=200, description="搜索词；简体、繁体、英文缩写、全角半角均可")] = "",
     types: Annotated[
         str | None, Query(description="逗号分隔：achievement,demand,expert,agency；默认全部")
     ] = None,

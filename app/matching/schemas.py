@@ -19,7 +19,7 @@ class SearchHit(BaseModel):
     type: Kind = Field(description="achievement=科技成果、demand=技术需求、expert=专家、agency=服务机构")
     id: uuid.UUID
     title: str = Field(description="标题（专家、机构为名称）")
-    highlight: dict[str, str] = Field(description="命中词以 <em> 标出的标题与摘要片段（简体）")
+    highlight: dict[str, str] = Field(description="命中词以 <em> 标出的标题与摘要片段（简体、半角）")
     score: float = Field(description="0–1 的相关度")
     field: list[str] = []
     region_code: str | None = None
