@@ -1,5 +1,6 @@
 """Rules of organizations, users and sign-in. Services flush; the request commits."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -252,9 +253,24 @@ async def _issue_tokens(
     )
 
 
+# No registered e-mail holds a control character, and PostgreSQL refuses NUL in any text parameter.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
 async def login(
     session: AsyncSession, database: Database, *, email: str, password: str, settings: Settings
 ) -> TokenResponse:
+    if _CONTROL_CHARACTER.search(email.strip()):
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "username",
+                    "control_character",
+                    "The e-mail must not contain control characters.",
+                    "邮箱不能包含控制字符。",
+                )
+            ]
+        )
     now = datetime.now(UTC)
     user = await repository.get_user_by_email(session, email.strip())
     if user is not None and user.locked_until is not None and user.locked_until > now:

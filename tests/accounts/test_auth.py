@@ -58,6 +58,19 @@ async def test_wrong_password_is_401_and_unknown_email_looks_the_same(
     assert wrong.json()["code"] == unknown.json()["code"] == "invalid_credentials"
 
 
+async def test_control_characters_in_the_e_mail_are_422_naming_the_field(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    # Found by fuzzing: a NUL reached PostgreSQL, which refuses it, and the sign-in answered 500.
+    user = await create_user(db)
+    for username in (f"{user.email}\x00", "a\x00b@example.cn", f"{user.email}\x1b"):
+        response = await client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "username"
+    refused = await db.scalar(select(User.failed_login_count).where(User.id == user.id))
+    assert refused == 0
+
+
 async def test_repeated_failures_lock_the_account(client: httpx.AsyncClient, db: AsyncSession) -> None:
     user = await create_user(db)
     for _ in range(3):  # login_max_failures in the test settings
