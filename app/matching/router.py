@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from app.accounts.auth import CurrentUser, OptionalUser
 from app.core.db import SessionDep
-from app.core.errors import problem_responses
+from app.core.errors import FieldError, ValidationFailed, problem_responses
 from app.core.pagination import Page, PageDep
 from app.core.types import RegionCode
 from app.core.vocabulary import TechnologyField
@@ -35,8 +35,6 @@ def _engine(request: Request) -> Engine:
 
 
 def _types(raw: str | None, allowed: tuple[str, ...]) -> list[str]:
-    from app.core.errors import FieldError, ValidationFailed
-
     if not raw:
         return []
     wanted = [part.strip() for part in raw.split(",") if part.strip()]
@@ -48,7 +46,7 @@ def _types(raw: str | None, allowed: tuple[str, ...]) -> list[str]:
                     "types",
                     "invalid",
                     f"unknown types: {', '.join(bad)}; allowed: {', '.join(allowed)}",
-                    "类型无效",
+                    f"未知类型：{'、'.join(bad)}；可选：{'、'.join(allowed)}",
                 )
             ]
         )

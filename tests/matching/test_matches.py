@@ -71,4 +71,12 @@ async def test_non_public_listing_matches_only_for_owner_tech_manager_admin(
 async def test_wrong_counterpart_type_is_rejected(client, owner, make_listing) -> None:
     demand = await make_listing("demands", await owner("demands"))
     response = await client.get(f"/api/v1/demands/{demand['id']}/matches", params={"types": "demand"})
-    assert response.status_code == 422 and "types" in response.text
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    # Names the field, what was wrong and what is allowed, in the language asked for.
+    assert error["field"] == "types"
+    assert error["message"] == "未知类型：demand；可选：achievement、expert、agency"
+    english = await client.get(
+        f"/api/v1/demands/{demand['id']}/matches", params={"types": "demand"}, headers={"Accept-Language": "en"}
+    )
+    assert english.json()["errors"][0]["message"] == "unknown types: demand; allowed: achievement, expert, agency"
