@@ -104,6 +104,11 @@ def search_check(
         for kind, ids in part.items():
             if ids:
                 console.print(f"[yellow]{kind}[/yellow] {name}: {len(ids)} — " + ", ".join(ids[:10]))
+    if any(report.stale.values()):
+        console.print(
+            "stale: indexed from an older version of the listing, or its text prepared another way"
+            " (after an upgrade: `techex reindex`)"
+        )
     if not report.clean:
         raise typer.Exit(code=1)
     console.print("[green]the index matches the database[/green]")

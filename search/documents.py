@@ -5,10 +5,19 @@ callers can never reach an index, and only the fields named here are copied from
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from importlib.metadata import version
 from typing import Any
+
+import jieba
 
 from search import lexical
 from search.normalize import normalize
+
+# How a document's text and vector were made: the number changes with normalisation, tokens or the
+# lexical vector, and the libraries' versions are in it because their dictionaries decide
+# conversions and cuts. `techex search-check` reports documents made another way as stale, so an
+# upgrade that needs `techex reindex` says so instead of searching worse in silence.
+TEXT_FORMAT = f"1 opencc {version('opencc')} jieba {jieba.__version__}"
 
 
 def _value(value: Any) -> Any:
@@ -77,6 +86,7 @@ def build(kind: str, public: dict[str, Any]) -> dict[str, Any]:
         "published_at": _value(get("published_at")),
         "updated_at": _value(get("updated_at")),
         "version": get("version"),
+        "text_format": TEXT_FORMAT,
     }
     if kind == "achievement":
         document |= {

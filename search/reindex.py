@@ -96,7 +96,8 @@ async def reindex(database: Database, engine: Engine, *, progress: Progress | No
 @dataclass
 class CheckReport:
     missing: dict[str, list[str]] = field(default_factory=dict)  # published, not in the index
-    stale: dict[str, list[str]] = field(default_factory=dict)  # indexed with an older version
+    # indexed with an older version of the listing, or with another text format (documents.TEXT_FORMAT)
+    stale: dict[str, list[str]] = field(default_factory=dict)
     extra: dict[str, list[str]] = field(default_factory=dict)  # in the index, not published
 
     @property
@@ -104,17 +105,18 @@ class CheckReport:
         return not any(ids for part in (self.missing, self.stale, self.extra) for ids in part.values())
 
 
-async def indexed_versions(engine: Engine, kind: str) -> dict[str, int | None]:
-    found: dict[str, int | None] = {}
+async def indexed_states(engine: Engine, kind: str) -> dict[str, tuple[int | None, str | None]]:
+    """Each indexed document's listing version and text format."""
+    found: dict[str, tuple[int | None, str | None]] = {}
     offset = 0
     while True:
         page = await engine.call(
             "GET",
             f"/indexes/{engine.index(kind)}/documents",
-            params={"fields": "id,version", "limit": 1000, "offset": offset},
+            params={"fields": "id,version,text_format", "limit": 1000, "offset": offset},
         )
         for doc in page["results"]:
-            found[doc["id"]] = doc.get("version")
+            found[doc["id"]] = (doc.get("version"), doc.get("text_format"))
         offset += len(page["results"])
         if offset >= page["total"] or not page["results"]:
             return found
@@ -128,9 +130,11 @@ async def check(database: Database, engine: Engine) -> CheckReport:
             rows = await session.execute(
                 select(model.id, model.version).where(model.status == ListingStatus.published)
             )
-            expected = {str(listing_id): version for listing_id, version in rows.all()}
+            expected = {
+                str(listing_id): (version, documents.TEXT_FORMAT) for listing_id, version in rows.all()
+            }
             await engine.ensure_index(engine.index(kind))
-            actual = await indexed_versions(engine, kind)
+            actual = await indexed_states(engine, kind)
             report.missing[kind] = sorted(set(expected) - set(actual))
             report.stale[kind] = sorted(i for i in set(expected) & set(actual) if actual[i] != expected[i])
             report.extra[kind] = sorted(set(actual) - set(expected))

@@ -1,5 +1,6 @@
 """`techex reindex` and `techex search-check` (their functions, on the test run's database and index)."""
 
+from search import documents
 from search import reindex as rebuilding
 from tests.search.conftest import document
 
@@ -10,7 +11,9 @@ async def test_check_finds_drift_and_reindex_repairs_it(
     who = await owner("achievements")
     kept = await make_listing("achievements", who, title="索引中保留的成果")
     lost = await make_listing("achievements", who, title="从索引中丢失的成果")
-    for listing in (kept, lost):
+    behind = await make_listing("achievements", who, title="索引落后一个版本的成果")
+    old_format = await make_listing("achievements", who, title="旧版文本处理的成果")
+    for listing in (kept, lost, behind, old_format):
         await indexed("achievement", listing["id"])
     await app.state.background.stop()  # keep the relay from repairing it before we look
     try:
@@ -21,15 +24,25 @@ async def test_check_finds_drift_and_reindex_repairs_it(
             version=1,
             _vectors={"lex": None},
         )
-        await engine.wait(await engine.upsert(engine.index("achievement"), [stray]))
+        # An update the index missed, and a document made before a normalisation change (no format
+        # stamp, as every document indexed before the stamp existed).
+        older = dict(await indexed("achievement", behind["id"]), version=behind["version"] - 1)
+        unstamped = await indexed("achievement", old_format["id"])
+        del unstamped["text_format"]
+        older["_vectors"] = unstamped["_vectors"] = {"lex": None}
+        for doc in (stray, older, unstamped):
+            await engine.wait(await engine.upsert(engine.index("achievement"), [doc]))
         report = await rebuilding.check(app.state.database, engine)
         assert report.missing["achievement"] == [lost["id"]]
         assert report.extra["achievement"] == [stray["id"]]
+        assert report.stale["achievement"] == sorted([behind["id"], old_format["id"]])
         assert not report.clean
         counts = await rebuilding.reindex(app.state.database, engine)
-        assert counts["achievement"] == 2
+        assert counts["achievement"] == 4
         assert (await rebuilding.check(app.state.database, engine)).clean
         assert await document(engine, "achievement", lost["id"]) is not None
+        restamped = await document(engine, "achievement", old_format["id"])
+        assert restamped is not None and restamped["text_format"] == documents.TEXT_FORMAT
         assert await document(engine, "achievement", stray["id"]) is None
         response = await client.get("/api/v1/search", params={"q": "丢失的成果", "types": "achievement"})
         assert response.json()["hits"][0]["id"] == lost["id"]
