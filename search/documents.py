@@ -26,7 +26,7 @@ def _value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)  # Meilisearch filters numbers as doubles; the API reads prices from PostgreSQL
     if isinstance(value, datetime):
-        return int(value.timestamp())
+        return value.timestamp()  # to the microsecond: "newest first" orders listings of one second
     if isinstance(value, date):
         return value.isoformat()
     return value

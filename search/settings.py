@@ -28,11 +28,13 @@ FILTERABLE = [
     "service_kinds",
     "published_at",
 ]
-SORTABLE = ["published_at", "asking_price", "budget_max", "maturity"]
+SORTABLE = ["published_at", "asking_price"]  # the orders of GET /api/v1/search (app/matching/search.SORTS)
 FACETS = ["type", "field", "region_province", "maturity", "transfer_modes"]
 DISPLAYED = ["*"]
-# Meilisearch's default order; measured against variants in docs/search.md.
-RANKING_RULES = ["words", "typo", "proximity", "attribute", "sort", "exactness"]
+# Meilisearch's default order, measured against variants in docs/search.md, except that `sort`
+# comes first: a search that asks for an order (newest, price) gets it strictly, not only among
+# equally relevant hits; a search that does not ask is ranked exactly as before (the rule is idle).
+RANKING_RULES = ["sort", "words", "typo", "proximity", "attribute", "exactness"]
 
 
 def index_name(prefix: str, kind: str) -> str:

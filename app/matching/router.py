@@ -21,6 +21,7 @@ from app.matching.schemas import (
     MatchResult,
     NotificationRead,
     SearchFilters,
+    SearchOrder,
     SearchResult,
     SubscriptionCreate,
     SubscriptionRead,
@@ -77,13 +78,22 @@ async def search(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="条数")] = 20,
     offset: Annotated[int, Query(ge=0, le=900, description="跳过的条数")] = 0,
+    sort: Annotated[
+        SearchOrder | None,
+        Query(
+            description="排序：relevance=相关度（有搜索词时默认）、newest=最新发布（无搜索词时默认）、"
+            "price_asc / price_desc=报价从低到高 / 从高到低（仅科技成果，面议的排在最后）"
+        ),
+    ] = None,
 ) -> SearchResult:
     """搜索科技成果、技术需求、专家和服务机构，按相关度排在一个列表中，带分面计数与高亮片段。
 
     Search all four kinds in one ranked list. Traditional and simplified script match each other;
     field synonyms (人工智能 / AI / 人工智慧 …) apply. `maturity_min`, `transfer_mode` and
-    `price_max` concern achievements only, so setting one limits the result to achievements.
-    Only published listings are indexed. 503 with `Retry-After` when the search engine is down."""
+    `price_max` concern achievements only, so setting one limits the result to achievements; so do
+    the price orders. An order other than relevance lists the listings containing every word of the
+    query, strictly in that order. Only published listings are indexed. 503 with `Retry-After` when
+    the search engine is down."""
     filters = SearchFilters(
         field=field,
         region=region,
@@ -98,6 +108,7 @@ async def search(
         filters=filters,
         limit=limit,
         offset=offset,
+        sort=sort,
     )
 
 

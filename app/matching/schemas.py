@@ -13,6 +13,7 @@ from app.listings.vocabulary import TransferMode
 from app.matching.models import SubscriptionKind
 
 Kind = Literal["achievement", "demand", "expert", "agency"]
+SearchOrder = Literal["relevance", "newest", "price_asc", "price_desc"]
 
 
 class SearchHit(BaseModel):

@@ -1,12 +1,12 @@
-"""Search across the four kinds: one federated multi-search request to Meilisearch, each kind's
-query hybrid (keyword ranking fused with the lexical BM25 vector, search/lexical.py)."""
+"""Search across the four kinds: one multi-search request to Meilisearch, each kind's query hybrid
+(keyword ranking fused with the lexical BM25 vector, search/lexical.py), the kinds' hits merged here."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from app.core.errors import ServiceUnavailable
-from app.matching.schemas import SearchFilters, SearchHit, SearchResult
+from app.matching.schemas import SearchFilters, SearchHit, SearchOrder, SearchResult
 from search import lexical
 from search.engine import Engine, SearchUnavailable
 from search.normalize import normalize
@@ -18,6 +18,19 @@ SEMANTIC_RATIO = 0.5  # docs/search.md: the best of the ratios measured
 # hash noise below 0.01); such hits are dropped. Measured: no change to MRR (docs/search.md).
 MIN_SCORE = 0.51
 ACHIEVEMENT_ONLY = ("maturity_min", "transfer_mode", "price_max")
+# An explicit order: Meilisearch's sort within each kind, and the same key merging the kinds here.
+# Unpriced (面议) achievements come last either way, as Meilisearch puts documents without the field.
+SORTS: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
+    "newest": ("published_at:desc", lambda hit: -(hit.get("published_at") or 0)),
+    "price_asc": (
+        "asking_price:asc",
+        lambda hit: (hit.get("asking_price") is None, hit.get("asking_price") or 0),
+    ),
+    "price_desc": (
+        "asking_price:desc",
+        lambda hit: (hit.get("asking_price") is None, -(hit.get("asking_price") or 0)),
+    ),
+}
 RETRIEVE = ["id", "type", "display_title", "field", "region_code", "maturity", "asking_price", "published_at"]
 
 
@@ -49,9 +62,9 @@ def filter_expression(filters: SearchFilters) -> list[str]:
     return clauses
 
 
-def kinds_for(types: Sequence[str], filters: SearchFilters) -> list[str]:
+def kinds_for(types: Sequence[str], filters: SearchFilters, sort: SearchOrder = "relevance") -> list[str]:
     kinds = [kind for kind in KINDS if not types or kind in types]
-    if any(getattr(filters, name) is not None for name in ACHIEVEMENT_ONLY):
+    if sort.startswith("price_") or any(getattr(filters, name) is not None for name in ACHIEVEMENT_ONLY):
         kinds = [kind for kind in kinds if kind == "achievement"]
     return kinds
 
@@ -98,57 +111,75 @@ def _hit(engine: Engine, raw: dict[str, Any]) -> SearchHit:
 
 
 def search_queries(
-    engine: Engine, q: str, kinds: Sequence[str], filters: SearchFilters, *, limit: int, offset: int
+    engine: Engine,
+    q: str,
+    kinds: Sequence[str],
+    filters: SearchFilters,
+    *,
+    limit: int,
+    offset: int,
+    sort: SearchOrder = "relevance",
 ) -> list[dict[str, Any]]:
     """The multi-search queries of one search: per kind a hybrid query for the hits and a
     keyword-only limit-0 query for the counts. The vector side scores every document, so a hybrid
     search would count them all; totals and facets come from the documents matching the words
     (Meilisearch's "last" strategy). Hits of the kinds are merged by ranking score in `search`, as
     federation does — federated hybrid search measured 2.3× the cost of the same plain queries
-    (docs/search.md)."""
+    (docs/search.md).
+
+    An explicit order ranks by its key alone, so it lists the documents containing every word,
+    counted alike; the vector side's near misses would be sorted in among them."""
     normalised = normalize(q.strip())
-    vector = lexical.query_vector(normalised) if normalised else None
+    ordered = sort != "relevance"
+    vector = lexical.query_vector(normalised) if normalised and not ordered else None
     clauses = filter_expression(filters)
     queries: list[dict[str, Any]] = []
     for kind in kinds:
         query = kind_query(engine, kind, normalised, vector, clauses)
         query |= {"limit": offset + limit, "showRankingScore": True}
-        queries.append(query)
-        queries.append(
-            {
-                "indexUid": engine.index(kind),
-                "q": normalised,
-                "filter": clauses,
-                "limit": 0,
-                "facets": FACETS,
-                "locales": ["cmn"],
-            }
-        )
+        count = {
+            "indexUid": engine.index(kind),
+            "q": normalised,
+            "filter": clauses,
+            "limit": 0,
+            "facets": FACETS,
+            "locales": ["cmn"],
+        }
+        if ordered:
+            query |= {"sort": [SORTS[sort][0]], "matchingStrategy": "all"}
+            count["matchingStrategy"] = "all"
+        queries += [query, count]
     return queries
 
 
 async def search(
-    engine: Engine, *, q: str, types: Sequence[str], filters: SearchFilters, limit: int, offset: int
+    engine: Engine,
+    *,
+    q: str,
+    types: Sequence[str],
+    filters: SearchFilters,
+    limit: int,
+    offset: int,
+    sort: SearchOrder | None = None,
 ) -> SearchResult:
-    kinds = kinds_for(types, filters)
+    """Without `sort`: by relevance when there is a query, newest first when browsing."""
+    sort = sort or ("relevance" if q.strip() else "newest")
+    kinds = kinds_for(types, filters, sort)
     if not kinds:
         return SearchResult(hits=[], facets={}, total=0, limit=limit, offset=offset)
-    queries = search_queries(engine, q, kinds, filters, limit=limit, offset=offset)
+    queries = search_queries(engine, q, kinds, filters, limit=limit, offset=offset, sort=sort)
     try:
         answer = await engine.multi_search({"queries": queries})
     except SearchUnavailable as exc:
         raise unavailable(exc) from exc
     results = answer["results"]
-    hits = sorted(
-        (
-            hit
-            for result in results[0::2]
-            for hit in result["hits"]
-            if hit.get("_rankingScore", 0.0) >= MIN_SCORE
-        ),
-        key=lambda hit: hit.get("_rankingScore", 0.0),
-        reverse=True,
-    )[offset : offset + limit]
+    found = [hit for result in results[0::2] for hit in result["hits"]]
+    if sort == "relevance":
+        found = [hit for hit in found if hit.get("_rankingScore", 0.0) >= MIN_SCORE]
+        found.sort(key=lambda hit: hit.get("_rankingScore", 0.0), reverse=True)
+    else:
+        found.sort(key=SORTS[sort][1])
+    hits = found[offset : offset + limit]
     facets: dict[str, dict[str, int]] = {}
     total = 0
     for result in results[1::2]:

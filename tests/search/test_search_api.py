@@ -140,9 +140,46 @@ async def test_filters_and_facets(client, catalogue) -> None:
     assert {h["id"] for h in (await _search(client, transfer_mode="transfer"))["hits"]} == {catalogue["ai"]}
 
 
+async def test_browsing_is_newest_first_and_an_order_is_strict(
+    client, catalogue, owner, make_listing, indexed
+) -> None:
+    # The catalogue was published in this order: grid, ai, graphene, power, then the demand.
+    browse = await _search(client)
+    assert [h["id"] for h in browse["hits"]] == [
+        catalogue[key] for key in ("demand", "power", "graphene", "ai", "grid")
+    ]
+    cheap = await _search(client, sort="price_asc")
+    assert {h["type"] for h in cheap["hits"]} == {"achievement"} and cheap["total"] == 4
+    assert [h["id"] for h in cheap["hits"][:2]] == [catalogue["grid"], catalogue["ai"]]
+    dear = await _search(client, sort="price_desc")
+    assert [h["id"] for h in dear["hits"][:2]] == [catalogue["ai"], catalogue["grid"]]
+    assert {h["id"] for h in dear["hits"][2:]} == {catalogue["graphene"], catalogue["power"]}  # 面议 last
+    # By relevance the older listing wins (the words are its title); newest first, the newer one
+    # that has them in its description only comes first all the same.
+    uni = await owner("achievements")
+    older = await make_listing("achievements", uni, title="钙钛矿电池封装工艺", description="一种封装工艺。")
+    newer = await make_listing(
+        "achievements", uni, title="光伏组件的湿热老化测试", description="用于钙钛矿电池组件的老化测试。"
+    )
+    for listing in (older, newer):
+        await indexed("achievement", listing["id"])
+    relevant = await _search(client, q="钙钛矿电池")
+    assert [h["id"] for h in relevant["hits"]] == [older["id"], newer["id"]]
+    newest = await _search(client, q="钙钛矿电池", sort="newest")
+    assert [h["id"] for h in newest["hits"]] == [newer["id"], older["id"]]
+    assert newest["total"] == 2 and "<em>" in newest["hits"][0]["highlight"]["description"]
+    # Strict in Meilisearch too, not only in the merge of the kinds: page one of one hit is the newest.
+    page = await _search(client, q="钙钛矿电池", sort="newest", types="achievement", limit=1)
+    assert [h["id"] for h in page["hits"]] == [newer["id"]]
+    # An order lists what contains every word; near misses are not sorted in.
+    assert (await _search(client, q="石墨烯 病理", sort="newest"))["hits"] == []
+    assert (await _search(client, q="石墨烯 病理", sort="newest"))["total"] == 0
+
+
 async def test_bad_parameters_name_the_field(client) -> None:
     for params, name in (
         ({"types": "patent"}, "types"),
+        ({"sort": "cheapest"}, "sort"),
         ({"maturity_min": 12}, "maturity_min"),
         ({"region": "12"}, "region"),
         # Found by schemathesis: amounts the saved-search schema refuses once answered 500.
