@@ -260,7 +260,8 @@ _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 async def login(
     session: AsyncSession, database: Database, *, email: str, password: str, settings: Settings
 ) -> TokenResponse:
-    if _CONTROL_CHARACTER.search(email.strip()):
+    email = email.strip()
+    if _CONTROL_CHARACTER.search(email):
         raise ValidationFailed(
             errors=[
                 FieldError(
@@ -272,7 +273,7 @@ async def login(
             ]
         )
     now = datetime.now(UTC)
-    user = await repository.get_user_by_email(session, email.strip())
+    user = await repository.get_user_by_email(session, email)
     if user is not None and user.locked_until is not None and user.locked_until > now:
         raise _locked(user.locked_until, now)
     if not await verify_password(password, user.password_hash if user else None):
