@@ -23,7 +23,17 @@ class SubscriptionKind(StrEnum):
 
 class Subscription(Timestamps, Base):
     __tablename__ = "subscriptions"
-    __table_args__ = (Index("ix_subscriptions_active_kind", "active", "kind"),)
+    __table_args__ = (
+        Index("ix_subscriptions_active_kind", "active", "kind"),
+        # Following a demand twice would notify twice of every match (a double click on 关注).
+        Index(
+            "uq_subscriptions_user_demand",
+            "user_id",
+            "demand_id",
+            unique=True,
+            postgresql_where=text("kind = 'demand'"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -154,14 +154,15 @@ _matches_route("achievement", "achievements", ("demand", "expert", "agency"), "�
     "/subscriptions",
     response_model=SubscriptionRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 409, 422),
     tags=["subscriptions"],
 )
 async def create_subscription(
     session: SessionDep, user: CurrentUser, data: SubscriptionCreate
 ) -> SubscriptionRead:
     """订阅：保存一个搜索（kind=search），或关注本企业的需求（kind=demand）。新发布的信息与之匹配时生成通知，
-    配置了 `webhook_url` 的还会 POST 到该地址（失败自动重试）。"""
+    配置了 `webhook_url` 的还会 POST 到该地址（失败自动重试）。同一需求只能关注一次：再次关注答 409
+    `already_following`，带已有订阅的 `subscription_id`。"""
     return SubscriptionRead.model_validate(await subscriptions.create(session, user=user, data=data))
 
 

@@ -8,11 +8,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.audit.service import record
-from app.core.errors import FieldError, NotFound, ValidationFailed
+from app.core.db import unique_violation
+from app.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.core.pagination import PageParams
 from app.listings import policy
 from app.listings.models import Demand
@@ -57,8 +59,28 @@ async def create(session: AsyncSession, *, user: User, data: SubscriptionCreate)
         demand_id=data.demand_id if data.kind == SubscriptionKind.demand else None,
         webhook_url=str(data.webhook_url) if data.webhook_url else None,
     )
-    session.add(subscription)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(subscription)
+            await session.flush()
+    except IntegrityError as exc:
+        if unique_violation(exc) != "uq_subscriptions_user_demand":
+            raise
+        existing = await session.scalar(
+            select(Subscription.id).where(
+                Subscription.user_id == subscription.user_id,
+                Subscription.kind == SubscriptionKind.demand,
+                Subscription.demand_id == data.demand_id,
+            )
+        )
+        en, zh = "You already follow this demand.", "您已关注该需求。"
+        raise Conflict(
+            code="already_following",
+            message_en=en,
+            message_zh=zh,
+            errors=[FieldError("demand_id", "already_following", en, zh)],
+            extra={"subscription_id": str(existing)},
+        ) from exc
     await record(
         session,
         actor=user,

@@ -7,11 +7,15 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from app.accounts.models import OrganizationKind
 from app.core import migrate
+from app.listings.models import Demand
+from app.matching.models import Subscription, SubscriptionKind
 from app.models import Base
 from tests.conftest import _in_thread
+from tests.fixtures.accounts import create_user
 
 
 def _differences(connection) -> list:  # type: ignore[no-untyped-def]
@@ -64,3 +68,42 @@ async def test_every_migration_downgrades_and_upgrades_again(scratch_database: s
     finally:
         await engine.dispose()
     _in_thread(migrate.upgrade, scratch_database)
+
+
+async def test_follows_made_twice_are_merged_when_the_one_follow_rule_arrives(scratch_database: str) -> None:
+    _in_thread(migrate.upgrade, scratch_database, "749b1fdc8707")  # the revision before the rule
+    engine = create_async_engine(scratch_database)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as db:
+            user = await create_user(db, kind=OrganizationKind.enterprise)
+            demands = [Demand(title=f"需求{n}", owner_organization_id=user.organization_id) for n in range(2)]
+            db.add_all(demands)
+            await db.commit()
+            follows = []
+            for demand in (demands[0], demands[0], demands[0], demands[1]):  # one commit each: in order
+                follow = Subscription(
+                    user_id=user.id,
+                    organization_id=user.organization_id,
+                    kind=SubscriptionKind.demand,
+                    demand_id=demand.id,
+                )
+                db.add(follow)
+                await db.commit()
+                follows.append(follow.id)
+        _in_thread(migrate.upgrade, scratch_database)
+        async with engine.connect() as connection:
+            kept = set((await connection.execute(text("SELECT id FROM subscriptions"))).scalars())
+            audited = set(
+                (
+                    await connection.execute(
+                        text(
+                            "SELECT object_id FROM audit_log WHERE object_type = 'subscription'"
+                            " AND action = 'deleted' AND changes->>'reason' = 'duplicate follow'"
+                        )
+                    )
+                ).scalars()
+            )
+    finally:
+        await engine.dispose()
+    assert kept == {follows[0], follows[3]}  # the earliest follow of each demand
+    assert audited == {str(follows[1]), str(follows[2])}

@@ -1,5 +1,12 @@
 """Saved searches and followed demands: notifications, and webhooks retried through the outbox."""
 
+import asyncio
+import uuid
+
+from sqlalchemy import func, select
+
+from app.audit.models import AuditEntry
+from app.matching.models import Subscription
 from tests.search.conftest import wait_for
 
 
@@ -71,6 +78,12 @@ async def test_following_a_demand(client, owner, make_listing, signed_in) -> Non
         "/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=ent.headers
     )
     assert followed.status_code == 201, followed.text
+    again = await client.post(
+        "/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=ent.headers
+    )
+    assert again.status_code == 409 and again.json()["code"] == "already_following"
+    assert again.json()["subscription_id"] == followed.json()["id"]
+    assert again.json()["errors"][0]["field"] == "demand_id"
     uni = await owner("achievements")
     match = await make_listing(
         "achievements",
@@ -113,3 +126,26 @@ async def test_control_characters_are_refused_by_name(client, owner) -> None:
         assert name in response.text
     listed = await client.get("/api/v1/subscriptions", headers=ent.headers)
     assert listed.status_code == 200 and listed.json() == []
+
+
+async def test_a_demand_is_followed_once_however_many_clicks_arrive_together(
+    client, db, owner, make_listing
+) -> None:
+    ent = await owner("demands")
+    demand = await make_listing("demands", ent)
+    body = {"kind": "demand", "demand_id": demand["id"]}
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/subscriptions", json=body, headers=ent.headers) for _ in range(8))
+    )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 7
+    created = next(r.json()["id"] for r in responses if r.status_code == 201)
+    assert {r.json()["subscription_id"] for r in responses if r.status_code == 409} == {created}
+    follows = await db.scalar(
+        select(func.count())
+        .select_from(Subscription)
+        .where(Subscription.demand_id == uuid.UUID(demand["id"]))
+    )
+    audited = await db.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.object_type == "subscription")
+    )
+    assert follows == audited == 1
