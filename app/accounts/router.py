@@ -17,7 +17,7 @@ from app.accounts.schemas import (
     UserCreate,
     UserRead,
 )
-from app.core.db import DatabaseDep, SessionDep
+from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.pagination import Page, PageDep
 
@@ -28,28 +28,23 @@ organizations_router = APIRouter(prefix="/organizations", tags=["organizations"]
 
 @auth_router.post("/token", response_model=TokenResponse, responses=problem_responses(401, 403, 422, 429))
 async def issue_token(
-    request: Request,
-    session: SessionDep,
-    database: DatabaseDep,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> TokenResponse:
     """Sign in (OAuth2 password flow): form fields `username` (the e-mail) and `password`.
 
     Returns a short-lived access token and a refresh token. After repeated failures the account
     is locked for a while (429 with `Retry-After`). 登录。"""
     return await service.login(
-        session, database, email=form.username, password=form.password, settings=request.app.state.settings
+        session, email=form.username, password=form.password, settings=request.app.state.settings
     )
 
 
 @auth_router.post("/refresh", response_model=TokenResponse, responses=problem_responses(401, 422))
-async def refresh_token(
-    request: Request, session: SessionDep, database: DatabaseDep, body: RefreshRequest
-) -> TokenResponse:
+async def refresh_token(request: Request, session: SessionDep, body: RefreshRequest) -> TokenResponse:
     """Exchange a refresh token for a new pair. Each refresh token works once; presenting a used
     one again revokes the whole sign-in session (it was probably stolen). 刷新令牌。"""
     return await service.refresh(
-        session, database, refresh_token=body.refresh_token, settings=request.app.state.settings
+        session, refresh_token=body.refresh_token, settings=request.app.state.settings
     )
 
 

@@ -13,7 +13,7 @@ from app.accounts.schemas import OrganizationCreate, RegistrationRequest, TokenR
 from app.audit import service as audit
 from app.audit.service import Actor, SystemActor
 from app.core.config import Settings
-from app.core.db import Database, unique_violation
+from app.core.db import unique_violation
 from app.core.errors import (
     Conflict,
     FieldError,
@@ -208,21 +208,29 @@ def _locked(until: datetime, now: datetime) -> TooManyRequests:
     )
 
 
-async def _record_failed_login(database: Database, *, user: User, settings: Settings, now: datetime) -> None:
-    # Its own transaction: the request itself fails and rolls back, the count must not.
-    async with database.sessionmaker() as session, session.begin():
-        failures = await repository.register_failed_login(session, user.id)
-        if failures >= settings.login_max_failures:
-            until = now + timedelta(seconds=settings.login_lockout_seconds)
-            await repository.lock_user(session, user.id, until)
-            await audit.record(
-                session,
-                actor=None,
-                object_type="user",
-                object_id=user.id,
-                action="locked_out",
-                changes={"failed_logins": failures, "locked_until": until},
-            )
+async def _record_failed_login(
+    session: AsyncSession, *, user: User, settings: Settings, now: datetime
+) -> None:
+    failures = await repository.register_failed_login(session, user.id)
+    if failures >= settings.login_max_failures:
+        until = now + timedelta(seconds=settings.login_lockout_seconds)
+        await repository.lock_user(session, user.id, until)
+        await audit.record(
+            session,
+            actor=None,
+            object_type="user",
+            object_id=user.id,
+            action="locked_out",
+            changes={"failed_logins": failures, "locked_until": until},
+        )
+    await _commit_before_failing(session)
+
+
+async def _commit_before_failing(session: AsyncSession) -> None:
+    """Commit what must outlive the request that is about to fail (and be rolled back): on the
+    request's own session, never a second connection — one request holding two deadlocked the pool
+    when as many arrived at once as it has connections, each holding one and waiting for another."""
+    await session.commit()
 
 
 async def _issue_tokens(
@@ -257,9 +265,7 @@ async def _issue_tokens(
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
-async def login(
-    session: AsyncSession, database: Database, *, email: str, password: str, settings: Settings
-) -> TokenResponse:
+async def login(session: AsyncSession, *, email: str, password: str, settings: Settings) -> TokenResponse:
     email = email.strip()
     if _CONTROL_CHARACTER.search(email):
         raise ValidationFailed(
@@ -274,11 +280,13 @@ async def login(
         )
     now = datetime.now(UTC)
     user = await repository.get_user_by_email(session, email)
+    # Ends the read: the connection goes back to the pool while argon2 works (tens of ms in a thread).
+    await session.commit()
     if user is not None and user.locked_until is not None and user.locked_until > now:
         raise _locked(user.locked_until, now)
     if not await verify_password(password, user.password_hash if user else None):
         if user is not None:
-            await _record_failed_login(database, user=user, settings=settings, now=now)
+            await _record_failed_login(session, user=user, settings=settings, now=now)
         raise _INVALID_CREDENTIALS
     assert user is not None
     if not user.is_active:
@@ -309,9 +317,7 @@ _INVALID_REFRESH = Unauthenticated(
 )
 
 
-async def refresh(
-    session: AsyncSession, database: Database, *, refresh_token: str, settings: Settings
-) -> TokenResponse:
+async def refresh(session: AsyncSession, *, refresh_token: str, settings: Settings) -> TokenResponse:
     now = datetime.now(UTC)
     found = await repository.get_refresh_token(session, digest_token(refresh_token))
     if found is None:
@@ -320,18 +326,18 @@ async def refresh(
     if auth_session.revoked_at is not None or token.expires_at <= now:
         raise _INVALID_REFRESH
     if token.used_at is not None:
-        # A rotated token came back: someone holds a copy. End the whole session, in its own
-        # transaction so the revocation survives this request's failure.
-        async with database.sessionmaker() as own, own.begin():
-            await repository.revoke_session(own, auth_session.id, reason="refresh_reuse", now=now)
-            await audit.record(
-                own,
-                actor=None,
-                object_type="auth_session",
-                object_id=auth_session.id,
-                action="revoked",
-                changes={"reason": "refresh_reuse"},
-            )
+        # A rotated token came back: someone holds a copy. End the whole session; the revocation
+        # survives this request's failure.
+        await repository.revoke_session(session, auth_session.id, reason="refresh_reuse", now=now)
+        await audit.record(
+            session,
+            actor=None,
+            object_type="auth_session",
+            object_id=auth_session.id,
+            action="revoked",
+            changes={"reason": "refresh_reuse"},
+        )
+        await _commit_before_failing(session)
         raise _INVALID_REFRESH
     user = await repository.get_user(session, auth_session.user_id)
     if user is None or not user.is_active:

@@ -113,6 +113,24 @@ async def test_concurrent_guesses_cannot_exceed_the_limit(
     assert user.locked_until is not None
 
 
+async def test_a_storm_of_wrong_passwords_does_not_exhaust_the_pool(
+    app, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """More wrong passwords at once than the pool has connections (pool size + overflow). Each
+    failed sign-in once took a second connection to record the failure while holding the first:
+    the pool deadlocked until its timeout and the sign-ins answered 500."""
+    user = await create_user(db)
+    storm = 2 * app.state.settings.db_pool_size + 5  # the pool's size plus an overflow as large
+    guesses = [
+        client.post("/api/v1/auth/token", data={"username": user.email, "password": f"wrong password {i}"})
+        for i in range(storm)
+    ]
+    statuses = [r.status_code for r in await asyncio.gather(*guesses)]
+    assert set(statuses) <= {401, 429}, statuses
+    await db.refresh(user)
+    assert user.locked_until is not None
+
+
 async def test_refresh_rotates_and_reuse_revokes_the_session(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
@@ -140,6 +158,30 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(
         select(func.count()).select_from(AuthSession).where(AuthSession.revoked_at.is_not(None))
     )
     assert revoked == 1
+
+
+async def test_a_storm_of_replayed_refresh_tokens_does_not_exhaust_the_pool(
+    app, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A stolen, already rotated refresh token replayed by more clients at once than the pool has
+    connections: each replay once revoked the session on a second connection while its first held
+    the token's row lock, and the pool deadlocked."""
+    user = await create_user(db)
+    first = (
+        await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})
+    ).json()
+    rotated = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert rotated.status_code == 200
+    storm = 2 * app.state.settings.db_pool_size + 5
+    replays = await asyncio.gather(
+        *(
+            client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+            for _ in range(storm)
+        )
+    )
+    assert {r.status_code for r in replays} == {401}
+    after = await client.post("/api/v1/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]})
+    assert after.status_code == 401  # the session was revoked
 
 
 async def test_logout_ends_refresh_and_access_tokens(client: httpx.AsyncClient, db: AsyncSession) -> None:
