@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import Language, negotiate, validation_message
@@ -162,13 +163,17 @@ def problem_response(
         "detail": detail,
         "code": code,
         "instance": request.url.path,
-        "request_id": request_id_var.get(),
+        "request_id": _request_id(request),
     }
     if errors:
         body["errors"] = errors
     if extra:
         body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def _request_id(request: Request) -> str | None:
+    return request_id_var.get() or getattr(request.state, "request_id", None)
 
 
 def _language(request: Request) -> Language:
@@ -252,9 +257,21 @@ class DatabaseUnavailable(ServiceUnavailable):
     headers: Mapping[str, str] = field(default_factory=lambda: {"Retry-After": "1"})
 
 
+@dataclass
+class DatabaseBusy(ServiceUnavailable):
+    code: str = "database_busy"
+    message_en: str = "Too many requests are waiting for the database; try again."
+    message_zh: str = "数据库繁忙，请稍后重试。"
+    headers: Mapping[str, str] = field(default_factory=lambda: {"Retry-After": "1"})
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """A lost or refused connection (database restarting, connection killed) is for the pool to
-    heal, not a bug: 503, so that the client retries. Any other database error is a bug: 500."""
+    heal, and a request that waited its whole timeout for a free connection met a load peak: not
+    bugs, 503, so that the client retries. Any other database error is a bug: 500."""
+    if isinstance(exc, PoolTimeout):
+        log.warning("database_busy", path=request.url.path)
+        return await _app_error(request, DatabaseBusy())
     lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
     if lost or isinstance(exc, ConnectionError | CannotConnectNowError):
         log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
@@ -263,7 +280,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", path=request.url.path)
+    # Answered outside the request-context middleware: the id is named here, in the log and the
+    # response alike, so that the caller's id finds the traceback.
+    request_id = _request_id(request)
+    log.exception("unhandled_error", path=request.url.path, request_id=request_id)
     language = _language(request)
     return problem_response(
         request,
@@ -272,6 +292,7 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         detail="服务器内部错误，已记录。"
         if language == "zh"
         else "Internal server error; it has been logged.",
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
 
 
@@ -279,6 +300,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for database_error in (DBAPIError, ConnectionError, CannotConnectNowError):
+    for database_error in (DBAPIError, PoolTimeout, ConnectionError, CannotConnectNowError):
         app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(Exception, _unhandled)

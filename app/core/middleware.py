@@ -66,6 +66,9 @@ class RequestContextMiddleware:
         # A client-chosen id is kept for tracing across services, but only if it is harmless in logs.
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        # Also in the request's state: an unhandled error is answered by Starlette's outermost
+        # middleware, after this one has reset the context variable.
+        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
 
@@ -73,7 +76,9 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+                headers = MutableHeaders(scope=message)
+                if "x-request-id" not in headers:  # a problem response may have named it already
+                    headers.append("X-Request-ID", request_id)
             await send(message)
 
         try:

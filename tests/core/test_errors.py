@@ -1,7 +1,12 @@
 """The cross-cutting error contract every endpoint inherits."""
 
 import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from app.core.config import Settings
+from app.main import create_app
 from tests.fixtures.accounts import PASSWORD
 
 
@@ -94,3 +99,41 @@ async def test_token_endpoint_wants_form_fields(client: httpx.AsyncClient) -> No
     response = await client.post("/api/v1/auth/token", json={"username": "a", "password": "b"})
     assert response.status_code == 422
     assert {"username", "password"} <= {e["field"] for e in response.json()["errors"]}
+
+
+@pytest.fixture
+async def failing() -> httpx.AsyncClient:
+    """The service's middleware and handlers, with routes that fail the ways a bug or a load peak
+    does (no lifespan needed: neither route touches a dependency)."""
+    app: FastAPI = create_app(Settings(secret_key="x" * 32, environment="test"))
+
+    async def bug() -> None:
+        raise RuntimeError("a bug")
+
+    async def pool_exhausted() -> None:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached, connection timed out")
+
+    app.add_api_route("/bug", bug)
+    app.add_api_route("/pool-exhausted", pool_exhausted)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def test_a_bug_is_500_problem_naming_the_request(failing: httpx.AsyncClient) -> None:
+    async with failing:
+        response = await failing.get("/bug", headers={"X-Request-ID": "trace-me-42"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    # Answered outside the request-context middleware, and still carrying the caller's id.
+    assert response.json()["request_id"] == "trace-me-42"
+    assert response.headers.get_list("x-request-id") == ["trace-me-42"]
+    assert "a bug" not in response.text
+
+
+async def test_waiting_out_the_pool_is_503_with_retry_after(failing: httpx.AsyncClient) -> None:
+    async with failing:
+        response = await failing.get("/pool-exhausted")
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_busy"
+    assert response.headers["retry-after"] == "1"
+    assert len(response.headers.get_list("x-request-id")) == 1
