@@ -98,10 +98,14 @@ def import_catalogue(
         raise _fail(exc) from exc
     for error in report.errors[:50]:
         console.print(f"  [yellow]{error.message}[/yellow]")
-    verb, done = ("would import", report.valid_rows) if dry_run else ("imported", report.created)
+    for duplicate in report.duplicates[:50]:
+        console.print(f"  [dim]{duplicate.message}[/dim]")
+    new_rows = report.valid_rows - len(report.duplicates)
+    verb, done = ("would import", new_rows) if dry_run else ("imported", report.created)
     console.print(
         f"[green]{verb}[/green] {done} of {report.total_rows} rows"
-        f" ({report.published} published, {report.invalid_rows} invalid)"
+        f" ({report.published} published, {report.invalid_rows} invalid,"
+        f" {len(report.duplicates)} already there)"
     )
 
 

@@ -1,6 +1,8 @@
 """Bulk import of a university's 科技成果目录: every row through `AchievementCreate` (the API's
 own schema), all-or-nothing unless partial import is asked for, written with multi-row INSERTs
-and recorded through `record_changes_bulk` like any other listing change."""
+and recorded through `record_changes_bulk` like any other listing change. A row whose title the
+organization already holds is skipped and reported, so a catalogue uploaded again (its invalid
+rows corrected after a partial import) adds only what is new."""
 
 import re
 import uuid
@@ -10,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
@@ -72,6 +74,14 @@ class RowError:
 
 
 @dataclass
+class Duplicate:
+    row: int
+    title: str
+    message: str
+    existing_id: str | None  # None: the title repeats an earlier row of the same file
+
+
+@dataclass
 class ImportReport:
     total_rows: int = 0
     valid_rows: int = 0
@@ -80,6 +90,7 @@ class ImportReport:
     dry_run: bool = False
     partial: bool = False
     errors: list[RowError] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
 
     @property
     def invalid_rows(self) -> int:
@@ -95,6 +106,7 @@ class ImportReportOut(BaseModel):
     dry_run: bool
     partial: bool
     errors: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]  # valid rows not created: the title exists already
 
     @classmethod
     def of(cls, report: ImportReport) -> "ImportReportOut":
@@ -107,6 +119,7 @@ class ImportReportOut(BaseModel):
             dry_run=report.dry_run,
             partial=report.partial,
             errors=[e.__dict__ for e in report.errors[:MAX_REPORTED_ERRORS]],
+            duplicates=[d.__dict__ for d in report.duplicates[:MAX_REPORTED_ERRORS]],
         )
 
 
@@ -195,9 +208,7 @@ async def import_achievements(
         if progress and index % 500 == 0:
             progress("validate", index, len(raw_rows))
     report.valid_rows = len(valid)
-    if dry_run:
-        return report
-    if report.errors and not partial:
+    if report.errors and not partial and not dry_run:
         raise ValidationFailed(
             code="import_rejected",
             message_zh=f"{report.invalid_rows} 行有错误，未导入任何数据（可修正后重试，或选择部分导入）。",
@@ -208,6 +219,15 @@ async def import_achievements(
             ],
             extra={"report": ImportReportOut.of(report).model_dump()},
         )
+    if not dry_run:
+        # One import per organization at a time: two uploads of one file must not both find its
+        # titles new. Held until the request commits.
+        await session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtext(f"achievement-import:{user.organization_id}")))
+        )
+    valid = await _without_duplicates(session, user.organization_id, valid, report)
+    if dry_run:
+        return report
     now = datetime.now(UTC)
     for start in range(0, len(valid), _BATCH):
         batch = valid[start : start + _BATCH]
@@ -236,6 +256,40 @@ async def import_achievements(
         if progress:
             progress("insert", report.created, len(valid))
     return report
+
+
+async def _without_duplicates(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    valid: list[tuple[int, dict[str, Any]]],
+    report: ImportReport,
+) -> list[tuple[int, dict[str, Any]]]:
+    """The rows to create: a title the organization already holds, or one an earlier row of the
+    file has, is reported in `report.duplicates` instead."""
+    titles = {values["title"] for _, values in valid}
+    existing = dict(
+        (
+            await session.execute(
+                select(Achievement.title, Achievement.id).where(
+                    Achievement.owner_organization_id == organization_id, Achievement.title.in_(titles)
+                )
+            )
+        ).all()
+    )
+    first_row: dict[str, int] = {}
+    kept = []
+    for number, values in valid:
+        title = values["title"]
+        if title in existing:
+            message = f"第 {number} 行：本机构已有同名成果「{title}」，未重复导入"
+            report.duplicates.append(Duplicate(number, title, message, str(existing[title])))
+        elif title in first_row:
+            message = f"第 {number} 行：与第 {first_row[title]} 行标题相同，未重复导入"
+            report.duplicates.append(Duplicate(number, title, message, None))
+        else:
+            first_row[title] = number
+            kept.append((number, values))
+    return kept
 
 
 def _limit(field_name: str, zh: str, en: str) -> ValidationFailed:

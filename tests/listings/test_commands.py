@@ -40,14 +40,22 @@ async def test_import_export_expire_commands(app, db, settings, owner, tmp_path)
 
     done = techex("import", str(bad), "--user", who.user.email, "--partial", "--publish", database_url=url)
     assert done.returncode == 0, done.stderr
-    assert "imported 2 of 3 rows (2 published, 1 invalid)" in done.stderr
+    assert "imported 2 of 3 rows (2 published, 1 invalid, 0 already there)" in done.stderr
     rows = (await db.execute(select(Achievement))).scalars().all()
     assert len(rows) == 2 and {r.status for r in rows} == {"published"}
+    # The catalogue again, its bad row corrected: only that row is new.
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(CSV_OK + "修正后的行,描述,agriculture\n", encoding="utf-8")
+    again = techex("import", str(fixed), "--user", who.user.email, database_url=url)
+    assert again.returncode == 0, again.stderr
+    assert "imported 1 of 3 rows (0 published, 0 invalid, 2 already there)" in again.stderr
+    assert "本机构已有同名成果" in again.stderr
+    assert len((await db.execute(select(Achievement))).scalars().all()) == 3
 
     output = tmp_path / "mine.xlsx"
     exported = techex("export", "--user", who.user.email, "--output", str(output), database_url=url)
     assert exported.returncode == 0, exported.stderr
-    assert len(list(load_workbook(output).worksheets[0].iter_rows())) == 3
+    assert len(list(load_workbook(output).worksheets[0].iter_rows())) == 4
 
     expired = techex("expire-listings", database_url=url)
     assert expired.returncode == 0 and "0 achievement" in expired.stderr

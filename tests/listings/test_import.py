@@ -1,5 +1,6 @@
 """Catalogue import: CSV, XLSX and JSON Lines; dry run; all-or-nothing or partial; limits."""
 
+import asyncio
 import io
 import json
 
@@ -54,6 +55,46 @@ async def test_csv_import_writes_rows_audit_and_outbox(client, db, owner):
         .all()
     )
     assert {m.key for m in messages} == {f"achievement:{r.id}" for r in rows}
+
+
+async def test_a_catalogue_uploaded_again_adds_only_what_is_new(client, db, owner):
+    """The flow of a partial import: the valid rows go in, the report names the bad ones, the
+    university corrects them and uploads the whole file again."""
+    who = await owner("achievements")
+    bad = CSV_OK + "坏行,描述,火星农业\n"
+    first = await _upload(client, who, "catalogue.csv", bad.encode(), partial=True)
+    assert first.status_code == 201 and first.json()["created"] == 2
+    fixed = CSV_OK + "修正后的行,描述,agriculture\n" + "修正后的行,同一行又粘贴了一次,agriculture\n"
+    dry = await _upload(client, who, "catalogue.csv", fixed.encode(), dry_run=True)
+    assert dry.json()["valid_rows"] == 4 and len(dry.json()["duplicates"]) == 3
+    before = await counts(db, Achievement)
+    again = await _upload(client, who, "catalogue.csv", fixed.encode())
+    assert again.status_code == 201, again.text
+    report = again.json()
+    assert report["created"] == 1 and report["valid_rows"] == 4 and report["invalid_rows"] == 0
+    existing = {r.title: str(r.id) for r in (await db.execute(select(Achievement))).scalars()}
+    assert [(d["row"], d["existing_id"]) for d in report["duplicates"]] == [
+        (2, existing["一种新型锂电池隔膜"]),
+        (3, existing["水稻病虫害智能识别系统"]),
+        (5, None),  # repeats row 4 of the same file
+    ]
+    assert report["duplicates"][2]["message"] == "第 5 行：与第 4 行标题相同，未重复导入"
+    after = await counts(db, Achievement)
+    assert [b + 1 for b in before] == list(after)  # one listing, its audit entry, its outbox row
+    # Another organization's listing of the same title is not this one's duplicate.
+    other = await owner("achievements")
+    theirs = await _upload(client, other, "catalogue.csv", CSV_OK.encode())
+    assert theirs.json()["created"] == 2 and theirs.json()["duplicates"] == []
+
+
+async def test_the_same_file_uploaded_twice_at_once_is_imported_once(client, db, owner):
+    who = await owner("achievements")
+    responses = await asyncio.gather(
+        *(_upload(client, who, "catalogue.csv", CSV_OK.encode()) for _ in range(3))
+    )
+    assert [r.status_code for r in responses] == [201] * 3
+    assert sorted(r.json()["created"] for r in responses) == [0, 0, 2]
+    assert len((await db.execute(select(Achievement))).scalars().all()) == 2
 
 
 async def test_xlsx_with_chinese_headers_and_labels(client, db, owner):
