@@ -83,7 +83,10 @@ cells may hold codes or Chinese labels (农业, 独占许可 …); lists are sep
 Every row is checked exactly like `POST /achievements`. `dry_run=true` only reports (200).
 Otherwise a file with any invalid row changes nothing (422, with the per-row report) unless
 `partial=true`, which imports the valid rows and reports the others. `publish=true` publishes
-the rows that meet the publishing rule at once (verified organizations only).""",
+the rows that meet the publishing rule at once (verified organizations only). A row whose title
+the organization already holds, or that repeats an earlier row's title, is not created again: it
+is listed under `duplicates` (with `existing_id`), so a corrected catalogue can be uploaded whole
+again.""",
     )
     async def import_catalogue(
         session: SessionDep,
