@@ -4,7 +4,6 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository
@@ -13,7 +12,7 @@ from app.accounts.schemas import OrganizationCreate, RegistrationRequest, TokenR
 from app.audit import service as audit
 from app.audit.service import Actor, SystemActor
 from app.core.config import Settings
-from app.core.db import unique_violation
+from app.core.db import add_unique
 from app.core.errors import (
     Conflict,
     FieldError,
@@ -47,22 +46,17 @@ _UNIQUE_FIELDS = {
 }
 
 
-async def _flush_unique(session: AsyncSession) -> None:
-    """Flush inside a savepoint so a duplicate becomes a 409 naming the field, not a broken transaction."""
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        constraint = unique_violation(exc)
-        if constraint not in _UNIQUE_FIELDS:
-            raise
+async def _add_unique(session: AsyncSession, row: Organization | User) -> None:
+    """A duplicate name, credit code or e-mail is a 409 naming the field, not a broken transaction."""
+    constraint = await add_unique(session, row, *_UNIQUE_FIELDS)
+    if constraint is not None:
         field, en, zh = _UNIQUE_FIELDS[constraint]
         raise Conflict(
             code="already_exists",
             message_en=en,
             message_zh=zh,
             errors=[FieldError(field, "already_exists", en, zh)],
-        ) from exc
+        )
 
 
 def check_role_fits_organization(role: Role, organization: Organization) -> None:
@@ -99,8 +93,7 @@ async def create_organization(
         verified=verified,
         verified_at=datetime.now(UTC) if verified else None,
     )
-    session.add(organization)
-    await _flush_unique(session)
+    await _add_unique(session, organization)
     await audit.record(
         session,
         actor=actor,
@@ -131,8 +124,7 @@ async def create_user(
         organization_id=organization.id,
         organization=organization,
     )
-    session.add(user)
-    await _flush_unique(session)
+    await _add_unique(session, user)
     await audit.record(
         session,
         actor=actor,

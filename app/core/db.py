@@ -150,7 +150,7 @@ async def _database(request: Request) -> Database:
 
 
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
-# For the rare write that must survive the request's rollback (a failed-login counter, a revoked token).
+# For reads outside the request's unit of work, on the plain asyncpg pool (the listing detail).
 DatabaseDep = Annotated[Database, Depends(_database)]
 
 
@@ -159,4 +159,22 @@ def unique_violation(exc: IntegrityError) -> str | None:
     cause = getattr(exc.orig, "__cause__", None)
     if getattr(cause, "sqlstate", None) == "23505":
         return getattr(cause, "constraint_name", None)
+    return None
+
+
+async def add_unique(session: AsyncSession, row: object, *constraints: str) -> str | None:
+    """Add `row` and flush it in a savepoint. If it breaks one of the named unique constraints —
+    the same thing exists, perhaps created a moment ago by a concurrent request that passed the
+    same checks — the savepoint is rolled back, the session stays usable and the constraint's name
+    is returned for the caller's 409; any other error propagates. The row is added inside the
+    savepoint: `begin_nested` flushes what is pending before it starts."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError as exc:
+        constraint = unique_violation(exc)
+        if constraint not in constraints:
+            raise
+        return constraint
     return None

@@ -163,9 +163,3 @@ async def expire_due(
         .returning(model.id, column)
     )
     return [(r[0], r[1]) for r in (await session.execute(statement)).all()]
-
-
-async def expert_of_user(session: AsyncSession, user_id: uuid.UUID) -> uuid.UUID | None:
-    from app.listings.models import Expert
-
-    return (await session.execute(select(Expert.id).where(Expert.user_id == user_id))).scalar_one_or_none()

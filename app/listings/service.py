@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
 from app.audit.service import SystemActor, diff
-from app.core.db import Database
+from app.core.db import Database, add_unique
 from app.core.errors import (
     Conflict,
     FieldError,
@@ -119,15 +119,13 @@ async def create(session: AsyncSession, spec: KindSpec, *, user: User, data: Bas
         **values,
     )
     if isinstance(listing, Expert) and user.role != Role.admin:
-        if await repository.expert_of_user(session, user.id) is not None:
-            raise Conflict(
-                code="expert_profile_exists",
-                message_en="You already have an expert profile; edit it instead.",
-                message_zh="您已有专家信息，请直接修改。",
-            )
-        listing.user_id = user.id
-    session.add(listing)
-    await session.flush()
+        listing.user_id = user.id  # one profile per account: ix_experts_user_id
+    if await add_unique(session, listing, "ix_experts_user_id"):
+        raise Conflict(
+            code="expert_profile_exists",
+            message_en="You already have an expert profile; edit it instead.",
+            message_zh="您已有专家信息，请直接修改。",
+        )
     await record_change(
         session, actor=user, kind=spec.kind, listing=listing, action="created", changes=values
     )

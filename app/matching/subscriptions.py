@@ -8,12 +8,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.audit.service import record
-from app.core.db import unique_violation
+from app.core.db import add_unique
 from app.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.core.pagination import PageParams
 from app.listings import policy
@@ -59,13 +58,7 @@ async def create(session: AsyncSession, *, user: User, data: SubscriptionCreate)
         demand_id=data.demand_id if data.kind == SubscriptionKind.demand else None,
         webhook_url=str(data.webhook_url) if data.webhook_url else None,
     )
-    try:
-        async with session.begin_nested():
-            session.add(subscription)
-            await session.flush()
-    except IntegrityError as exc:
-        if unique_violation(exc) != "uq_subscriptions_user_demand":
-            raise
+    if await add_unique(session, subscription, "uq_subscriptions_user_demand"):
         existing = await session.scalar(
             select(Subscription.id).where(
                 Subscription.user_id == subscription.user_id,
@@ -80,7 +73,7 @@ async def create(session: AsyncSession, *, user: User, data: SubscriptionCreate)
             message_zh=zh,
             errors=[FieldError("demand_id", "already_following", en, zh)],
             extra={"subscription_id": str(existing)},
-        ) from exc
+        )
     await record(
         session,
         actor=user,

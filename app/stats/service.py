@@ -15,6 +15,7 @@ from app.audit import service as audit
 from app.audit.service import SystemActor
 from app.contracts.schemas import CENT, Amount
 from app.contracts.vocabulary import ContractType, IPKind, PartyKind
+from app.core.db import add_unique
 from app.core.errors import Conflict, NotFound
 from app.core.regions import current_regions
 from app.core.types import SafeText
@@ -76,13 +77,11 @@ NO_TARGET = NotFound(code="target_not_found", message_en="No such target.", mess
 
 
 async def create_target(session: AsyncSession, *, user: User | SystemActor, data: TargetCreate) -> Target:
-    if (await session.execute(select(Target.id).where(Target.name == data.name))).first():
+    target = Target(id=uuid.uuid4(), created_by_id=getattr(user, "id", None), **data.model_dump())
+    if await add_unique(session, target, "uq_targets_name"):
         raise Conflict(
             code="target_exists", message_en="A target of this name exists.", message_zh="同名目标已存在。"
         )
-    target = Target(id=uuid.uuid4(), created_by_id=getattr(user, "id", None), **data.model_dump())
-    session.add(target)
-    await session.flush()
     await audit.record(
         session,
         actor=user,

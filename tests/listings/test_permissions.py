@@ -1,5 +1,7 @@
 """Who may create, edit, publish, close and take down, per role and organization."""
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
@@ -214,3 +216,17 @@ async def test_only_never_published_drafts_are_deleted(client, db, owner, make_l
     assert [str(i) for i in remaining] == [live["id"]]
     deleted = (await db.execute(select(AuditEntry).where(AuditEntry.action == "deleted"))).scalar_one()
     assert deleted.object_id == draft["id"]
+
+
+async def test_one_expert_profile_per_account_even_from_simultaneous_requests(client, db, owner):
+    who = await owner("experts")
+    before = await counts(db, Expert)
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/experts", json=MINIMAL["experts"], headers=who.headers) for _ in range(5))
+    )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 4
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"expert_profile_exists"}
+    # One profile, one audit entry, one outbox row: the refused requests wrote nothing.
+    assert [b + 1 for b in before] == list(await counts(db, Expert))
+    again = await client.post("/api/v1/experts", json=MINIMAL["experts"], headers=who.headers)
+    assert again.status_code == 409

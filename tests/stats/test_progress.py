@@ -1,5 +1,6 @@
 """Targets, progress toward them, the statistics API and the policy targets of seed-demo."""
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 
@@ -190,3 +191,26 @@ async def test_seed_demo_adds_the_three_policy_targets_once(db: AsyncSession, ap
     assert jiangsu.amount == Decimal("100000000000.00") and jiangsu.region_prefixes == ["32"]
     jiangxi = next(t for t in targets.values() if t.name.startswith("江西"))
     assert (jiangxi.period_start, jiangxi.amount) == (date(2016, 1, 1), Decimal("10000000000.00"))
+
+
+async def test_a_target_name_is_taken_once_even_by_simultaneous_requests(
+    client: httpx.AsyncClient, signed_in
+) -> None:
+    admin = await signed_in(role=Role.admin)
+    body = {
+        "name": "江苏 2027",
+        "region_prefixes": ["32"],
+        "period_start": "2027-01-01",
+        "period_end": "2027-12-31",
+        "metric": "contract_amount",
+        "amount": "100000000000",
+    }
+    # Found by a concurrency probe: the name was checked, then inserted; the losers of the race
+    # hit the unique constraint and answered 500.
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/targets", json=body, headers=admin.headers) for _ in range(6))
+    )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"target_exists"}
+    listed = await client.get("/api/v1/targets", headers=admin.headers)
+    assert [t["name"] for t in listed.json()] == ["江苏 2027"]
