@@ -1,6 +1,5 @@
 """Rules of organizations, users and sign-in. Services flush; the request commits."""
 
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +29,7 @@ from app.core.security import (
     new_refresh_token,
     verify_password,
 )
+from app.core.types import CONTROL_CHARACTERS
 
 _UNIQUE_FIELDS = {
     "uq_organizations_name": (
@@ -253,13 +253,9 @@ async def _issue_tokens(
     )
 
 
-# No registered e-mail holds a control character, and PostgreSQL refuses NUL in any text parameter.
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
-
-
 async def login(session: AsyncSession, *, email: str, password: str, settings: Settings) -> TokenResponse:
     email = email.strip()
-    if _CONTROL_CHARACTER.search(email):
+    if CONTROL_CHARACTERS.search(email):  # no registered e-mail holds one
         raise ValidationFailed(
             errors=[
                 FieldError(

@@ -24,6 +24,9 @@ def _region_code(value: str) -> str:
     return value
 
 
+# C0 controls and DEL, line breaks included: none belongs in a name, an e-mail or a file name, and
+# PostgreSQL refuses NUL in any text parameter.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Markup and control characters have no business in listing text and would be stored XSS later.
 _UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|<\s*/?\s*[a-zA-Z!]")
 

@@ -4,7 +4,6 @@ and recorded through `record_changes_bulk` like any other listing change. A row 
 organization already holds is skipped and reported, so a catalogue uploaded again (its invalid
 rows corrected after a partial import) adds only what is new."""
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Role, User
 from app.core.errors import AppError, FieldError, NotPermitted, ValidationFailed
 from app.core.i18n import validation_message
+from app.core.types import CONTROL_CHARACTERS
 from app.listings import tabular
 from app.listings.events import record_changes_bulk
 from app.listings.kinds import ACHIEVEMENT
@@ -26,7 +26,6 @@ from app.listings.schemas import AchievementCreate
 from app.listings.service import check_cross_fields, may_own
 from app.listings.vocabulary import ListingStatus
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 MAX_IMPORT_ROWS = 20_000
 _BATCH = 1_000
@@ -175,7 +174,9 @@ async def import_achievements(
     Without `partial`, one invalid row rejects the whole file (ValidationFailed, nothing written).
     With `publish`, rows that meet the publishing rule go live at once; the others stay drafts."""
     may_own(ACHIEVEMENT, user)
-    source = _CONTROL.sub("", source)[:200]  # the file name goes into audit JSON: no NUL or controls
+    source = CONTROL_CHARACTERS.sub("", source)[
+        :200
+    ]  # the file name goes into audit JSON: no NUL or controls
     if publish and not (user.organization.verified or user.role == Role.admin):
         raise NotPermitted(
             code="organization_not_verified",
