@@ -117,7 +117,7 @@ def search_check(
 def worker(
     once: Annotated[bool, typer.Option(help="process what is due, then exit")] = False,
 ) -> None:
-    """Run the outbox relay (search index, subscriptions, webhooks) until SIGINT/SIGTERM.
+    """Run the outbox relays (search index and subscriptions; webhooks) until SIGINT/SIGTERM.
     Any number of workers and API processes may run it side by side."""
     from app.matching.worker import Background
 
@@ -128,7 +128,7 @@ def worker(
         try:
             if once:
                 await engine.setup()
-                await background.relay.drain()
+                await background.drain()
                 return
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

@@ -43,13 +43,15 @@ class Relay:
         batch_size: int = 200,
         poll_seconds: float = 1.0,
         max_backoff: float = 30.0,
+        retry_delay: Callable[[int], timedelta] | None = None,
     ) -> None:
         self.database = database
         self.handlers = handlers
         self.listen_dsn = listen_dsn
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
-        self.max_backoff = max_backoff
+        # Delay before retry number n; by default exponential up to max_backoff.
+        self.retry_delay = retry_delay or (lambda attempts: backoff(attempts, cap=max_backoff))
         self.wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -95,7 +97,7 @@ class Relay:
                             .where(OutboxMessage.id == row_id)
                             .values(
                                 attempts=attempts,
-                                available_at=func.now() + backoff(attempts, cap=self.max_backoff),
+                                available_at=func.now() + self.retry_delay(attempts),
                                 last_error=failed[row_id][:2000],
                             )
                         )

@@ -105,6 +105,11 @@ def settings(postgres_url: str, meilisearch: LocalMeilisearch | None) -> Setting
         max_body_bytes=64 * 1024,
         page_size_max=50,
         cors_origins=["https://portal.example"],
+        # The tests' webhook receiver listens on loopback; other private addresses stay refused.
+        webhook_allowed_networks=["127.0.0.1/32"],
+        webhook_retry_seconds=[0.1, 0.2, 0.4],
+        # Longer than any test waits for something else to happen while a receiver holds a delivery.
+        webhook_timeout_seconds=30,
     )
 
 

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # Meilisearch's default, two thirds of RAM, made every one-document indexing task hundreds of ms
 # slower (docs/search.md); the Meilisearch `make run` and `make test` start gets this.
 MEILI_INDEXING_MEMORY = "1GiB"
+# Seconds before each retry of a failed webhook delivery: Standard Webhooks' schedule, about a day.
+WEBHOOK_RETRY_SECONDS = [5.0, 300, 1800, 7200, 18000, 36000, 36000]
 
 
 class Settings(BaseSettings):
@@ -62,16 +65,22 @@ class Settings(BaseSettings):
     # Printed as a QR code on certificates; must be the address the public reaches the API at.
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # Webhooks (subscriptions) are posted to public addresses only, so that a subscriber cannot make
+    # the server reach the internal network or a cloud metadata service; operators may allow ranges.
+    webhook_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_seconds: Annotated[list[Annotated[float, Field(ge=0)]], NoDecode] = WEBHOOK_RETRY_SECONDS
+
     log_level: str = "INFO"
     log_json: bool = True
     db_pool_size: int = Field(default=10, ge=1)
     db_echo: bool = False
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "webhook_allowed_networks", "webhook_retry_seconds", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("database_url")

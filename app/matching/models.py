@@ -47,6 +47,8 @@ class Subscription(Timestamps, Base):
     filters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
     demand_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("demands.id", ondelete="CASCADE"))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # Signs deliveries (Standard Webhooks); shown to the owner when created or rotated, never listed.
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 

@@ -24,7 +24,9 @@ from app.matching.schemas import (
     SearchOrder,
     SearchResult,
     SubscriptionCreate,
+    SubscriptionCreated,
     SubscriptionRead,
+    WebhookSecret,
 )
 from search.engine import Engine
 
@@ -152,18 +154,25 @@ _matches_route("achievement", "achievements", ("demand", "expert", "agency"), "�
 
 @router.post(
     "/subscriptions",
-    response_model=SubscriptionRead,
+    response_model=SubscriptionCreated,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(401, 409, 422),
     tags=["subscriptions"],
 )
 async def create_subscription(
-    session: SessionDep, user: CurrentUser, data: SubscriptionCreate
-) -> SubscriptionRead:
+    request: Request, session: SessionDep, user: CurrentUser, data: SubscriptionCreate
+) -> SubscriptionCreated:
     """订阅：保存一个搜索（kind=search），或关注本企业的需求（kind=demand）。新发布的信息与之匹配时生成通知，
     配置了 `webhook_url` 的还会 POST 到该地址（失败自动重试）。同一需求只能关注一次：再次关注答 409
-    `already_following`，带已有订阅的 `subscription_id`。"""
-    return SubscriptionRead.model_validate(await subscriptions.create(session, user=user, data=data))
+    `already_following`，带已有订阅的 `subscription_id`。
+
+    通知按 Standard Webhooks 签名：`webhook-id`（通知 id，重试时不变，可据此去重）、`webhook-timestamp`、
+    `webhook-signature`（以 `webhook_secret` 作 HMAC-SHA256），可用 standardwebhooks 等库验证。
+    `webhook_url` 须为公网地址，否则答 422 `not_public_address`（主机名无法解析时 `unresolvable`）。"""
+    subscription = await subscriptions.create(
+        session, user=user, data=data, settings=request.app.state.settings
+    )
+    return SubscriptionCreated.model_validate(subscription)
 
 
 @router.get(
@@ -186,6 +195,20 @@ async def list_subscriptions(session: SessionDep, user: CurrentUser) -> list[Sub
 async def delete_subscription(session: SessionDep, user: CurrentUser, subscription_id: uuid.UUID) -> None:
     """取消订阅。"""
     await subscriptions.delete(session, user=user, subscription_id=subscription_id)
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/webhook-secret",
+    response_model=WebhookSecret,
+    responses=problem_responses(401, 404, 409),
+    tags=["subscriptions"],
+)
+async def rotate_webhook_secret(
+    session: SessionDep, user: CurrentUser, subscription_id: uuid.UUID
+) -> WebhookSecret:
+    """重新生成通知签名密钥（密钥泄露或遗失时）；旧密钥立即失效。未配置通知地址的订阅答 409 `no_webhook`。"""
+    secret = await subscriptions.rotate_webhook_secret(session, user=user, subscription_id=subscription_id)
+    return WebhookSecret(webhook_secret=secret)
 
 
 @router.get(

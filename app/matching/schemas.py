@@ -75,7 +75,8 @@ class SubscriptionCreate(BaseModel):
     filters: SearchFilters = Field(default_factory=SearchFilters)
     demand_id: uuid.UUID | None = Field(default=None, description="关注的需求（kind=demand）")
     webhook_url: AnyHttpUrl | None = Field(
-        default=None, description="有新匹配时 POST 通知到此地址（失败会重试）"
+        default=None,
+        description="有新匹配时 POST 通知到此地址（须为公网地址；按 Standard Webhooks 签名；失败重试约一天）",
     )
 
 
@@ -92,6 +93,16 @@ class SubscriptionRead(BaseModel):
     webhook_url: str | None
     active: bool
     created_at: datetime
+
+
+class SubscriptionCreated(SubscriptionRead):
+    webhook_secret: str | None = Field(
+        description="验证通知签名（webhook-signature）的密钥，只在此显示一次；丢失可重新生成"
+    )
+
+
+class WebhookSecret(BaseModel):
+    webhook_secret: str = Field(description="新的签名密钥；旧密钥随即失效")
 
 
 class NotificationRead(BaseModel):

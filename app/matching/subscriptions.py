@@ -6,18 +6,21 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import AnyHttpUrl
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.audit.service import record
+from app.core.config import Settings
 from app.core.db import add_unique
 from app.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.core.pagination import PageParams
 from app.listings import policy
 from app.listings.models import Demand
 from app.matching import matches as matching
+from app.matching import webhooks
 from app.matching.models import Notification, Subscription, SubscriptionKind
 from app.matching.schemas import SearchFilters, SubscriptionCreate
 from app.matching.search import filter_expression, kinds_for
@@ -26,10 +29,12 @@ from app.outbox.service import enqueue
 from search.engine import Engine
 from search.normalize import normalize
 
-WEBHOOK_TOPIC = "webhook.deliver"
 
-
-async def create(session: AsyncSession, *, user: User, data: SubscriptionCreate) -> Subscription:
+async def create(
+    session: AsyncSession, *, user: User, data: SubscriptionCreate, settings: Settings
+) -> Subscription:
+    if data.webhook_url is not None:  # first: resolving a name may take seconds, with no connection held
+        await _check_destination(data.webhook_url, settings)
     if data.kind == SubscriptionKind.demand:
         demand = None
         if data.demand_id is not None:
@@ -57,6 +62,7 @@ async def create(session: AsyncSession, *, user: User, data: SubscriptionCreate)
         filters=data.filters.model_dump(mode="json", exclude_none=True),
         demand_id=data.demand_id if data.kind == SubscriptionKind.demand else None,
         webhook_url=str(data.webhook_url) if data.webhook_url else None,
+        webhook_secret=webhooks.new_secret() if data.webhook_url else None,
     )
     if await add_unique(session, subscription, "uq_subscriptions_user_demand"):
         existing = await session.scalar(
@@ -80,9 +86,46 @@ async def create(session: AsyncSession, *, user: User, data: SubscriptionCreate)
         object_type="subscription",
         object_id=subscription.id,
         action="created",
-        changes={"kind": data.kind.value, "query": subscription.query},
+        changes={
+            "kind": data.kind.value,
+            "query": subscription.query,
+            "webhook_url": subscription.webhook_url,
+        },
     )
     return subscription
+
+
+async def _check_destination(url: AnyHttpUrl, settings: Settings) -> None:
+    """Refuse a webhook the delivery would refuse: a name that does not resolve, or resolves to a
+    non-public address (the delivery checks again on every connection)."""
+    assert url.host is not None  # AnyHttpUrl requires one
+    try:
+        await webhooks.addresses(
+            url.host.strip("[]"), url.port or 443, settings.webhook_allowed_networks, resolve_seconds=5
+        )
+    except webhooks.Unresolvable as exc:
+        en, zh = f"the webhook's host {exc}", f"通知地址的主机名无法解析：{url.host}"
+        raise ValidationFailed(errors=[FieldError("webhook_url", exc.code, en, zh)]) from exc
+    except webhooks.RefusedDestination as exc:
+        en, zh = f"webhooks are posted to public addresses only: {exc}", f"通知地址须为公网地址：{exc}"
+        raise ValidationFailed(errors=[FieldError("webhook_url", exc.code, en, zh)]) from exc
+
+
+async def rotate_webhook_secret(session: AsyncSession, *, user: User, subscription_id: uuid.UUID) -> str:
+    """A new signing secret (the old one stops working at once), for a secret leaked or lost."""
+    subscription = await _own(session, user, subscription_id)
+    if not subscription.webhook_url:
+        en, zh = "This subscription has no webhook.", "该订阅未配置通知地址。"
+        raise Conflict(code="no_webhook", message_en=en, message_zh=zh)
+    subscription.webhook_secret = webhooks.new_secret()
+    await record(
+        session,
+        actor=user,
+        object_type="subscription",
+        object_id=subscription.id,
+        action="webhook_secret_rotated",
+    )
+    return subscription.webhook_secret
 
 
 async def list_own(session: AsyncSession, *, user: User) -> list[Subscription]:
@@ -97,7 +140,7 @@ async def list_own(session: AsyncSession, *, user: User) -> list[Subscription]:
     )
 
 
-async def delete(session: AsyncSession, *, user: User, subscription_id: uuid.UUID) -> None:
+async def _own(session: AsyncSession, user: User, subscription_id: uuid.UUID) -> Subscription:
     subscription = await session.scalar(
         select(Subscription)
         .where(Subscription.id == subscription_id, Subscription.user_id == user.id)
@@ -107,6 +150,11 @@ async def delete(session: AsyncSession, *, user: User, subscription_id: uuid.UUI
         raise NotFound(
             code="subscription_not_found", message_en="No such subscription.", message_zh="订阅不存在。"
         )
+    return subscription
+
+
+async def delete(session: AsyncSession, *, user: User, subscription_id: uuid.UUID) -> None:
+    subscription = await _own(session, user, subscription_id)
     await session.delete(subscription)
     await record(session, actor=user, object_type="subscription", object_id=subscription_id, action="deleted")
 
@@ -174,7 +222,7 @@ async def _notify(
     if inserted is not None and subscription.webhook_url:
         enqueue(
             session,
-            topic=WEBHOOK_TOPIC,
+            topic=webhooks.TOPIC,
             key=str(notification_id),
             payload={"notification_id": str(notification_id)},
         )

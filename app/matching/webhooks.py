@@ -1,61 +1,228 @@
-"""Webhook deliveries (`webhook.deliver` outbox rows): POST the notification as JSON; a non-2xx
-answer or a transport error is retried by the relay with exponential backoff, up to MAX_ATTEMPTS.
-Each delivery carries `X-Techex-Delivery` (the notification id) so receivers can drop duplicates."""
+"""Webhook deliveries (`webhook.deliver` outbox rows): POST the notification as JSON, signed the
+Standard Webhooks way (https://www.standardwebhooks.com): `webhook-id` is the notification id, the
+same on every retry so receivers drop duplicates; `webhook-timestamp`; `webhook-signature`, an
+HMAC-SHA256 with the subscription's secret, so a receiver knows the post came from us, unaltered.
 
+Only public addresses are posted to — checked when the subscription is saved and again when each
+connection is made, on the addresses actually connected to (a name may resolve elsewhere by then) —
+so that a subscriber cannot make the server reach the internal network or a cloud metadata service.
+
+A non-2xx answer or a transport error is retried on the settings' schedule (about a day, not the
+index's seconds), then given up. Deliveries run on a relay of their own and in parallel, so that a
+slow or dead receiver holds up neither the search index nor the other receivers."""
+
+import asyncio
+import base64
+import ipaddress
+import json
 import logging
+import secrets
+import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
+import httpcore
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from standardwebhooks import Webhook
 
+from app.core.config import Settings
+from app.core.db import Database
 from app.matching.models import Notification, Subscription
 from app.outbox.models import OutboxMessage
+from search.relay import Relay
 
 log = logging.getLogger("techex.webhooks")
-MAX_ATTEMPTS = 8
+TOPIC = "webhook.deliver"
+PARALLEL_DELIVERIES = 16
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def handler(http: httpx.AsyncClient):  # type: ignore[no-untyped-def]
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def allowed(address: str, networks: Iterable[Network]) -> bool:
+    """Public unicast, or inside a range the operator allowed."""
+    ip = ipaddress.ip_address(address.split("%")[0])  # an IPv6 zone index is not part of the address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
+    if any(ip in network for network in networks):
+        return True
+    return ip.is_global and not ip.is_multicast
+
+
+class RefusedDestination(Exception):
+    code = "not_public_address"
+
+
+class Unresolvable(RefusedDestination):
+    code = "unresolvable"
+
+
+async def addresses(
+    host: str, port: int, networks: Iterable[Network], resolve_seconds: float | None
+) -> list[str]:
+    """The addresses `host` resolves to, all of them allowed, else RefusedDestination — one refused
+    address refuses the name, or the connection could land on it."""
+    try:
+        found = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM), resolve_seconds
+        )
+    except (OSError, TimeoutError) as exc:
+        raise Unresolvable(f"{host} cannot be resolved") from exc
+    resolved = list(dict.fromkeys(str(info[4][0]) for info in found))
+    refused = [address for address in resolved if not allowed(address, networks)]
+    if refused or not resolved:
+        raise RefusedDestination(f"{host} resolves to {', '.join(refused)}, not a public address")
+    return resolved
+
+
+class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to allowed addresses, by address, so the name cannot be resolved again in
+    between (DNS rebinding); TLS still verifies the certificate against the name."""
+
+    def __init__(self, networks: Iterable[Network]) -> None:
+        self.networks = list(networks)
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 — httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            candidates = await addresses(host, port, self.networks, timeout)
+        except RefusedDestination as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        failure: Exception | None = None
+        for address in candidates:
+            try:
+                return await self.inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+def client(settings: Settings) -> httpx.AsyncClient:
+    """The HTTP client deliveries go through: public addresses only, no redirects followed (a
+    redirect is the receiver's error, and could point inside), no proxy from the environment."""
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    # httpx does not take a network backend; its transport only forwards to this pool (tested:
+    # tests/matching/test_webhooks.py refuses a loopback receiver through this client).
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=PARALLEL_DELIVERIES * 2,
+        network_backend=PublicOnlyBackend(settings.webhook_allowed_networks),
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=settings.webhook_timeout_seconds,
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": "Techex-Webhooks/1"},
+    )
+
+
+def _body(notification: Notification) -> str:
+    return json.dumps(
+        {
+            "event": "listing.matched",
+            "notification": {
+                "id": str(notification.id),
+                "subscription_id": str(notification.subscription_id),
+                "listing_kind": notification.listing_kind,
+                "listing_id": str(notification.listing_id),
+                "title": notification.title,
+                "explanation": notification.explanation,
+                "created_at": notification.created_at.isoformat(),
+            },
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def signed_headers(secret: str, message_id: str, body: str) -> dict[str, str]:
+    now = datetime.now(UTC)
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, now, body),
+    }
+
+
+def handler(http: httpx.AsyncClient, retry_seconds: Sequence[float]):  # type: ignore[no-untyped-def]
+    attempts_allowed = 1 + len(retry_seconds)
+
     async def handle(session: AsyncSession, rows: Sequence[OutboxMessage]) -> dict[int, str]:
-        failed: dict[int, str] = {}
-        for row in rows:
-            found = (
+        ids = {row.id: uuid.UUID(row.payload["notification_id"]) for row in rows}
+        found = {
+            notification.id: (notification, subscription)
+            for notification, subscription in (
                 await session.execute(
                     select(Notification, Subscription)
                     .join(Subscription, Subscription.id == Notification.subscription_id)
-                    .where(Notification.id == uuid.UUID(row.payload["notification_id"]))
+                    .where(Notification.id.in_(list(ids.values())))
                 )
-            ).first()
-            if found is None or not found[1].webhook_url:
-                continue  # subscription deleted since: nothing to deliver
-            notification, subscription = found
-            body = {
-                "event": "listing.matched",
-                "notification": {
-                    "id": str(notification.id),
-                    "subscription_id": str(subscription.id),
-                    "listing_kind": notification.listing_kind,
-                    "listing_id": str(notification.listing_id),
-                    "title": notification.title,
-                    "explanation": notification.explanation,
-                    "created_at": notification.created_at.isoformat(),
-                },
-            }
-            try:
-                response = await http.post(
-                    subscription.webhook_url, json=body, headers={"X-Techex-Delivery": str(notification.id)}
-                )
-                if response.status_code >= 300:
-                    raise RuntimeError(f"webhook answered {response.status_code}")
-            except Exception as exc:
-                if (row.attempts or 0) + 1 >= MAX_ATTEMPTS:
-                    log.warning(
-                        "webhook given up", extra={"notification": str(notification.id), "error": repr(exc)}
+            ).all()
+        }
+        limit = asyncio.Semaphore(PARALLEL_DELIVERIES)
+
+        async def deliver(row: OutboxMessage) -> str | None:
+            pair = found.get(ids[row.id])
+            if pair is None or not pair[1].webhook_url:
+                return None  # subscription deleted or its webhook removed since: nothing to deliver
+            notification, subscription = pair
+            body = _body(notification)
+            async with limit:
+                try:
+                    response = await http.post(
+                        subscription.webhook_url,
+                        content=body.encode(),
+                        headers=signed_headers(subscription.webhook_secret or "", str(notification.id), body),
                     )
-                    continue
-                failed[row.id] = repr(exc)
-        return failed
+                    if response.status_code >= 300:
+                        raise RuntimeError(f"webhook answered {response.status_code}")
+                except Exception as exc:
+                    if (row.attempts or 0) + 1 >= attempts_allowed:
+                        log.warning(
+                            "webhook given up",
+                            extra={"notification": str(notification.id), "error": repr(exc)},
+                        )
+                        return None
+                    return repr(exc)
+            return None
+
+        outcomes = await asyncio.gather(*(deliver(row) for row in rows))
+        return {row.id: error for row, error in zip(rows, outcomes, strict=True) if error is not None}
 
     return handle
+
+
+def relay(database: Database, settings: Settings, http: httpx.AsyncClient) -> Relay:
+    """Deliveries' own relay: polled (a second is soon enough for a webhook), small batches."""
+    schedule = settings.webhook_retry_seconds
+
+    def retry_delay(attempts: int) -> timedelta:
+        return timedelta(seconds=schedule[min(attempts, len(schedule)) - 1] if schedule else 0)
+
+    return Relay(
+        database,
+        {TOPIC: handler(http, schedule)},
+        batch_size=PARALLEL_DELIVERIES * 4,
+        retry_delay=retry_delay,
+    )

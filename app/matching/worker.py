@@ -1,11 +1,9 @@
-"""The relay with every outbox topic this domain and the search index handle, for the API
-process (started in the lifespan) and `techex worker`."""
+"""The relays for every outbox topic this domain and the search index handle — the index's, and
+the webhooks' own — for the API process (started in the lifespan) and `techex worker`."""
 
 import asyncio
 import contextlib
 import logging
-
-import httpx
 
 from app.core.config import Settings
 from app.core.db import Database
@@ -18,14 +16,14 @@ from search.relay import Relay, plain_dsn
 log = logging.getLogger("techex.search")
 
 
-def build_relay(database: Database, engine: Engine, settings: Settings, http: httpx.AsyncClient) -> Relay:
+def build_relay(database: Database, engine: Engine, settings: Settings) -> Relay:
+    """The index's relay (and subscriptions', which ask the index); webhooks have their own."""
     assert settings.database_url is not None
     return Relay(
         database,
         {
             indexer.TOPIC: indexer.handler(engine),
             indexer.PUBLISHED_TOPIC: subscriptions.published_handler(engine),
-            subscriptions.WEBHOOK_TOPIC: webhooks.handler(http),
         },
         listen_dsn=plain_dsn(settings.database_url),
         max_backoff=10.0,  # short: after a Meilisearch restart the index catches up within seconds
@@ -47,20 +45,27 @@ async def setup_in_background(engine: Engine) -> None:
 
 
 class Background:
-    """What the API process runs beside requests: settings at start-up and the relay."""
+    """What the API process runs beside requests: settings at start-up and the relays."""
 
     def __init__(self, database: Database, engine: Engine, settings: Settings) -> None:
-        self.http = httpx.AsyncClient(timeout=10)
-        self.relay = build_relay(database, engine, settings, self.http)
+        self.http = webhooks.client(settings)
+        self.relays = [build_relay(database, engine, settings), webhooks.relay(database, settings, self.http)]
         self.engine = engine
         self._setup: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._setup = asyncio.create_task(setup_in_background(self.engine), name="search-setup")
-        self.relay.start()
+        for relay in self.relays:
+            relay.start()
+
+    async def drain(self) -> None:
+        """Process what is due, index first: its rows produce the notifications to deliver."""
+        for relay in self.relays:
+            await relay.drain()
 
     async def stop(self) -> None:
-        await self.relay.stop()
+        for relay in self.relays:
+            await relay.stop()
         if self._setup is not None:
             self._setup.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

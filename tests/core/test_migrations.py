@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import make_url, text
+from sqlalchemy import insert, make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.accounts.models import OrganizationKind
@@ -70,6 +70,23 @@ async def test_every_migration_downgrades_and_upgrades_again(scratch_database: s
     _in_thread(migrate.upgrade, scratch_database)
 
 
+async def _old_subscription(db: AsyncSession, user, **columns) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    """A subscription row as an earlier revision had it: only the columns named (the model may
+    have more by now)."""
+    subscription_id = uuid.uuid4()
+    await db.execute(
+        insert(Subscription.__table__).values(
+            id=subscription_id,
+            user_id=user.id,
+            organization_id=user.organization_id,
+            kind=SubscriptionKind.demand.value,
+            **columns,
+        )
+    )
+    await db.commit()
+    return subscription_id
+
+
 async def test_follows_made_twice_are_merged_when_the_one_follow_rule_arrives(scratch_database: str) -> None:
     _in_thread(migrate.upgrade, scratch_database, "749b1fdc8707")  # the revision before the rule
     engine = create_async_engine(scratch_database)
@@ -81,15 +98,7 @@ async def test_follows_made_twice_are_merged_when_the_one_follow_rule_arrives(sc
             await db.commit()
             follows = []
             for demand in (demands[0], demands[0], demands[0], demands[1]):  # one commit each: in order
-                follow = Subscription(
-                    user_id=user.id,
-                    organization_id=user.organization_id,
-                    kind=SubscriptionKind.demand,
-                    demand_id=demand.id,
-                )
-                db.add(follow)
-                await db.commit()
-                follows.append(follow.id)
+                follows.append(await _old_subscription(db, user, demand_id=demand.id))
         _in_thread(migrate.upgrade, scratch_database)
         async with engine.connect() as connection:
             kept = set((await connection.execute(text("SELECT id FROM subscriptions"))).scalars())
@@ -107,3 +116,39 @@ async def test_follows_made_twice_are_merged_when_the_one_follow_rule_arrives(sc
         await engine.dispose()
     assert kept == {follows[0], follows[3]}  # the earliest follow of each demand
     assert audited == {str(follows[1]), str(follows[2])}
+
+
+async def test_webhooks_made_before_signing_get_a_secret(scratch_database: str) -> None:
+    _in_thread(migrate.upgrade, scratch_database, "ae4e3dec91c4")  # the revision before signing
+    engine = create_async_engine(scratch_database)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as db:
+            user = await create_user(db, kind=OrganizationKind.enterprise)
+            demands = [Demand(title=f"需求{n}", owner_organization_id=user.organization_id) for n in range(3)]
+            db.add_all(demands)
+            await db.commit()
+            hooks = [
+                await _old_subscription(
+                    db, user, demand_id=demands[n].id, webhook_url=f"https://erp.example/{n}"
+                )
+                for n in range(2)
+            ]
+            plain = await _old_subscription(db, user, demand_id=demands[2].id)
+        _in_thread(migrate.upgrade, scratch_database)
+        async with engine.connect() as connection:
+            secrets = dict(
+                (await connection.execute(text("SELECT id, webhook_secret FROM subscriptions"))).all()
+            )
+            audited = set(
+                (
+                    await connection.execute(
+                        text("SELECT object_id FROM audit_log WHERE action = 'webhook_secret_rotated'")
+                    )
+                ).scalars()
+            )
+    finally:
+        await engine.dispose()
+    assert secrets[plain] is None
+    assert all(secrets[hook].startswith("whsec_") for hook in hooks)
+    assert secrets[hooks[0]] != secrets[hooks[1]]
+    assert audited == {str(hook) for hook in hooks}

@@ -1,6 +1,7 @@
 """Matching tests reuse the search helpers, plus a real webhook receiver on 127.0.0.1."""
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ class Receiver:
     url: str
     statuses: list[int] = field(default_factory=list)  # answers to give, in order; then 200
     received: list[dict[str, Any]] = field(default_factory=list)
+    # When set, each request waits (counted in `waiting`) until the event is set: a slow receiver.
+    hold: asyncio.Event | None = None
+    waiting: int = 0
 
     async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         if scope["type"] != "http":
@@ -28,10 +32,19 @@ class Receiver:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        if self.hold is not None:
+            self.waiting += 1
+            await self.hold.wait()
         status = self.statuses.pop(0) if self.statuses else 200
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         self.received.append(
-            {"status": status, "body": json.loads(body), "delivery": headers.get("x-techex-delivery")}
+            {
+                "status": status,
+                "body": json.loads(body),
+                "raw": body,
+                "headers": headers,
+                "delivery": headers.get("webhook-id"),
+            }
         )
         await send(
             {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]}
@@ -41,6 +54,18 @@ class Receiver:
 
 @pytest.fixture
 async def webhook_receiver() -> AsyncIterator[Receiver]:
+    async with _serving() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+async def other_webhook_receiver() -> AsyncIterator[Receiver]:
+    async with _serving() as receiver:
+        yield receiver
+
+
+@contextlib.asynccontextmanager
+async def _serving() -> AsyncIterator[Receiver]:
     port = free_port()
     receiver = Receiver(url=f"http://127.0.0.1:{port}/hook")
     server = uvicorn.Server(

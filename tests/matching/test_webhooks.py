@@ -1,0 +1,194 @@
+"""Webhooks: signed deliveries, public addresses only, retries on a schedule, and a slow receiver
+holding up nothing else."""
+
+import asyncio
+import json
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from app.audit.models import AuditEntry
+from app.matching import webhooks
+from app.matching.models import Subscription
+from app.outbox.models import OutboxMessage
+from tests.search.conftest import wait_for
+
+
+async def _subscribe(client, who, receiver, query: str = "石墨烯 导热") -> dict:
+    created = await client.post(
+        "/api/v1/subscriptions",
+        json={"kind": "search", "query": query, "types": ["achievement"], "webhook_url": receiver.url},
+        headers=who.headers,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+async def _graphene(make_listing, who, title: str = "石墨烯导热膜的制备") -> dict:
+    return await make_listing(
+        "achievements", who, title=title, description="高导热石墨烯薄膜。", field="new_materials"
+    )
+
+
+async def _delivered(receiver, count: int) -> None:
+    async def enough() -> bool:
+        return len([r for r in receiver.received if r["status"] == 200]) >= count
+
+    await wait_for(enough, timeout=30)
+
+
+async def test_deliveries_are_signed_and_the_secret_is_shown_once(
+    client, db, owner, make_listing, webhook_receiver
+) -> None:
+    ent = await owner("demands")
+    subscription = await _subscribe(client, ent, webhook_receiver)
+    secret = subscription["webhook_secret"]
+    assert secret.startswith("whsec_")
+    listed = await client.get("/api/v1/subscriptions", headers=ent.headers)
+    assert "webhook_secret" not in listed.json()[0]
+
+    uni = await owner("achievements")
+    first = await _graphene(make_listing, uni)
+    await _delivered(webhook_receiver, 1)
+    delivery = webhook_receiver.received[0]
+    # The receiver's side, with the Standard Webhooks reference library.
+    assert (
+        Webhook(secret).verify(delivery["raw"], delivery["headers"])["notification"]["listing_id"]
+        == (first["id"])
+    )
+    tampered = delivery["raw"].replace(first["id"].encode(), str(uuid.uuid4()).encode())
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(tampered, delivery["headers"])
+
+    rotated = await client.post(
+        f"/api/v1/subscriptions/{subscription['id']}/webhook-secret", headers=ent.headers
+    )
+    assert rotated.status_code == 200, rotated.text
+    new_secret = rotated.json()["webhook_secret"]
+    assert new_secret.startswith("whsec_") and new_secret != secret
+    await _graphene(make_listing, uni, title="石墨烯导热硅脂")
+    await _delivered(webhook_receiver, 2)
+    second = webhook_receiver.received[1]
+    Webhook(new_secret).verify(second["raw"], second["headers"])
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(second["raw"], second["headers"])
+    audited = (
+        await db.execute(
+            select(AuditEntry.action, AuditEntry.changes)
+            .where(AuditEntry.object_id == subscription["id"])
+            .order_by(AuditEntry.id)
+        )
+    ).all()
+    assert [action for action, _ in audited] == ["created", "webhook_secret_rotated"]
+    assert not any(s in json.dumps([changes for _, changes in audited]) for s in (secret, new_secret))
+
+
+async def test_only_the_owner_rotates_a_secret_and_only_of_a_webhook(client, owner, webhook_receiver) -> None:
+    ent = await owner("demands")
+    with_hook = await _subscribe(client, ent, webhook_receiver)
+    without = await client.post(
+        "/api/v1/subscriptions", json={"kind": "search", "query": "石墨烯"}, headers=ent.headers
+    )
+    assert without.json()["webhook_secret"] is None
+    refused = await client.post(
+        f"/api/v1/subscriptions/{without.json()['id']}/webhook-secret", headers=ent.headers
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "no_webhook"
+    stranger = await owner("demands")
+    hidden = await client.post(
+        f"/api/v1/subscriptions/{with_hook['id']}/webhook-secret", headers=stranger.headers
+    )
+    assert hidden.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("http://127.0.0.2:8080/hook", "not_public_address"),  # loopback outside the range tests allow
+        ("http://10.1.2.3/hook", "not_public_address"),
+        ("http://192.168.1.1/hook", "not_public_address"),
+        ("http://169.254.169.254/latest/meta-data/", "not_public_address"),  # cloud metadata
+        ("http://100.64.0.1/hook", "not_public_address"),  # carrier-grade NAT
+        ("http://[::1]:8080/hook", "not_public_address"),
+        ("http://[::ffff:10.0.0.1]/hook", "not_public_address"),  # 10.0.0.1 written as IPv6
+        ("http://0.0.0.0:7700/indexes", "not_public_address"),
+        ("http://no-such-host.invalid/hook", "unresolvable"),  # RFC 6761: never resolves
+    ],
+)
+async def test_webhooks_to_internal_addresses_are_refused(client, db, owner, url, code) -> None:
+    ent = await owner("demands")
+    response = await client.post(
+        "/api/v1/subscriptions",
+        json={"kind": "search", "query": "石墨烯", "webhook_url": url},
+        headers=ent.headers,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "webhook_url"
+    assert response.json()["errors"][0]["code"] == code
+    assert await db.scalar(select(func.count()).select_from(Subscription)) == 0
+
+
+async def test_the_delivery_client_checks_the_address_it_connects_to(settings, webhook_receiver) -> None:
+    """A name can resolve to another address by delivery time (or the allowed ranges change):
+    the client itself refuses, on the address it would connect to."""
+    async with webhooks.client(settings) as allowed:
+        assert (await allowed.post(webhook_receiver.url, json={})).status_code == 200
+    async with webhooks.client(settings.model_copy(update={"webhook_allowed_networks": []})) as strict:
+        with pytest.raises(httpx.ConnectError, match="not a public address"):
+            await strict.post(webhook_receiver.url, json={})
+        with pytest.raises(httpx.ConnectError, match="not a public address"):
+            await strict.post(webhook_receiver.url.replace("127.0.0.1", "localhost"), json={})
+    assert len(webhook_receiver.received) == 1
+
+
+async def test_a_slow_receiver_holds_up_neither_the_index_nor_other_receivers(
+    client, owner, make_listing, indexed, webhook_receiver, other_webhook_receiver
+) -> None:
+    webhook_receiver.hold = asyncio.Event()
+    await _subscribe(client, await owner("demands"), webhook_receiver)
+    await _subscribe(client, await owner("demands"), other_webhook_receiver)
+    uni = await owner("achievements")
+    await _graphene(make_listing, uni)
+
+    async def held() -> bool:
+        return webhook_receiver.waiting >= 1
+
+    await wait_for(held, timeout=30)
+    try:
+        # The slow receiver keeps its delivery (the webhook timeout is 30 s here); meanwhile the
+        # other receiver gets its own, and a new listing reaches the index.
+        await _delivered(other_webhook_receiver, 1)
+        later = await make_listing("achievements", uni, title="水稻抗倒伏栽培方法")
+        await indexed("achievement", later["id"], timeout=20)
+        assert webhook_receiver.received == []  # still held: nothing above waited for it
+    finally:
+        webhook_receiver.hold.set()
+    await _delivered(webhook_receiver, 1)
+
+
+async def test_a_failing_receiver_is_retried_on_the_schedule_then_given_up(
+    client, db, owner, make_listing, webhook_receiver, settings
+) -> None:
+    webhook_receiver.statuses = [500] * 20
+    ent = await owner("demands")
+    await _subscribe(client, ent, webhook_receiver)
+    await _graphene(make_listing, await owner("achievements"))
+
+    delivery = select(OutboxMessage.processed_at, OutboxMessage.attempts).where(
+        OutboxMessage.topic == webhooks.TOPIC
+    )
+
+    async def given_up() -> bool:
+        row = (await db.execute(delivery)).first()
+        return row is not None and row.processed_at is not None
+
+    await wait_for(given_up, timeout=30)
+    assert (await db.execute(delivery)).one().attempts == len(settings.webhook_retry_seconds)
+    assert [r["status"] for r in webhook_receiver.received] == [500] * (
+        1 + len(settings.webhook_retry_seconds)
+    )
+    assert len({r["delivery"] for r in webhook_receiver.received}) == 1  # one message id on every attempt
