@@ -5,7 +5,8 @@ exponential backoff (attempts, available_at, last_error); nothing is lost while 
 down. Runs inside the API process and as `techex worker`; any number of replicas may run.
 
 Wake-up: a statement trigger on the outbox table NOTIFYs `techex_outbox` when rows are inserted
-(delivered at commit); the relay LISTENs, and polls every POLL_SECONDS as the fallback."""
+(delivered at commit); a relay LISTENs (and wakes the relays it was given), and each polls every
+`poll_seconds` as the fallback."""
 
 import asyncio
 import contextlib
@@ -44,6 +45,7 @@ class Relay:
         poll_seconds: float = 1.0,
         max_backoff: float = 30.0,
         retry_delay: Callable[[int], timedelta] | None = None,
+        also_wake: Sequence["Relay"] = (),
     ) -> None:
         self.database = database
         self.handlers = handlers
@@ -53,6 +55,8 @@ class Relay:
         # Delay before retry number n; by default exponential up to max_backoff.
         self.retry_delay = retry_delay or (lambda attempts: backoff(attempts, cap=max_backoff))
         self.wake = asyncio.Event()
+        # Relays of other topics in this process, woken by this one's LISTEN (one connection for all).
+        self.also_wake = list(also_wake)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -139,8 +143,8 @@ class Relay:
                 await asyncio.sleep(2)
                 continue
             try:
-                await connection.add_listener(CHANNEL, lambda *_: self.wake.set())
-                self.wake.set()  # rows may have arrived while we were not listening
+                await connection.add_listener(CHANNEL, lambda *_: self._wake_all())
+                self._wake_all()  # rows may have arrived while we were not listening
                 while not self._stopping.is_set() and not connection.is_closed():  # noqa: ASYNC110 — also watches the connection
                     await asyncio.sleep(1)
             except Exception:
@@ -148,6 +152,10 @@ class Relay:
             finally:
                 with contextlib.suppress(Exception):
                     await connection.close()
+
+    def _wake_all(self) -> None:
+        for relay in (self, *self.also_wake):
+            relay.wake.set()
 
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._loop(), name="outbox-relay"))

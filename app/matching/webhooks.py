@@ -214,7 +214,7 @@ def handler(http: httpx.AsyncClient, retry_seconds: Sequence[float]):  # type: i
 
 
 def relay(database: Database, settings: Settings, http: httpx.AsyncClient) -> Relay:
-    """Deliveries' own relay: polled (a second is soon enough for a webhook), small batches."""
+    """Deliveries' own relay, in small batches."""
     schedule = settings.webhook_retry_seconds
 
     def retry_delay(attempts: int) -> timedelta:

@@ -1,9 +1,11 @@
-"""The relays for every outbox topic this domain and the search index handle — the index's, and
-the webhooks' own — for the API process (started in the lifespan) and `techex worker`."""
+"""The relays for every outbox topic this domain and the search index handle, for the API process
+(started in the lifespan) and `techex worker`."""
 
 import asyncio
 import contextlib
 import logging
+
+import httpx
 
 from app.core.config import Settings
 from app.core.db import Database
@@ -16,18 +18,26 @@ from search.relay import Relay, plain_dsn
 log = logging.getLogger("techex.search")
 
 
-def build_relay(database: Database, engine: Engine, settings: Settings) -> Relay:
-    """The index's relay (and subscriptions', which ask the index); webhooks have their own."""
+def build_relays(
+    database: Database, engine: Engine, settings: Settings, http: httpx.AsyncClient
+) -> list[Relay]:
+    """One relay per kind of work, so that none waits on another: the index (publish → searchable
+    is the figure users feel), subscriptions (each new listing checked against every saved search
+    and followed demand — the more subscriptions, the longer) and webhooks (as slow as the slowest
+    receiver). The index's LISTEN wakes all three."""
     assert settings.database_url is not None
-    return Relay(
+    others = [
+        Relay(database, {indexer.PUBLISHED_TOPIC: subscriptions.published_handler(engine)}, max_backoff=10.0),
+        webhooks.relay(database, settings, http),
+    ]
+    index = Relay(
         database,
-        {
-            indexer.TOPIC: indexer.handler(engine),
-            indexer.PUBLISHED_TOPIC: subscriptions.published_handler(engine),
-        },
+        {indexer.TOPIC: indexer.handler(engine)},
         listen_dsn=plain_dsn(settings.database_url),
         max_backoff=10.0,  # short: after a Meilisearch restart the index catches up within seconds
+        also_wake=others,
     )
+    return [index, *others]
 
 
 async def setup_in_background(engine: Engine) -> None:
@@ -49,7 +59,7 @@ class Background:
 
     def __init__(self, database: Database, engine: Engine, settings: Settings) -> None:
         self.http = webhooks.client(settings)
-        self.relays = [build_relay(database, engine, settings), webhooks.relay(database, settings, self.http)]
+        self.relays = build_relays(database, engine, settings, self.http)
         self.engine = engine
         self._setup: asyncio.Task[None] | None = None
 
