@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jieba.analyse
+import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,15 +45,14 @@ RETRIEVE = [
 
 
 async def load_for_matching(
-    session: AsyncSession, kind: str, listing_id: uuid.UUID, user: User | None, *, system: bool = False
+    session: AsyncSession, kind: str, listing_id: uuid.UUID, user: User | None
 ) -> ListingColumns:
     """The listing, if `user` may ask for its matches: anyone when published; otherwise its owner,
     a tech manager or an administrator. Anything else is 404, revealing nothing."""
     model = LISTING_MODELS[kind]
     listing = await session.scalar(select(model).where(model.id == listing_id))
     allowed = listing is not None and (
-        system
-        or listing.status == ListingStatus.published
+        listing.status == ListingStatus.published
         or (
             user is not None
             and (user.role in (Role.admin, Role.tech_manager) or policy.is_owner(user, listing))
@@ -67,6 +67,40 @@ async def load_for_matching(
 def _text(listing: ListingColumns) -> str:
     keywords = " ".join(listing.keywords or [])  # type: ignore[attr-defined]
     return normalize("\n".join([listing.title, keywords, listing.description or ""]))
+
+
+def query_parts(listing: ListingColumns) -> tuple[list[str], list[int] | None]:
+    """What a listing asks with: its top TF-IDF terms and the lexical vector of its whole text."""
+    text = _text(listing)
+    return terms_of(text), lexical.query_vector(text, keywords=False)
+
+
+def counterpart_query(
+    engine: Engine,
+    other: str,
+    terms: list[str],
+    vector: list[int] | orjson.Fragment | None,
+    *,
+    only_id: str | None = None,
+) -> dict[str, Any]:
+    """The hybrid query for one counterpart kind; with `only_id`, whether that one listing matches."""
+    query: dict[str, Any] = {
+        "indexUid": engine.index(other),
+        "q": " ".join(terms[:5]),
+        "limit": CANDIDATES,
+        "attributesToRetrieve": RETRIEVE,
+        "showRankingScore": True,
+        "locales": ["cmn"],
+    }
+    if only_id is not None:
+        query["filter"] = f'id = "{only_id}"'
+    if vector is not None:
+        query |= {
+            "hybrid": {"embedder": lexical.EMBEDDER, "semanticRatio": 0.8},
+            "vector": vector,
+            "rankingScoreThreshold": 0.51,  # at least one shared term (app/matching/search.py)
+        }
+    return query
 
 
 def terms_of(text: str, top: int = 8) -> list[str]:
@@ -125,33 +159,11 @@ async def matches(
     user: User | None,
     types: Sequence[str],
     limit: int,
-    only_id: str | None = None,
-    system: bool = False,
 ) -> MatchResult:
-    listing = await load_for_matching(session, kind, listing_id, user, system=system)
+    listing = await load_for_matching(session, kind, listing_id, user)
     wanted = [other for other in COUNTERPARTS[kind] if not types or other in types]
-    text = _text(listing)
-    terms = terms_of(text)
-    vector = lexical.query_vector(text, keywords=False)
-    queries = []
-    for other in wanted:
-        query: dict[str, Any] = {
-            "indexUid": engine.index(other),
-            "q": " ".join(terms[:5]),
-            "limit": CANDIDATES,
-            "attributesToRetrieve": RETRIEVE,
-            "showRankingScore": True,
-            "locales": ["cmn"],
-        }
-        if only_id is not None:
-            query["filter"] = f'id = "{only_id}"'
-        if vector is not None:
-            query |= {
-                "hybrid": {"embedder": lexical.EMBEDDER, "semanticRatio": 0.8},
-                "vector": vector,
-                "rankingScoreThreshold": 0.51,  # at least one shared term (app/matching/search.py)
-            }
-        queries.append(query)
+    terms, vector = query_parts(listing)
+    queries = [counterpart_query(engine, other, terms, vector) for other in wanted]
     try:
         answer = await engine.multi_search({"queries": queries}) if queries else {"results": []}
     except SearchUnavailable as exc:

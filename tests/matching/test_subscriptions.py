@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
+from app.matching import subscriptions
 from app.matching.models import Subscription
 from tests.search.conftest import wait_for
 
@@ -149,3 +150,96 @@ async def test_a_demand_is_followed_once_however_many_clicks_arrive_together(
         select(func.count()).select_from(AuditEntry).where(AuditEntry.object_type == "subscription")
     )
     assert follows == audited == 1
+
+
+async def test_every_followed_demand_is_checked_in_batches_with_its_current_text(
+    client, db, owner, make_listing, monkeypatch
+) -> None:
+    """Follows are checked many demands per Meilisearch request and each demand's query is kept
+    between checks: a demand in a later request is checked too, and an edited demand with its new
+    text."""
+    monkeypatch.setattr(subscriptions, "FOLLOWS_PER_REQUEST", 2)
+    ent = await owner("demands")
+    rice = "水稻抗倒伏栽培技术需求", "需要提高水稻抗倒伏能力的栽培方法。"
+    demands = [
+        await make_listing("demands", ent, title=title, description=text, field="agriculture")
+        for title, text in [
+            rice,
+            ("果树修剪机械", "需要果园修剪机械。"),
+            ("锂电池极片涂布缺陷在线检测", "需要机器视觉在线检测锂电池极片涂布缺陷。"),
+        ]
+    ]
+    for demand in demands:
+        followed = await client.post(
+            "/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=ent.headers
+        )
+        assert followed.status_code == 201, followed.text
+    uni = await owner("achievements")
+    battery = await make_listing(
+        "achievements",
+        uni,
+        title="锂电池极片涂布缺陷视觉检测",
+        description="机器视觉在线检测锂电池极片涂布缺陷。",
+        field="new_energy",
+    )
+
+    async def notified(count: int) -> bool:
+        return len(await _notifications(client, ent)) >= count
+
+    await wait_for(lambda: notified(1), timeout=30)
+    first = await _notifications(client, ent)
+    assert [(n["listing_id"], n["subscription_id"]) for n in first] == [
+        (battery["id"], s["id"])
+        for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+        if s["demand_id"] == demands[2]["id"]
+    ]
+    # The rice demand becomes a graphene demand: the next graphene achievement is its match.
+    edited = await client.patch(
+        f"/api/v1/demands/{demands[0]['id']}",
+        json={
+            "title": "石墨烯导热膜",
+            "description": "需要高导热石墨烯薄膜。",
+            "version": demands[0]["version"],
+        },
+        headers=ent.headers,
+    )
+    assert edited.status_code == 200, edited.text
+    graphene = await make_listing(
+        "achievements",
+        uni,
+        title="石墨烯导热膜的制备",
+        description="高导热石墨烯薄膜。",
+        field="new_materials",
+    )
+    await wait_for(lambda: notified(2), timeout=30)
+    assert {n["listing_id"] for n in await _notifications(client, ent)} == {battery["id"], graphene["id"]}
+
+
+async def test_checking_subscriptions_does_not_hold_up_the_index(
+    client, owner, make_listing, indexed, monkeypatch
+) -> None:
+    """Checking a new listing against every follow takes time in proportion to their number; the
+    index does not wait for it (with 1,000 follows it once made every publish wait seconds)."""
+    release, checking = asyncio.Event(), asyncio.Event()
+    check = subscriptions._followed_demands_matched
+
+    async def slow_check(*args, **kwargs):  # type: ignore[no-untyped-def]
+        checking.set()
+        await release.wait()
+        return await check(*args, **kwargs)
+
+    monkeypatch.setattr(subscriptions, "_followed_demands_matched", slow_check)
+    ent = await owner("demands")
+    demand = await make_listing("demands", ent)
+    followed = await client.post(
+        "/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=ent.headers
+    )
+    assert followed.status_code == 201, followed.text
+    uni = await owner("achievements")
+    await make_listing("achievements", uni, title="锂电池极片涂布缺陷视觉检测")
+    await asyncio.wait_for(checking.wait(), timeout=30)
+    try:
+        later = await make_listing("achievements", uni, title="水稻抗倒伏栽培方法")
+        await indexed("achievement", later["id"], timeout=20)
+    finally:
+        release.set()
