@@ -5,6 +5,7 @@ with wrk, freshness of publish → searchable, and index build / query cost at s
   client:      python scripts/bench_search.py client --meili URL --key KEY
   indexing:    python scripts/bench_search.py indexing --docs 714 5712 --samples 30
   freshness:   python scripts/bench_search.py freshness --api URL --user EMAIL --password PW
+               [--follows N --follower EMAIL --follower-password PW] [--database-url URL]
   scale:       python scripts/bench_search.py scale --meili URL --key KEY --sizes 10000 200000
 
 `throughput` sends the same query mix at the same concurrency to GET /api/v1/search?types=achievement
@@ -234,16 +235,56 @@ def freshness(a: argparse.Namespace) -> None:
 
 def _freshness(a: argparse.Namespace) -> None:
     with httpx.Client(base_url=a.api, timeout=30) as http:
-        token = http.post("/api/v1/auth/token", data={"username": a.user, "password": a.password}).json()[
-            "access_token"
-        ]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = _signed_in(http, a.user, a.password)
         for pause in a.pauses:
-            _publishes(a, http, headers, pause)
+            _publishes(a, http, headers, pause, follows=0)
+        if a.follows:  # the same again once every publish is checked against that many follows
+            asyncio.run(_follows(a))
+            for pause in a.pauses:
+                _publishes(a, http, headers, pause, follows=a.follows)
 
 
-def _publishes(a: argparse.Namespace, http: httpx.Client, headers: dict[str, str], pause: float) -> None:
-    took = []
+def _signed_in(http: httpx.Client, user: str, password: str) -> dict[str, str]:
+    token = http.post("/api/v1/auth/token", data={"username": user, "password": password}).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+async def _follows(a: argparse.Namespace) -> None:
+    """a.follows published demands of the --follower (an enterprise), each followed by it: every
+    publish is then checked against that many followed demands (app/matching/subscriptions.py)."""
+    with httpx.Client(base_url=a.api, timeout=30) as http:
+        headers = _signed_in(http, a.follower, a.follower_password)
+    texts = synthetic(a.follows, seed=29)
+    made = time.perf_counter()
+    async with httpx.AsyncClient(base_url=a.api, timeout=60, headers=headers) as http:
+        limit = asyncio.Semaphore(8)
+
+        async def one(view: dict) -> None:
+            async with limit:
+                created = await http.post(
+                    "/api/v1/demands",
+                    json={
+                        "title": view["title"][:100],
+                        "description": view["description"],
+                        "field": view["field"],
+                    },
+                )
+                created.raise_for_status()
+                demand = created.json()["id"]
+                (await http.post(f"/api/v1/demands/{demand}/publish")).raise_for_status()
+                followed = await http.post(
+                    "/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand}
+                )
+                followed.raise_for_status()
+
+        await asyncio.gather(*(one(view) for view in texts))
+    print(json.dumps({"followed_demands": a.follows, "made_in_s": round(time.perf_counter() - made, 1)}))
+
+
+def _publishes(
+    a: argparse.Namespace, http: httpx.Client, headers: dict[str, str], pause: float, *, follows: int
+) -> None:
+    took, published = [], []
     for _ in range(a.samples):
         time.sleep(pause)
         marker = "标记" + uuid.uuid4().hex[:10]
@@ -258,6 +299,7 @@ def _publishes(a: argparse.Namespace, http: httpx.Client, headers: dict[str, str
         ).json()
         response = http.post(f"/api/v1/achievements/{created['id']}/publish", headers=headers)
         response.raise_for_status()
+        published.append((created["id"], time.time()))
         start = time.perf_counter()
         while True:
             hits = http.get("/api/v1/search", params={"q": marker, "types": "achievement"}).json()["hits"]
@@ -273,13 +315,50 @@ def _publishes(a: argparse.Namespace, http: httpx.Client, headers: dict[str, str
             {
                 "samples": len(took),
                 "preloaded": a.preload,
+                "followed_demands": follows,
                 "pause_s": pause,
                 "p50_ms": round(1000 * statistics.median(took), 1),
                 "p95_ms": round(1000 * took[int(0.95 * (len(took) - 1))], 1),
                 "max_ms": round(1000 * took[-1], 1),
             }
+            | (asyncio.run(_subscriptions_checked(a.database_url, published)) if a.database_url else {})
         )
     )
+
+
+async def _subscriptions_checked(database_url: str, published: list[tuple[str, float]]) -> dict:
+    """From the outbox: how long after each publish returned its subscriptions check had finished
+    (the `matching.listing_published` row, app/matching/subscriptions.py), waiting for the last."""
+    import asyncpg
+
+    from search.relay import plain_dsn
+
+    returned = {f"achievement:{listing_id}": at for listing_id, at in published}
+    keys = list(returned)
+    connection = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        deadline = time.monotonic() + 3600
+        while True:
+            rows = await connection.fetch(
+                "SELECT key, processed_at FROM outbox WHERE topic = 'matching.listing_published'"
+                " AND key = ANY($1::text[])",
+                keys,
+            )
+            if len(rows) == len(keys) and all(row["processed_at"] for row in rows):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit("subscriptions not checked within an hour")
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+    lags = sorted(row["processed_at"].timestamp() - returned[row["key"]] for row in rows)
+    span = max(row["processed_at"].timestamp() for row in rows) - min(returned.values())
+    return {
+        "checked_p50_ms": round(1000 * statistics.median(lags), 1),
+        "checked_p95_ms": round(1000 * lags[int(0.95 * (len(lags) - 1))], 1),
+        "checked_max_ms": round(1000 * lags[-1], 1),
+        "checked_all_in_s": round(span, 1),
+    }
 
 
 def synthetic(n: int, seed: int = 11) -> list[dict]:
@@ -514,6 +593,15 @@ def main() -> None:
     f.add_argument("--password", required=True)
     f.add_argument("--samples", type=int, default=50)
     f.add_argument("--preload", type=int, default=0, help="synthetic achievements indexed first (with --key)")
+    f.add_argument(
+        "--follows", type=int, default=0, help="demands published and followed first (with --follower)"
+    )
+    f.add_argument("--follower", help="an enterprise user who publishes and follows those demands")
+    f.add_argument("--follower-password")
+    f.add_argument(
+        "--database-url",
+        help="the service's database: also report when each publish's subscriptions check ended",
+    )
     f.add_argument(
         "--pauses",
         type=float,
