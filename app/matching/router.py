@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, status
 from app.accounts.auth import CurrentUser, OptionalUser
 from app.core.db import SessionDep
 from app.core.errors import FieldError, ValidationFailed, problem_responses
-from app.core.pagination import Page, PageDep
+from app.core.pagination import PageDep
 from app.core.types import RegionCode
 from app.core.vocabulary import TechnologyField
 from app.listings.vocabulary import TransferMode
@@ -18,7 +18,10 @@ from app.matching import matches as matching
 from app.matching import search as searching
 from app.matching import subscriptions
 from app.matching.schemas import (
+    MarkAllRead,
+    MarkedRead,
     MatchResult,
+    NotificationPage,
     NotificationRead,
     SearchFilters,
     SearchOrder,
@@ -213,11 +216,53 @@ async def rotate_webhook_secret(
 
 @router.get(
     "/notifications",
-    response_model=Page[NotificationRead],
+    response_model=NotificationPage,
     responses=problem_responses(401),
     tags=["subscriptions"],
 )
-async def list_notifications(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[NotificationRead]:
-    """我的通知：订阅匹配到的新发布信息，最新在前。"""
-    items, total = await subscriptions.notifications(session, user=user, page=page)
-    return Page.of([NotificationRead.model_validate(n) for n in items], total, page)
+async def list_notifications(
+    session: SessionDep,
+    user: CurrentUser,
+    page: PageDep,
+    unread: Annotated[bool, Query(description="只列未读通知")] = False,
+) -> NotificationPage:
+    """我的通知：订阅匹配到的新发布信息，最新在前；`unread` 为未读数。"""
+    items, total, unread_count = await subscriptions.notifications(
+        session, user=user, page=page, unread_only=unread
+    )
+    return NotificationPage(
+        items=[NotificationRead.model_validate(n) for n in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        unread=unread_count,
+    )
+
+
+@router.post(
+    "/notifications/{notification_id}/read",
+    response_model=NotificationRead,
+    responses=problem_responses(401, 404),
+    tags=["subscriptions"],
+)
+async def mark_notification_read(
+    session: SessionDep, user: CurrentUser, notification_id: uuid.UUID
+) -> NotificationRead:
+    """标为已读（重复标记不改变首次阅读时间）。"""
+    return NotificationRead.model_validate(
+        await subscriptions.mark_read(session, user=user, notification_id=notification_id)
+    )
+
+
+@router.post(
+    "/notifications/read",
+    response_model=MarkedRead,
+    responses=problem_responses(401, 422),
+    tags=["subscriptions"],
+)
+async def mark_all_notifications_read(
+    session: SessionDep, user: CurrentUser, body: MarkAllRead | None = None
+) -> MarkedRead:
+    """全部标为已读：`up_to` 之前（含）收到的未读通知，之后新到的仍为未读。"""
+    marked = await subscriptions.mark_all_read(session, user=user, up_to=body.up_to if body else None)
+    return MarkedRead(marked=marked)

@@ -5,8 +5,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
+from app.core.pagination import Page
 from app.core.types import Money, RegionCode, SafeText
 from app.core.vocabulary import TechnologyField
 from app.listings.vocabulary import TransferMode
@@ -116,3 +117,20 @@ class NotificationRead(BaseModel):
     explanation: list[str]
     created_at: datetime
     read_at: datetime | None
+
+
+class NotificationPage(Page[NotificationRead]):
+    unread: int = Field(description="未读通知数（不受分页与 unread 筛选影响）")
+
+
+class MarkAllRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    up_to: AwareDatetime | None = Field(
+        default=None,
+        description="只标记此时刻（含）之前收到的通知，通常取用户所见列表中最新一条的 created_at；缺省为现在",
+    )
+
+
+class MarkedRead(BaseModel):
+    marked: int = Field(description="本次标为已读的通知数")

@@ -4,11 +4,12 @@ in the outbox (delivered with retries by app/matching/webhooks.py)."""
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
 from pydantic import AnyHttpUrl
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,18 +162,73 @@ async def delete(session: AsyncSession, *, user: User, subscription_id: uuid.UUI
 
 
 async def notifications(
-    session: AsyncSession, *, user: User, page: PageParams
-) -> tuple[list[Notification], int]:
-    where = Notification.user_id == user.id
-    total = await session.scalar(select(func.count()).select_from(Notification).where(where)) or 0
+    session: AsyncSession, *, user: User, page: PageParams, unread_only: bool
+) -> tuple[list[Notification], int, int]:
+    """A page of the user's notifications, newest first; the total and the unread count."""
+    where = [Notification.user_id == user.id]
+    if unread_only:
+        where.append(Notification.read_at.is_(None))
+    total, unread = (
+        await session.execute(
+            select(func.count(), func.count().filter(Notification.read_at.is_(None))).where(
+                Notification.user_id == user.id
+            )
+        )
+    ).one()
     rows = await session.scalars(
         select(Notification)
-        .where(where)
+        .where(*where)
         .order_by(Notification.created_at.desc(), Notification.id)
         .limit(page.limit)
         .offset(page.offset)
     )
-    return list(rows.all()), total
+    return list(rows.all()), (unread if unread_only else total), unread
+
+
+async def mark_read(session: AsyncSession, *, user: User, notification_id: uuid.UUID) -> Notification:
+    """Idempotent: a notification read twice keeps the time it was first read."""
+    notification = await session.scalar(
+        select(Notification)
+        .where(Notification.id == notification_id, Notification.user_id == user.id)
+        .with_for_update()
+    )
+    if notification is None:
+        raise NotFound(
+            code="notification_not_found", message_en="No such notification.", message_zh="通知不存在。"
+        )
+    if notification.read_at is None:
+        notification.read_at = await session.scalar(select(func.now()))
+        await record(
+            session, actor=user, object_type="notification", object_id=notification.id, action="read"
+        )
+    return notification
+
+
+async def mark_all_read(session: AsyncSession, *, user: User, up_to: datetime | None) -> int:
+    """Every unread notification of the user created up to `up_to` (default: now) — the list the
+    user saw, not one that arrived since. The number marked."""
+    marked = (
+        await session.scalars(
+            update(Notification)
+            .where(
+                Notification.user_id == user.id,
+                Notification.read_at.is_(None),
+                Notification.created_at <= (up_to or func.now()),
+            )
+            .values(read_at=func.now())
+            .returning(Notification.id)
+        )
+    ).all()
+    if marked:
+        await record(
+            session,
+            actor=user,
+            object_type="user",
+            object_id=user.id,
+            action="notifications_read",
+            changes={"count": len(marked), "up_to": up_to.isoformat() if up_to else None},
+        )
+    return len(marked)
 
 
 async def _saved_search_hits(

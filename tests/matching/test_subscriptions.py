@@ -2,12 +2,13 @@
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.matching import subscriptions
-from app.matching.models import Subscription
+from app.matching.models import Notification, Subscription
 from tests.search.conftest import wait_for
 
 
@@ -243,3 +244,68 @@ async def test_checking_subscriptions_does_not_hold_up_the_index(
         await indexed("achievement", later["id"], timeout=20)
     finally:
         release.set()
+
+
+async def test_notifications_are_marked_read_one_by_one_or_up_to_what_was_seen(client, db, owner) -> None:
+    ent = await owner("demands")
+    saved = await client.post(
+        "/api/v1/subscriptions", json={"kind": "search", "query": "石墨烯"}, headers=ent.headers
+    )
+    assert saved.status_code == 201, saved.text
+    first = datetime.now(UTC) - timedelta(hours=3)
+    rows = [
+        Notification(
+            user_id=ent.user.id,
+            subscription_id=uuid.UUID(saved.json()["id"]),
+            listing_kind="achievement",
+            listing_id=uuid.uuid4(),
+            title=f"石墨烯成果{n}",
+            created_at=first + timedelta(hours=n),
+        )
+        for n in range(3)
+    ]
+    db.add_all(rows)
+    await db.commit()
+    oldest, middle, newest = (str(row.id) for row in rows)
+
+    async def listed(**params: str) -> dict:
+        response = await client.get("/api/v1/notifications", params=params, headers=ent.headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert (await listed())["unread"] == (await listed())["total"] == 3
+    read = await client.post(f"/api/v1/notifications/{oldest}/read", headers=ent.headers)
+    assert read.status_code == 200 and read.json()["read_at"] is not None
+    again = await client.post(f"/api/v1/notifications/{oldest}/read", headers=ent.headers)
+    assert again.json()["read_at"] == read.json()["read_at"]  # the first reading stays
+    unread = await listed(unread="true")
+    assert [n["id"] for n in unread["items"]] == [newest, middle]
+    assert unread["total"] == unread["unread"] == 2
+
+    stranger = await owner("demands")
+    assert (
+        await client.post(f"/api/v1/notifications/{newest}/read", headers=stranger.headers)
+    ).status_code == 404
+    naive = await client.post(
+        "/api/v1/notifications/read", json={"up_to": "2026-12-01T10:00:00"}, headers=ent.headers
+    )
+    assert naive.status_code == 422 and "up_to" in naive.text
+    # "All read" covers what the user saw: up to the middle one, not the newest that came after.
+    seen = await client.post(
+        "/api/v1/notifications/read",
+        json={"up_to": (first + timedelta(hours=1)).isoformat()},
+        headers=ent.headers,
+    )
+    assert seen.status_code == 200 and seen.json() == {"marked": 1}
+    assert [n["id"] for n in (await listed(unread="true"))["items"]] == [newest]
+    everything = await client.post("/api/v1/notifications/read", headers=ent.headers)
+    assert everything.json() == {"marked": 1}
+    assert (await listed())["unread"] == 0 and (await listed())["total"] == 3
+    actions = (
+        await db.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.action.in_(["read", "notifications_read"]))
+            .order_by(AuditEntry.id)
+        )
+    ).all()
+    assert actions == ["read", "notifications_read", "notifications_read"]
