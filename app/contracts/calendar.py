@@ -13,11 +13,10 @@ This module is pure; the service loads the administrators' table and passes it i
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-CHINA = ZoneInfo("Asia/Shanghai")
+from app.core.types import CHINA
 
 
 def today() -> date:

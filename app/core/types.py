@@ -1,14 +1,20 @@
-"""Constrained types defined once and reused by every schema: codes, money, safe text."""
+"""Constrained types defined once and reused by every schema: codes, money, safe text; and the
+time zone times are shown in."""
 
 import re
 from decimal import Decimal
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, StringConstraints
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from app.core.regions import is_current_region
+
+# Times are stored in UTC; people read them, and dates are counted (working days, registration
+# years, file names), in China's time.
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def _credit_code(value: str) -> str:

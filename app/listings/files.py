@@ -1,7 +1,7 @@
 """File routes: the catalogue import (`POST /achievements/import`) and exports of one's own
 listings (`GET /{kind}/export`). Registered before `/{id}` so their paths are not taken for ids."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
@@ -12,6 +12,7 @@ from app.accounts.auth import CurrentUser
 from app.accounts.models import User
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
+from app.core.types import CHINA
 from app.listings import importing, repository, tabular
 from app.listings.kinds import KindSpec
 
@@ -34,7 +35,7 @@ async def export_owned(session: AsyncSession, spec: KindSpec, user: User, fmt: s
     content = (
         tabular.write_csv(headers, rows) if fmt == "csv" else tabular.write_xlsx(headers, rows, spec.path)
     )
-    return content, f"{spec.path}-{datetime.now(UTC):%Y%m%d}.{fmt}"
+    return content, f"{spec.path}-{datetime.now(CHINA):%Y%m%d}.{fmt}"
 
 
 def add_file_routes(router: APIRouter, spec: KindSpec) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
+from app.core.types import CHINA
 from app.core.vocabulary import TechnologyField
 from app.listings.vocabulary import (
     AgencyService,
@@ -194,8 +195,8 @@ def cell(value: Any) -> Any:
         return ";".join(str(v) for v in value)
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
+    if isinstance(value, datetime):  # stored in UTC, read by people in China: their time, with offset
+        return value.astimezone(CHINA).isoformat(timespec="seconds")
     if isinstance(value, str | int | float | bool):
         return value
     return str(value)  # Decimal (exact digits), date, UUID

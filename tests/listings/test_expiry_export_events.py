@@ -2,7 +2,8 @@
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from sqlalchemy import select, update
@@ -95,7 +96,9 @@ async def test_a_rejected_change_records_nothing(client, db, owner, make_listing
 async def test_export_own_listings(client, db, owner, make_listing):
     who = await owner("achievements")
     other = await owner("achievements")
-    await make_listing("achievements", who, title="本校成果", asking_price="1234.50", keywords=["甲", "乙"])
+    published = await make_listing(
+        "achievements", who, title="本校成果", asking_price="1234.50", keywords=["甲", "乙"]
+    )
     await make_listing("achievements", who, publish=False, title="本校草稿")
     await make_listing("achievements", other, title="他校成果")
     response = await client.get("/api/v1/achievements/export?format=csv", headers=who.headers)
@@ -104,6 +107,13 @@ async def test_export_own_listings(client, db, owner, make_listing):
     assert sorted(r["title"] for r in rows) == ["本校成果", "本校草稿"]
     exported = next(r for r in rows if r["title"] == "本校成果")
     assert exported["asking_price"] == "1234.50" and exported["keywords"] == "甲;乙"
+    # Times as people in China read them, the same instant as the API's UTC.
+    shown = datetime.fromisoformat(exported["published_at"])
+    assert shown.utcoffset() == timedelta(hours=8)
+    assert shown == datetime.fromisoformat(published["published_at"]).replace(microsecond=0)
+    assert response.headers["content-disposition"].endswith(
+        f'-{datetime.now(ZoneInfo("Asia/Shanghai")):%Y%m%d}.csv"'
+    )
 
     response = await client.get("/api/v1/achievements/export?format=xlsx", headers=who.headers)
     sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
