@@ -29,6 +29,8 @@ from app.matching.schemas import (
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionRead,
+    SubscriptionUpdate,
+    SubscriptionUpdated,
     WebhookSecret,
 )
 from search.engine import Engine
@@ -198,6 +200,33 @@ async def list_subscriptions(session: SessionDep, user: CurrentUser) -> list[Sub
 async def delete_subscription(session: SessionDep, user: CurrentUser, subscription_id: uuid.UUID) -> None:
     """取消订阅。"""
     await subscriptions.delete(session, user=user, subscription_id=subscription_id)
+
+
+@router.patch(
+    "/subscriptions/{subscription_id}",
+    response_model=SubscriptionUpdated,
+    responses=problem_responses(401, 404, 422),
+    tags=["subscriptions"],
+)
+async def update_subscription(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    subscription_id: uuid.UUID,
+    data: SubscriptionUpdate,
+) -> SubscriptionUpdated:
+    """改名、暂停（`active: false`）或恢复、更换或取消通知地址（`webhook_url: null`）。只改所发送的字段。
+    原先没有通知地址而新配置时，返回新的 `webhook_secret`（仅此一次）；更换地址保留原密钥。"""
+    subscription, new_secret = await subscriptions.edit(
+        session,
+        user=user,
+        subscription_id=subscription_id,
+        data=data,
+        settings=request.app.state.settings,
+    )
+    return SubscriptionUpdated(
+        **SubscriptionRead.model_validate(subscription).model_dump(), webhook_secret=new_secret
+    )
 
 
 @router.post(

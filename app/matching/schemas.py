@@ -96,9 +96,25 @@ class SubscriptionRead(BaseModel):
     created_at: datetime
 
 
+class SubscriptionUpdate(BaseModel):
+    """Only the fields sent change; `webhook_url: null` removes the webhook."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SafeText | None = Field(default=None, max_length=100)
+    active: bool | None = Field(default=None, description="false=暂停：不再生成通知，直到重新启用")
+    webhook_url: AnyHttpUrl | None = Field(default=None, description="新的通知地址；null 表示不再推送")
+
+
 class SubscriptionCreated(SubscriptionRead):
     webhook_secret: str | None = Field(
         description="验证通知签名（webhook-signature）的密钥，只在此显示一次；丢失可重新生成"
+    )
+
+
+class SubscriptionUpdated(SubscriptionRead):
+    webhook_secret: str | None = Field(
+        description="只在本次新配置了通知地址（原先没有）时返回新的签名密钥；其余情况为 null，原密钥不变"
     )
 
 

@@ -24,7 +24,7 @@ from app.listings.models import Demand
 from app.matching import matches as matching
 from app.matching import webhooks
 from app.matching.models import Notification, Subscription, SubscriptionKind
-from app.matching.schemas import SearchFilters, SubscriptionCreate
+from app.matching.schemas import SearchFilters, SubscriptionCreate, SubscriptionUpdate
 from app.matching.search import filter_expression, kinds_for
 from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue
@@ -111,6 +111,47 @@ async def _check_destination(url: AnyHttpUrl, settings: Settings) -> None:
     except webhooks.RefusedDestination as exc:
         en, zh = f"webhooks are posted to public addresses only: {exc}", f"通知地址须为公网地址：{exc}"
         raise ValidationFailed(errors=[FieldError("webhook_url", exc.code, en, zh)]) from exc
+
+
+async def edit(
+    session: AsyncSession,
+    *,
+    user: User,
+    subscription_id: uuid.UUID,
+    data: SubscriptionUpdate,
+    settings: Settings,
+) -> tuple[Subscription, str | None]:
+    """Rename, pause or resume, change or remove the webhook; the new secret when a webhook is
+    added where there was none (a changed address keeps its secret: the receiver is the same)."""
+    sent = data.model_dump(include=data.model_fields_set)
+    if sent.get("webhook_url") is not None:
+        await _check_destination(data.webhook_url, settings)  # type: ignore[arg-type]
+    subscription = await _own(session, user, subscription_id)
+    changes: dict[str, Any] = {}
+    new_secret = None
+    for name in ("name", "active"):
+        if sent.get(name) is not None and sent[name] != getattr(subscription, name):
+            setattr(subscription, name, sent[name])
+            changes[name] = sent[name]
+    if "webhook_url" in sent:
+        url = str(data.webhook_url) if data.webhook_url is not None else None
+        if url != subscription.webhook_url:
+            if url is None:
+                subscription.webhook_secret = None
+            elif subscription.webhook_secret is None:
+                new_secret = subscription.webhook_secret = webhooks.new_secret()
+            subscription.webhook_url = url
+            changes["webhook_url"] = url
+    if changes:
+        await record(
+            session,
+            actor=user,
+            object_type="subscription",
+            object_id=subscription.id,
+            action="updated",
+            changes=changes,
+        )
+    return subscription, new_secret
 
 
 async def rotate_webhook_secret(session: AsyncSession, *, user: User, subscription_id: uuid.UUID) -> str:

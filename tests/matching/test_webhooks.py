@@ -192,3 +192,67 @@ async def test_a_failing_receiver_is_retried_on_the_schedule_then_given_up(
         1 + len(settings.webhook_retry_seconds)
     )
     assert len({r["delivery"] for r in webhook_receiver.received}) == 1  # one message id on every attempt
+
+
+async def test_a_subscription_is_paused_renamed_and_its_webhook_changed_or_removed(
+    client, db, owner, make_listing, webhook_receiver, other_webhook_receiver
+) -> None:
+    ent = await owner("demands")
+    saved = await client.post(
+        "/api/v1/subscriptions", json={"kind": "search", "query": "石墨烯"}, headers=ent.headers
+    )
+    url = f"/api/v1/subscriptions/{saved.json()['id']}"
+
+    async def patch(body: dict) -> dict:
+        response = await client.patch(url, json=body, headers=ent.headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    paused = await patch({"active": False, "name": "石墨烯动态"})
+    assert paused["active"] is False and paused["name"] == "石墨烯动态" and paused["webhook_secret"] is None
+    uni = await owner("achievements")
+    while_paused = await _graphene(make_listing, uni)
+    checked = select(OutboxMessage.processed_at).where(
+        OutboxMessage.topic == "matching.listing_published",
+        OutboxMessage.key == f"achievement:{while_paused['id']}",
+    )
+
+    async def was_checked() -> bool:
+        return (await db.scalar(checked)) is not None
+
+    await wait_for(was_checked, timeout=30)  # checked while paused: no notification
+    resumed = await patch({"active": True, "webhook_url": webhook_receiver.url})
+    secret = resumed["webhook_secret"]  # a webhook where there was none: its secret, once
+    assert resumed["active"] is True and secret.startswith("whsec_")
+    after = await _graphene(make_listing, uni, title="石墨烯导热硅脂")
+    await _delivered(webhook_receiver, 1)
+    assert [
+        n["listing_id"]
+        for n in (await client.get("/api/v1/notifications", headers=ent.headers)).json()["items"]
+    ] == [after["id"]]
+    Webhook(secret).verify(webhook_receiver.received[0]["raw"], webhook_receiver.received[0]["headers"])
+
+    moved = await patch({"webhook_url": other_webhook_receiver.url})  # same receiver, new address
+    assert moved["webhook_url"] == other_webhook_receiver.url and moved["webhook_secret"] is None
+    await _graphene(make_listing, uni, title="石墨烯散热涂层")
+    await _delivered(other_webhook_receiver, 1)
+    Webhook(secret).verify(
+        other_webhook_receiver.received[0]["raw"], other_webhook_receiver.received[0]["headers"]
+    )
+
+    refused = await client.patch(url, json={"webhook_url": "http://10.0.0.1/hook"}, headers=ent.headers)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "webhook_url"
+    removed = await patch({"webhook_url": None})
+    assert removed["webhook_url"] is None
+    stored = await db.scalar(select(Subscription).where(Subscription.id == uuid.UUID(saved.json()["id"])))
+    assert stored.webhook_secret is None and stored.webhook_url is None
+    stranger = await owner("demands")
+    assert (await client.patch(url, json={"active": False}, headers=stranger.headers)).status_code == 404
+    audited = (
+        await db.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.object_id == saved.json()["id"])
+            .order_by(AuditEntry.id)
+        )
+    ).all()
+    assert audited == ["created", "updated", "updated", "updated", "updated"]
