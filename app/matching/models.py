@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamps
 
+WEBHOOK_URL_MAX = 500
+
 
 class SubscriptionKind(StrEnum):
     search = "search"  # 保存的搜索
@@ -46,7 +48,7 @@ class Subscription(Timestamps, Base):
     types: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default=text("'{}'"))
     filters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
     demand_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("demands.id", ondelete="CASCADE"))
-    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_url: Mapped[str | None] = mapped_column(String(WEBHOOK_URL_MAX))
     # Signs deliveries (Standard Webhooks); shown to the owner when created or rotated, never listed.
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))

@@ -3,15 +3,15 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.core.pagination import Page
 from app.core.types import Money, RegionCode, SafeText
 from app.core.vocabulary import TechnologyField
 from app.listings.vocabulary import TransferMode
-from app.matching.models import SubscriptionKind
+from app.matching.models import WEBHOOK_URL_MAX, SubscriptionKind
 
 Kind = Literal["achievement", "demand", "expert", "agency"]
 SearchOrder = Literal["relevance", "newest", "price_asc", "price_desc"]
@@ -65,6 +65,16 @@ class SearchFilters(BaseModel):
     price_max: Money | None = None
 
 
+def _fits_the_column(url: AnyHttpUrl) -> AnyHttpUrl:
+    if len(str(url)) > WEBHOOK_URL_MAX:
+        raise ValueError(f"at most {WEBHOOK_URL_MAX} characters")
+    return url
+
+
+# Checked as stored (normalised, international names in punycode), the column's length.
+WebhookUrl = Annotated[AnyHttpUrl, AfterValidator(_fits_the_column)]
+
+
 class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,7 +85,7 @@ class SubscriptionCreate(BaseModel):
     types: list[Kind] = Field(default_factory=list, description="关注的信息类型；空表示全部")
     filters: SearchFilters = Field(default_factory=SearchFilters)
     demand_id: uuid.UUID | None = Field(default=None, description="关注的需求（kind=demand）")
-    webhook_url: AnyHttpUrl | None = Field(
+    webhook_url: WebhookUrl | None = Field(
         default=None,
         description="有新匹配时 POST 通知到此地址（须为公网地址；按 Standard Webhooks 签名；失败重试约一天）",
     )
@@ -103,7 +113,7 @@ class SubscriptionUpdate(BaseModel):
 
     name: SafeText | None = Field(default=None, max_length=100)
     active: bool | None = Field(default=None, description="false=暂停：不再生成通知，直到重新启用")
-    webhook_url: AnyHttpUrl | None = Field(default=None, description="新的通知地址；null 表示不再推送")
+    webhook_url: WebhookUrl | None = Field(default=None, description="新的通知地址；null 表示不再推送")
 
 
 class SubscriptionCreated(SubscriptionRead):

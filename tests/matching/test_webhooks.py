@@ -117,6 +117,7 @@ async def test_only_the_owner_rotates_a_secret_and_only_of_a_webhook(client, own
         ("http://[::ffff:10.0.0.1]/hook", "not_public_address"),  # 10.0.0.1 written as IPv6
         ("http://0.0.0.0:7700/indexes", "not_public_address"),
         ("http://no-such-host.invalid/hook", "unresolvable"),  # RFC 6761: never resolves
+        ("http://127.0.0.1:9/" + "a" * 500, "value_error"),  # longer than stored (was a 500)
     ],
 )
 async def test_webhooks_to_internal_addresses_are_refused(client, db, owner, url, code) -> None:
