@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_retry_seconds: Annotated[list[Annotated[float, Field(ge=0)]], NoDecode] = WEBHOOK_RETRY_SECONDS
 
+    # Processed outbox messages are kept this long (for inspection), then deleted by the relays.
+    outbox_retention_days: int = Field(default=14, ge=1)
+
     log_level: str = "INFO"
     log_json: bool = True
     db_pool_size: int = Field(default=10, ge=1)

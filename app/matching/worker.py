@@ -4,12 +4,14 @@
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 import httpx
 
 from app.core.config import Settings
 from app.core.db import Database
 from app.matching import subscriptions, webhooks
+from app.outbox import service as outbox
 from search import indexer
 from search.engine import Engine
 from search.normalize import warm_up
@@ -54,16 +56,37 @@ async def setup_in_background(engine: Engine) -> None:
             delay = min(delay * 2, 30)
 
 
+async def prune_periodically(database: Database, retention: timedelta) -> None:
+    while True:
+        try:
+            deleted = await outbox.prune(database, older_than=retention)
+            if deleted:
+                log.info("outbox pruned", extra={"deleted": deleted})
+        except Exception as exc:  # the database is away: the next round tries again
+            log.warning("outbox pruning failed", extra={"error": repr(exc)})
+        await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+
+PRUNE_EVERY_SECONDS = 3600
+
+
 class Background:
-    """What the API process runs beside requests: settings at start-up and the relays."""
+    """What the API process runs beside requests: settings at start-up, the relays, and pruning
+    what they have long finished."""
 
     def __init__(self, database: Database, engine: Engine, settings: Settings) -> None:
         self.http = webhooks.client(settings)
         self.relays = build_relays(database, engine, settings, self.http)
         self.engine = engine
+        self.database = database
+        self.retention = timedelta(days=settings.outbox_retention_days)
         self._setup: asyncio.Task[None] | None = None
+        self._prune: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        self._prune = asyncio.create_task(
+            prune_periodically(self.database, self.retention), name="outbox-prune"
+        )
         self._setup = asyncio.create_task(setup_in_background(self.engine), name="search-setup")
         for relay in self.relays:
             relay.start()
@@ -76,8 +99,9 @@ class Background:
     async def stop(self) -> None:
         for relay in self.relays:
             await relay.stop()
-        if self._setup is not None:
-            self._setup.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._setup
+        for task in (self._setup, self._prune):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         await self.http.aclose()

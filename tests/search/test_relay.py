@@ -1,10 +1,12 @@
-"""The outbox relay: SKIP LOCKED across replicas, backoff, and Meilisearch down and back."""
+"""The outbox relay: SKIP LOCKED across replicas, backoff, Meilisearch down and back, pruning."""
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from app.outbox import service as outbox
 from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue
 from search.relay import Relay, backoff
@@ -77,3 +79,25 @@ async def test_meilisearch_down_then_back(client, meilisearch, owner, make_listi
         return ids >= {listing["id"] for listing in during} and before["id"] not in ids
 
     await wait_for(searchable, timeout=40)
+
+
+async def test_messages_long_processed_are_pruned_in_batches(app, db, monkeypatch) -> None:
+    monkeypatch.setattr(outbox, "PRUNE_BATCH", 2)
+    now = datetime.now(UTC)
+
+    def message(key: str, processed_days_ago: float | None) -> OutboxMessage:
+        return OutboxMessage(
+            topic="test.prune",
+            key=key,
+            created_at=now - timedelta(days=30),
+            processed_at=None if processed_days_ago is None else now - timedelta(days=processed_days_ago),
+        )
+
+    db.add_all(
+        [message(f"old-{n}", 20) for n in range(5)]
+        + [message("recent", 1), message("pending", None), message("just-over", 14.01)]
+    )
+    await db.commit()
+    assert await outbox.prune(app.state.database, older_than=timedelta(days=14)) == 6
+    left = (await db.scalars(select(OutboxMessage.key).where(OutboxMessage.topic == "test.prune"))).all()
+    assert sorted(left) == ["pending", "recent"]  # a message not yet processed is never pruned
