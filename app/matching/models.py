@@ -51,6 +51,10 @@ class Subscription(Timestamps, Base):
     webhook_url: Mapped[str | None] = mapped_column(String(WEBHOOK_URL_MAX))
     # Signs deliveries (Standard Webhooks); shown to the owner when created or rotated, never listed.
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    # Since when deliveries have been failing, and the last failure: what the owner's integrator needs
+    # to see; cleared by the next delivery that succeeds.
+    webhook_failing_since: Mapped[datetime | None]
+    webhook_last_error: Mapped[str | None] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 

@@ -102,6 +102,8 @@ class SubscriptionRead(BaseModel):
     filters: dict[str, Any]
     demand_id: uuid.UUID | None
     webhook_url: str | None
+    webhook_failing_since: datetime | None = Field(description="通知推送自何时起一直失败；成功一次即清空")
+    webhook_last_error: str | None = Field(description="最近一次推送失败的原因")
     active: bool
     created_at: datetime
 

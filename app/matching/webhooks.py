@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
+from app.audit.service import SystemActor, record
 from app.core.config import Settings
 from app.core.db import Database
 from app.matching.models import Notification, Subscription
@@ -182,7 +183,8 @@ def handler(http: httpx.AsyncClient, retry_seconds: Sequence[float]):  # type: i
         }
         limit = asyncio.Semaphore(PARALLEL_DELIVERIES)
 
-        async def deliver(row: OutboxMessage) -> str | None:
+        async def deliver(row: OutboxMessage) -> tuple[Subscription, str | None] | None:
+            """The subscription and the failure (None: delivered); None when nothing was sent."""
             pair = found.get(ids[row.id])
             if pair is None or not pair[1].webhook_url:
                 return None  # subscription deleted or its webhook removed since: nothing to deliver
@@ -198,19 +200,50 @@ def handler(http: httpx.AsyncClient, retry_seconds: Sequence[float]):  # type: i
                     if response.status_code >= 300:
                         raise RuntimeError(f"webhook answered {response.status_code}")
                 except Exception as exc:
-                    if (row.attempts or 0) + 1 >= attempts_allowed:
-                        log.warning(
-                            "webhook given up",
-                            extra={"notification": str(notification.id), "error": repr(exc)},
-                        )
-                        return None
-                    return repr(exc)
-            return None
+                    return subscription, repr(exc)
+            return subscription, None
 
         outcomes = await asyncio.gather(*(deliver(row) for row in rows))
-        return {row.id: error for row, error in zip(rows, outcomes, strict=True) if error is not None}
+        retry: dict[int, str] = {}
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if outcome is None:
+                continue
+            subscription, error = outcome
+            if error is not None and (row.attempts or 0) + 1 < attempts_allowed:
+                retry[row.id] = error
+            elif error is not None:
+                error = f"gave up after {attempts_allowed} attempts: {error}"
+                log.warning("webhook given up", extra={"notification": str(ids[row.id]), "error": error})
+            await _health(session, subscription, error)
+        return retry
 
     return handle
+
+
+async def _health(session: AsyncSession, subscription: Subscription, error: str | None) -> None:
+    """Keep the subscription's delivery health; its changes of state (failing, recovered) audited."""
+    if error is None:
+        if subscription.webhook_failing_since is not None:
+            await record(
+                session,
+                actor=SystemActor(),
+                object_type="subscription",
+                object_id=subscription.id,
+                action="webhook_recovered",
+            )
+        subscription.webhook_failing_since = subscription.webhook_last_error = None
+        return
+    if subscription.webhook_failing_since is None:
+        subscription.webhook_failing_since = datetime.now(UTC)
+        await record(
+            session,
+            actor=SystemActor(),
+            object_type="subscription",
+            object_id=subscription.id,
+            action="webhook_failing",
+            changes={"error": error[:500]},
+        )
+    subscription.webhook_last_error = error[:500]
 
 
 def relay(database: Database, settings: Settings, http: httpx.AsyncClient) -> Relay:

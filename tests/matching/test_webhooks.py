@@ -193,6 +193,29 @@ async def test_a_failing_receiver_is_retried_on_the_schedule_then_given_up(
         1 + len(settings.webhook_retry_seconds)
     )
     assert len({r["delivery"] for r in webhook_receiver.received}) == 1  # one message id on every attempt
+    # The owner sees that, and why; one delivery that succeeds clears it.
+    (shown,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+    assert shown["webhook_failing_since"] is not None
+    attempts = 1 + len(settings.webhook_retry_seconds)
+    assert f"gave up after {attempts} attempts" in shown["webhook_last_error"]
+    assert "500" in shown["webhook_last_error"]
+    webhook_receiver.statuses = []
+    await _graphene(make_listing, await owner("achievements"), title="石墨烯导热硅脂")
+    await _delivered(webhook_receiver, 1)
+
+    async def recovered() -> bool:
+        (again,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+        return again["webhook_failing_since"] is None and again["webhook_last_error"] is None
+
+    await wait_for(recovered, timeout=30)
+    actions = (
+        await db.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.action.in_(["webhook_failing", "webhook_recovered"]))
+            .order_by(AuditEntry.id)
+        )
+    ).all()
+    assert actions == ["webhook_failing", "webhook_recovered"]  # the changes of state, not every attempt
 
 
 async def test_a_subscription_is_paused_renamed_and_its_webhook_changed_or_removed(
