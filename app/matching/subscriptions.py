@@ -141,6 +141,8 @@ async def edit(
             elif subscription.webhook_secret is None:
                 new_secret = subscription.webhook_secret = webhooks.new_secret()
             subscription.webhook_url = url
+            # A new address has no record yet: the old one's failures say nothing about it.
+            subscription.webhook_failing_since = subscription.webhook_last_error = None
             changes["webhook_url"] = url
     if changes:
         await record(

@@ -8,6 +8,7 @@ import uuid
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import update as sa_update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -256,7 +257,14 @@ async def test_a_subscription_is_paused_renamed_and_its_webhook_changed_or_remov
     ] == [after["id"]]
     Webhook(secret).verify(webhook_receiver.received[0]["raw"], webhook_receiver.received[0]["headers"])
 
+    await db.execute(
+        sa_update(Subscription)
+        .where(Subscription.id == uuid.UUID(saved.json()["id"]))
+        .values(webhook_failing_since=func.now(), webhook_last_error="ConnectError()")
+    )
+    await db.commit()
     moved = await patch({"webhook_url": other_webhook_receiver.url})  # same receiver, new address
+    assert moved["webhook_failing_since"] is None and moved["webhook_last_error"] is None
     assert moved["webhook_url"] == other_webhook_receiver.url and moved["webhook_secret"] is None
     await _graphene(make_listing, uni, title="石墨烯散热涂层")
     await _delivered(other_webhook_receiver, 1)
