@@ -76,8 +76,10 @@ async def addresses(
     except (OSError, TimeoutError) as exc:
         raise Unresolvable(f"{host} cannot be resolved") from exc
     resolved = list(dict.fromkeys(str(info[4][0]) for info in found))
+    if not resolved:
+        raise Unresolvable(f"{host} resolves to no address")
     refused = [address for address in resolved if not allowed(address, networks)]
-    if refused or not resolved:
+    if refused:
         raise RefusedDestination(f"{host} resolves to {', '.join(refused)}, not a public address")
     return resolved
 

@@ -2,11 +2,14 @@
 holding up nothing else."""
 
 import asyncio
+import ipaddress
 import json
+import ssl
 import uuid
 
 import httpx
 import pytest
+import trustme
 from sqlalchemy import func, select
 from sqlalchemy import update as sa_update
 from standardwebhooks import Webhook
@@ -145,6 +148,40 @@ async def test_the_delivery_client_checks_the_address_it_connects_to(settings, w
         with pytest.raises(httpx.ConnectError, match="not a public address"):
             await strict.post(webhook_receiver.url.replace("127.0.0.1", "localhost"), json={})
     assert len(webhook_receiver.received) == 1
+
+
+async def test_https_deliveries_verify_the_receivers_certificate_by_name(settings, monkeypatch) -> None:
+    """The client connects to the address it checked, yet TLS verifies the certificate against
+    the name in the URL (SNI): https to a receiver known by name works, and the same certificate
+    is refused for an address it does not name."""
+    authority = trustme.CA()
+    certificate = authority.issue_cert("localhost")
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(server_context)
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
+    monkeypatch.setattr(httpx, "create_ssl_context", lambda *args, **kwargs: trusting)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        # Where the machine's hosts file names ::1 localhost too, the client must be allowed both.
+        loopback = [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")]
+        async with webhooks.client(
+            settings.model_copy(update={"webhook_allowed_networks": loopback})
+        ) as http:
+            assert (await http.post(f"https://localhost:{port}/hook", json={})).text == "ok"
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await http.post(f"https://127.0.0.1:{port}/hook", json={})
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 async def test_a_slow_receiver_holds_up_neither_the_index_nor_other_receivers(
