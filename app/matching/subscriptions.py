@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import AnyHttpUrl
@@ -31,6 +31,8 @@ from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue
 from search.engine import Engine
 from search.normalize import normalize
+
+Owned = TypeVar("Owned", Subscription, Notification)
 
 
 async def create(
@@ -187,16 +189,19 @@ async def list_own(session: AsyncSession, *, user: User) -> list[Subscription]:
 
 
 async def _own(session: AsyncSession, user: User, subscription_id: uuid.UUID) -> Subscription:
-    subscription = await session.scalar(
-        select(Subscription)
-        .where(Subscription.id == subscription_id, Subscription.user_id == user.id)
-        .with_for_update()
+    return await _owned(session, Subscription, subscription_id, user, what="subscription", zh="订阅不存在。")
+
+
+async def _owned(
+    session: AsyncSession, model: type[Owned], object_id: uuid.UUID, user: User, *, what: str, zh: str
+) -> Owned:
+    """The user's own row, locked for the change; anyone else's is 404, revealing nothing."""
+    found = await session.scalar(
+        select(model).where(model.id == object_id, model.user_id == user.id).with_for_update()
     )
-    if subscription is None:
-        raise NotFound(
-            code="subscription_not_found", message_en="No such subscription.", message_zh="订阅不存在。"
-        )
-    return subscription
+    if found is None:
+        raise NotFound(code=f"{what}_not_found", message_en=f"No such {what}.", message_zh=zh)
+    return found
 
 
 async def delete(session: AsyncSession, *, user: User, subscription_id: uuid.UUID) -> None:
@@ -231,15 +236,9 @@ async def notifications(
 
 async def mark_read(session: AsyncSession, *, user: User, notification_id: uuid.UUID) -> Notification:
     """Idempotent: a notification read twice keeps the time it was first read."""
-    notification = await session.scalar(
-        select(Notification)
-        .where(Notification.id == notification_id, Notification.user_id == user.id)
-        .with_for_update()
+    notification = await _owned(
+        session, Notification, notification_id, user, what="notification", zh="通知不存在。"
     )
-    if notification is None:
-        raise NotFound(
-            code="notification_not_found", message_en="No such notification.", message_zh="通知不存在。"
-        )
     if notification.read_at is None:
         notification.read_at = await session.scalar(select(func.now()))
         await record(
