@@ -17,6 +17,7 @@ from app.listings.vocabulary import TransferMode
 from app.matching import matches as matching
 from app.matching import search as searching
 from app.matching import subscriptions
+from app.matching.models import Subscription
 from app.matching.schemas import (
     MarkAllRead,
     MarkedRead,
@@ -27,10 +28,9 @@ from app.matching.schemas import (
     SearchOrder,
     SearchResult,
     SubscriptionCreate,
-    SubscriptionCreated,
     SubscriptionRead,
     SubscriptionUpdate,
-    SubscriptionUpdated,
+    SubscriptionWithSecret,
     WebhookSecret,
 )
 from search.engine import Engine
@@ -159,14 +159,14 @@ _matches_route("achievement", "achievements", ("demand", "expert", "agency"), "�
 
 @router.post(
     "/subscriptions",
-    response_model=SubscriptionCreated,
+    response_model=SubscriptionWithSecret,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(401, 409, 422),
     tags=["subscriptions"],
 )
 async def create_subscription(
     request: Request, session: SessionDep, user: CurrentUser, data: SubscriptionCreate
-) -> SubscriptionCreated:
+) -> SubscriptionWithSecret:
     """订阅：保存一个搜索（kind=search），或关注本企业的需求（kind=demand）。新发布的信息与之匹配时生成通知，
     配置了 `webhook_url` 的还会 POST 到该地址（失败自动重试）。同一需求只能关注一次：再次关注答 409
     `already_following`，带已有订阅的 `subscription_id`。
@@ -177,7 +177,7 @@ async def create_subscription(
     subscription = await subscriptions.create(
         session, user=user, data=data, settings=request.app.state.settings
     )
-    return SubscriptionCreated.model_validate(subscription)
+    return _with_secret(subscription, subscription.webhook_secret)
 
 
 @router.get(
@@ -204,7 +204,7 @@ async def delete_subscription(session: SessionDep, user: CurrentUser, subscripti
 
 @router.patch(
     "/subscriptions/{subscription_id}",
-    response_model=SubscriptionUpdated,
+    response_model=SubscriptionWithSecret,
     responses=problem_responses(401, 404, 422),
     tags=["subscriptions"],
 )
@@ -214,7 +214,7 @@ async def update_subscription(
     user: CurrentUser,
     subscription_id: uuid.UUID,
     data: SubscriptionUpdate,
-) -> SubscriptionUpdated:
+) -> SubscriptionWithSecret:
     """改名、暂停（`active: false`）或恢复、更换或取消通知地址（`webhook_url: null`）。只改所发送的字段。
     原先没有通知地址而新配置时，返回新的 `webhook_secret`（仅此一次）；更换地址保留原密钥。"""
     subscription, new_secret = await subscriptions.edit(
@@ -224,8 +224,13 @@ async def update_subscription(
         data=data,
         settings=request.app.state.settings,
     )
-    return SubscriptionUpdated(
-        **SubscriptionRead.model_validate(subscription).model_dump(), webhook_secret=new_secret
+    return _with_secret(subscription, new_secret)
+
+
+def _with_secret(subscription: Subscription, secret: str | None) -> SubscriptionWithSecret:
+    """The secret is shown only when it was just made, never read back later."""
+    return SubscriptionWithSecret(
+        **SubscriptionRead.model_validate(subscription).model_dump(), webhook_secret=secret
     )
 
 

@@ -118,15 +118,10 @@ class SubscriptionUpdate(BaseModel):
     webhook_url: WebhookUrl | None = Field(default=None, description="新的通知地址；null 表示不再推送")
 
 
-class SubscriptionCreated(SubscriptionRead):
+class SubscriptionWithSecret(SubscriptionRead):
     webhook_secret: str | None = Field(
-        description="验证通知签名（webhook-signature）的密钥，只在此显示一次；丢失可重新生成"
-    )
-
-
-class SubscriptionUpdated(SubscriptionRead):
-    webhook_secret: str | None = Field(
-        description="只在本次新配置了通知地址（原先没有）时返回新的签名密钥；其余情况为 null，原密钥不变"
+        description="验证通知签名（webhook-signature）的密钥：只在创建订阅、或为原先没有通知地址的订阅配置地址时"
+        "返回这一次；其余为 null（原密钥不变）。丢失可重新生成"
     )
 
 
