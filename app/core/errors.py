@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.core.i18n import Language, negotiate, validation_message
 from app.core.logging import request_id_var
@@ -240,13 +241,29 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         exc.status_code,
         (HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_"), str(exc.detail), str(exc.detail)),
     )
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
     return problem_response(
         request,
         status=exc.status_code,
         code=code,
         detail=zh if language == "zh" else en,
-        headers=exc.headers,
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route offers at this path, found by asking the routes themselves: where a
+    path has several routes (GET and POST /subscriptions), Starlette's 405 names the first's only."""
+    return [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 @dataclass

@@ -84,6 +84,9 @@ async def test_unknown_route_and_wrong_method(client: httpx.AsyncClient) -> None
     wrong = await client.delete("/api/v1/users/me")
     assert wrong.status_code == 405
     assert wrong.json()["code"] == "method_not_allowed"
+    # A path served by two routes (list and create): Allow names both, as RFC 9110 requires.
+    neither = await client.put("/api/v1/subscriptions")
+    assert neither.status_code == 405 and neither.headers["allow"] == "GET, POST"
 
 
 async def test_bad_path_parameter_is_422(client: httpx.AsyncClient, signed_in) -> None:  # type: ignore[no-untyped-def]
