@@ -309,18 +309,10 @@ def _publishes(
                 raise SystemExit("not searchable after 30 s")
             time.sleep(0.01)
         took.append(time.perf_counter() - start)
-    took.sort()
     print(
         json.dumps(
-            {
-                "samples": len(took),
-                "preloaded": a.preload,
-                "followed_demands": follows,
-                "pause_s": pause,
-                "p50_ms": round(1000 * statistics.median(took), 1),
-                "p95_ms": round(1000 * took[int(0.95 * (len(took) - 1))], 1),
-                "max_ms": round(1000 * took[-1], 1),
-            }
+            {"samples": len(took), "preloaded": a.preload, "followed_demands": follows, "pause_s": pause}
+            | _in_ms(took)
             | (asyncio.run(_subscriptions_checked(a.database_url, published)) if a.database_url else {})
         )
     )
@@ -351,13 +343,18 @@ async def _subscriptions_checked(database_url: str, published: list[tuple[str, f
             await asyncio.sleep(0.5)
     finally:
         await connection.close()
-    lags = sorted(row["processed_at"].timestamp() - returned[row["key"]] for row in rows)
+    lags = [row["processed_at"].timestamp() - returned[row["key"]] for row in rows]
     span = max(row["processed_at"].timestamp() for row in rows) - min(returned.values())
+    return _in_ms(lags, prefix="checked_") | {"checked_all_in_s": round(span, 1)}
+
+
+def _in_ms(seconds: list[float], prefix: str = "") -> dict[str, float]:
+    """p50, p95 and max of durations in seconds, as milliseconds."""
+    ordered = sorted(seconds)
     return {
-        "checked_p50_ms": round(1000 * statistics.median(lags), 1),
-        "checked_p95_ms": round(1000 * lags[int(0.95 * (len(lags) - 1))], 1),
-        "checked_max_ms": round(1000 * lags[-1], 1),
-        "checked_all_in_s": round(span, 1),
+        f"{prefix}p50_ms": round(1000 * statistics.median(ordered), 1),
+        f"{prefix}p95_ms": round(1000 * ordered[int(0.95 * (len(ordered) - 1))], 1),
+        f"{prefix}max_ms": round(1000 * ordered[-1], 1),
     }
 
 
