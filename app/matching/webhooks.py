@@ -235,6 +235,7 @@ async def _health(session: AsyncSession, subscription: Subscription, error: str 
             )
         subscription.webhook_failing_since = subscription.webhook_last_error = None
         return
+    error = error[:500]  # the column's length
     if subscription.webhook_failing_since is None:
         subscription.webhook_failing_since = datetime.now(UTC)
         await record(
@@ -243,9 +244,9 @@ async def _health(session: AsyncSession, subscription: Subscription, error: str 
             object_type="subscription",
             object_id=subscription.id,
             action="webhook_failing",
-            changes={"error": error[:500]},
+            changes={"error": error},
         )
-    subscription.webhook_last_error = error[:500]
+    subscription.webhook_last_error = error
 
 
 def relay(database: Database, settings: Settings, http: httpx.AsyncClient) -> Relay:
