@@ -23,6 +23,9 @@ from search.engine import Engine
 
 TOPIC = "listing.changed"
 PUBLISHED_TOPIC = "matching.listing_published"
+# Changes that may put a listing live: a publish, or a catalogue imported with `publish` (its rows
+# go live in the import itself; a draft among them is simply not indexed, so not announced).
+GOING_LIVE = frozenset({"published", "imported"})
 # How long the relay waits for its task while Meilisearch answers (an unreachable Meilisearch fails
 # at once). Slow is not down: at 200,000 documents a one-document task takes seconds, and the first
 # after a bulk load took 213 s (arroy creating trees, docs/benchmarks.md); giving up at 60 s sent
@@ -78,12 +81,12 @@ def handler(engine: Engine):  # type: ignore[no-untyped-def]
             kind, listing_id = row.payload["kind"], uuid.UUID(row.payload["id"])
             if kind in LISTING_MODELS:
                 by_kind[kind].add(listing_id)
-                if row.payload.get("action") == "published":
+                if row.payload.get("action") in GOING_LIVE:
                     newly_published.append({"kind": kind, "id": str(listing_id)})
         indexed: set[str] = set()
         for kind, ids in by_kind.items():
             indexed.update(await sync_listings(session, engine, kind, sorted(ids)))
-        # Subscriptions are evaluated once the listing is searchable (app/matching/handlers.py).
+        # Subscriptions are evaluated once the listing is searchable (app/matching/subscriptions.py).
         for item in newly_published:
             if item["id"] in indexed:
                 enqueue(session, topic=PUBLISHED_TOPIC, key=f"{item['kind']}:{item['id']}", payload=item)

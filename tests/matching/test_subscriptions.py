@@ -309,3 +309,49 @@ async def test_notifications_are_marked_read_one_by_one_or_up_to_what_was_seen(c
         )
     ).all()
     assert actions == ["read", "notifications_read", "notifications_read"]
+
+
+async def test_a_catalogue_imported_and_published_is_checked_like_a_publish(
+    client, owner, make_listing
+) -> None:
+    """A university's catalogue imported with `publish` goes live without a publish call; its
+    listings reach saved searches and followed demands all the same (they once did not)."""
+    ent = await owner("demands")
+    demand = await make_listing(
+        "demands",
+        ent,
+        title="锂电池极片涂布缺陷在线检测",
+        description="需要机器视觉在线检测锂电池极片涂布缺陷。",
+        field="new_energy",
+    )
+    for body in ({"kind": "demand", "demand_id": demand["id"]}, {"kind": "search", "query": "石墨烯 导热"}):
+        subscribed = await client.post("/api/v1/subscriptions", json=body, headers=ent.headers)
+        assert subscribed.status_code == 201, subscribed.text
+    uni = await owner("achievements")
+    catalogue = (
+        "title,description,field\n"
+        "锂电池极片涂布缺陷视觉检测,机器视觉在线检测锂电池极片涂布缺陷。,new_energy\n"
+        "石墨烯导热膜的制备,高导热石墨烯薄膜。,new_materials\n"
+        "水稻抗倒伏栽培方法,提高水稻抗倒伏能力。,agriculture\n"
+    )
+    imported = await client.post(
+        "/api/v1/achievements/import",
+        files={"file": ("目录.csv", catalogue.encode())},
+        data={"publish": "true"},
+        headers=uni.headers,
+    )
+    assert imported.status_code == 201 and imported.json()["published"] == 3, imported.text
+    mine = await client.get("/api/v1/achievements", params={"owner": "me"}, headers=uni.headers)
+    by_title = {item["title"]: item["id"] for item in mine.json()["items"]}
+
+    async def notified() -> bool:
+        return len(await _notifications(client, ent)) >= 2
+
+    await wait_for(notified, timeout=30)
+    subscriptions_of = {
+        s["kind"]: s["id"] for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+    }
+    assert {(n["subscription_id"], n["listing_id"]) for n in await _notifications(client, ent)} == {
+        (subscriptions_of["demand"], by_title["锂电池极片涂布缺陷视觉检测"]),
+        (subscriptions_of["search"], by_title["石墨烯导热膜的制备"]),
+    }
