@@ -6,6 +6,7 @@ with wrk, freshness of publish → searchable, and index build / query cost at s
   indexing:    python scripts/bench_search.py indexing --docs 714 5712 --samples 30
   freshness:   python scripts/bench_search.py freshness --api URL --user EMAIL --password PW
                [--follows N --follower EMAIL --follower-password PW] [--database-url URL]
+               [--catalogue N]
   scale:       python scripts/bench_search.py scale --meili URL --key KEY --sizes 10000 200000
 
 `throughput` sends the same query mix at the same concurrency to GET /api/v1/search?types=achievement
@@ -242,6 +243,8 @@ def _freshness(a: argparse.Namespace) -> None:
             asyncio.run(_follows(a))
             for pause in a.pauses:
                 _publishes(a, http, headers, pause, follows=a.follows)
+        if a.catalogue:
+            _catalogue(a, http, headers)
 
 
 def _signed_in(http: httpx.Client, user: str, password: str) -> dict[str, str]:
@@ -346,6 +349,75 @@ async def _subscriptions_checked(database_url: str, published: list[tuple[str, f
     lags = [row["processed_at"].timestamp() - returned[row["key"]] for row in rows]
     span = max(row["processed_at"].timestamp() for row in rows) - min(returned.values())
     return _in_ms(lags, prefix="checked_") | {"checked_all_in_s": round(span, 1)}
+
+
+def _catalogue(a: argparse.Namespace, http: httpx.Client, headers: dict[str, str]) -> None:
+    """A university's catalogue of a.catalogue achievements imported with `publish`: how long after
+    the import returned the last was searchable, and the last checked against the subscriptions."""
+    import csv
+    import io
+
+    marker = uuid.uuid4().hex[:8]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["title", "description", "field"])
+    for view in synthetic(a.catalogue, seed=31):
+        writer.writerow([f"{view['title'][:80]} {marker}", view["description"], view["field"]])
+    response = http.post(
+        "/api/v1/achievements/import",
+        headers=headers,
+        files={"file": ("catalogue.csv", out.getvalue().encode())},
+        data={"publish": "true"},
+        timeout=600,
+    )
+    response.raise_for_status()
+    returned = time.time()
+    print(
+        json.dumps(
+            {
+                "catalogue": a.catalogue,
+                "published": response.json()["published"],
+                "followed_demands": a.follows,
+            }
+            | asyncio.run(_catalogue_done(a.database_url, marker, returned))
+        )
+    )
+
+
+async def _catalogue_done(database_url: str, marker: str, returned: float) -> dict:
+    """From the outbox: when the catalogue's last listing was indexed (`listing.changed`) and
+    checked (`matching.listing_published`), in seconds after the import returned."""
+    import asyncpg
+
+    from search.relay import plain_dsn
+
+    connection = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        ids = await connection.fetch("SELECT id FROM achievements WHERE title LIKE $1", f"% {marker}")
+        keys = [f"achievement:{row['id']}" for row in ids]
+        deadline = time.monotonic() + 4 * 3600
+        while True:
+            done = await connection.fetch(
+                "SELECT topic, max(processed_at) AS last, count(processed_at) AS n FROM outbox"
+                " WHERE key = ANY($1::text[]) AND topic IN ('listing.changed', 'matching.listing_published')"
+                " GROUP BY topic",
+                keys,
+            )
+            by_topic = {row["topic"]: row for row in done}
+            if all(
+                by_topic.get(topic) and by_topic[topic]["n"] == len(keys)
+                for topic in ("listing.changed", "matching.listing_published")
+            ):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit("catalogue not checked within four hours")
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+    return {
+        f"{name}_all_in_s": round(by_topic[topic]["last"].timestamp() - returned, 1)
+        for name, topic in (("searchable", "listing.changed"), ("checked", "matching.listing_published"))
+    }
 
 
 def _in_ms(seconds: list[float], prefix: str = "") -> dict[str, float]:
@@ -595,6 +667,12 @@ def main() -> None:
     )
     f.add_argument("--follower", help="an enterprise user who publishes and follows those demands")
     f.add_argument("--follower-password")
+    f.add_argument(
+        "--catalogue",
+        type=int,
+        default=0,
+        help="then import this many achievements at once with publish (needs --database-url)",
+    )
     f.add_argument(
         "--database-url",
         help="the service's database: also report when each publish's subscriptions check ended",

@@ -81,19 +81,19 @@ def counterpart_query(
     terms: list[str],
     vector: list[int] | orjson.Fragment | None,
     *,
-    only_id: str | None = None,
+    among: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The hybrid query for one counterpart kind; with `only_id`, whether that one listing matches."""
+    """The hybrid query for one counterpart kind; with `among` (listing ids), which of those match."""
     query: dict[str, Any] = {
         "indexUid": engine.index(other),
         "q": " ".join(terms[:5]),
-        "limit": CANDIDATES,
+        "limit": CANDIDATES if among is None else len(among),
         "attributesToRetrieve": RETRIEVE,
         "showRankingScore": True,
         "locales": ["cmn"],
     }
-    if only_id is not None:
-        query["filter"] = f'id = "{only_id}"'
+    if among is not None:
+        query["filter"] = only(among)
     if vector is not None:
         query |= {
             "hybrid": {"embedder": lexical.EMBEDDER, "semanticRatio": 0.8},
@@ -101,6 +101,11 @@ def counterpart_query(
             "rankingScoreThreshold": 0.51,  # at least one shared term (app/matching/search.py)
         }
     return query
+
+
+def only(ids: Sequence[str]) -> str:
+    """The filter restricting a search to these listings (ids are UUIDs: nothing to escape)."""
+    return "id IN [" + ", ".join(f'"{listing_id}"' for listing_id in ids) + "]"
 
 
 def terms_of(text: str, top: int = 8) -> list[str]:

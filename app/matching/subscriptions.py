@@ -30,6 +30,7 @@ from app.matching.search import filter_expression, kinds_for
 from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue
 from search.engine import Engine
+from search.indexer import load_public
 from search.normalize import normalize
 
 Owned = TypeVar("Owned", Subscription, Notification)
@@ -275,30 +276,31 @@ async def mark_all_read(session: AsyncSession, *, user: User, up_to: datetime | 
 
 
 async def _saved_search_hits(
-    engine: Engine, kind: str, listing_id: str, subscriptions: Sequence[Subscription]
-) -> set[uuid.UUID]:
-    """The saved searches (all their words, synonyms included) that find this listing."""
-    queries, owners = [], []
+    engine: Engine, kind: str, listing_ids: Sequence[str], subscriptions: Sequence[Subscription]
+) -> list[tuple[Subscription, str]]:
+    """The saved searches (all their words, synonyms included) and which of these listings each
+    finds: one query per saved search, whatever the number of listings."""
+    asked: list[tuple[Subscription, dict[str, Any]]] = []
     for subscription in subscriptions:
         filters = SearchFilters.model_validate(subscription.filters)
         if kind not in kinds_for(subscription.types, filters):
             continue
-        queries.append(
-            {
-                "indexUid": engine.index(kind),
-                "q": normalize(subscription.query),
-                "filter": [f'id = "{listing_id}"', *filter_expression(filters)],
-                "matchingStrategy": "all",
-                "limit": 1,
-                "attributesToRetrieve": ["id"],
-                "locales": ["cmn"],
-            }
-        )
-        owners.append(subscription.id)
-    if not queries:
-        return set()
-    answer = await engine.multi_search({"queries": queries})
-    return {owner for owner, result in zip(owners, answer["results"], strict=True) if result["hits"]}
+        query = {
+            "indexUid": engine.index(kind),
+            "q": normalize(subscription.query),
+            "filter": [matching.only(listing_ids), *filter_expression(filters)],
+            "matchingStrategy": "all",
+            "limit": len(listing_ids),
+            "attributesToRetrieve": ["id"],
+            "locales": ["cmn"],
+        }
+        asked.append((subscription, query))
+    found: list[tuple[Subscription, str]] = []
+    for chunk in _per_request(asked, len(listing_ids)):
+        answer = await engine.multi_search({"queries": [query for _, query in chunk]})
+        for (subscription, _), result in zip(chunk, answer["results"], strict=True):
+            found.extend((subscription, hit["id"]) for hit in result["hits"])
+    return found
 
 
 async def _notify(
@@ -329,7 +331,9 @@ async def _notify(
 
 
 def published_handler(engine: Engine):  # type: ignore[no-untyped-def]
-    """`matching.listing_published`: evaluate every active subscription against the new listing."""
+    """`matching.listing_published`: evaluate every active subscription against the new listings,
+    each subscription once per kind for the whole batch (an imported catalogue arrives hundreds at
+    a time; asking per listing multiplied the requests by their number)."""
 
     follow_queries = _FollowQueries()
 
@@ -347,28 +351,43 @@ def published_handler(engine: Engine):  # type: ignore[no-untyped-def]
         }
         prepared = await follow_queries.refresh(demands.values())
         asked = [(s, demands[s.demand_id], *prepared[s.demand_id]) for s in follows if s.demand_id in demands]
+        published: dict[str, dict[uuid.UUID, None]] = {}
         for row in rows:
-            kind, listing_id = row.payload["kind"], row.payload["id"]
-            views = await _public(session, kind, listing_id)
-            if views is None:
-                continue  # unpublished again since
-            title = views.get("title") or views.get("name") or ""
-            for subscription_id in await _saved_search_hits(engine, kind, listing_id, searches):
-                subscription = next(s for s in searches if s.id == subscription_id)
-                await _notify(
-                    session, subscription, kind, listing_id, title, [f"符合保存的搜索：{subscription.query}"]
-                )
+            published.setdefault(row.payload["kind"], {})[uuid.UUID(row.payload["id"])] = None
+        for kind, ids in published.items():
+            views = await load_public(session, kind, list(ids))  # those unpublished again since are absent
+            titles = {
+                str(listing_id): view.get("title") or view.get("name") or ""
+                for listing_id, view in views.items()
+            }
+            if not titles:
+                continue
+            for subscription, listing_id in await _saved_search_hits(engine, kind, list(titles), searches):
+                why = [f"符合保存的搜索：{subscription.query}"]
+                await _notify(session, subscription, kind, listing_id, titles[listing_id], why)
             if kind == "demand":
                 continue
-            for subscription, why in await _followed_demands_matched(engine, kind, listing_id, asked):
-                await _notify(session, subscription, kind, listing_id, title, why)
+            for subscription, listing_id, why in await _followed_demands_matched(
+                engine, kind, list(titles), asked
+            ):
+                await _notify(session, subscription, kind, listing_id, titles[listing_id], why)
 
     return handle
 
 
 FOLLOW_THRESHOLD = 0.45
-# Followed demands asked about one new listing per Meilisearch request.
-FOLLOWS_PER_REQUEST = 100
+# A multi-search request carries at most this many queries, and at most HITS_PER_REQUEST possible
+# hits (queries × listings asked about): one response holds the matches' texts for explaining.
+QUERIES_PER_REQUEST = 100
+HITS_PER_REQUEST = 2_000
+
+T = TypeVar("T")
+
+
+def _per_request(queries: Sequence[T], listings: int) -> Iterable[Sequence[T]]:
+    size = max(1, min(QUERIES_PER_REQUEST, HITS_PER_REQUEST // listings))
+    for start in range(0, len(queries), size):
+        yield queries[start : start + size]
 
 
 class _FollowQueries:
@@ -405,16 +424,16 @@ Asked = tuple[Subscription, Demand, list[str], orjson.Fragment | None]  # a foll
 
 
 async def _followed_demands_matched(
-    engine: Engine, kind: str, listing_id: str, asked: Sequence[Asked]
-) -> list[tuple[Subscription, list[str]]]:
-    """The follows whose demand has the new listing among its matches (score ≥ FOLLOW_THRESHOLD),
-    with the explanation — the demand's own match query restricted to that listing, for many
-    demands per request (one request per demand made every publish wait on the follows' number)."""
-    matched: list[tuple[Subscription, list[str]]] = []
-    for start in range(0, len(asked), FOLLOWS_PER_REQUEST):
-        chunk = asked[start : start + FOLLOWS_PER_REQUEST]
+    engine: Engine, kind: str, listing_ids: Sequence[str], asked: Sequence[Asked]
+) -> list[tuple[Subscription, str, list[str]]]:
+    """The follows whose demand has one of these listings among its matches (score ≥
+    FOLLOW_THRESHOLD), with the explanation — the demand's own match query restricted to these
+    listings, for many demands per request (one request per demand made every publish wait on the
+    follows' number)."""
+    matched: list[tuple[Subscription, str, list[str]]] = []
+    for chunk in _per_request(asked, len(listing_ids)):
         queries = [
-            matching.counterpart_query(engine, kind, terms, vector, only_id=listing_id)
+            matching.counterpart_query(engine, kind, terms, vector, among=listing_ids)
             for _, _, terms, vector in chunk
         ]
         answer = await engine.multi_search({"queries": queries})
@@ -422,12 +441,5 @@ async def _followed_demands_matched(
             for hit in result["hits"]:
                 score, why = matching.explain("demand", demand, terms, hit)
                 if score >= FOLLOW_THRESHOLD:
-                    matched.append((subscription, why))
+                    matched.append((subscription, hit["id"], why))
     return matched
-
-
-async def _public(session: AsyncSession, kind: str, listing_id: str) -> dict[str, Any] | None:
-    from search.indexer import load_public
-
-    found = await load_public(session, kind, [uuid.UUID(listing_id)])
-    return next(iter(found.values()), None)

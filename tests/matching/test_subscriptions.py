@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.matching import subscriptions
 from app.matching.models import Notification, Subscription
+from search.engine import Engine
 from tests.search.conftest import wait_for
 
 
@@ -159,7 +160,7 @@ async def test_every_followed_demand_is_checked_in_batches_with_its_current_text
     """Follows are checked many demands per Meilisearch request and each demand's query is kept
     between checks: a demand in a later request is checked too, and an edited demand with its new
     text."""
-    monkeypatch.setattr(subscriptions, "FOLLOWS_PER_REQUEST", 2)
+    monkeypatch.setattr(subscriptions, "QUERIES_PER_REQUEST", 2)
     ent = await owner("demands")
     rice = "水稻抗倒伏栽培技术需求", "需要提高水稻抗倒伏能力的栽培方法。"
     demands = [
@@ -312,10 +313,19 @@ async def test_notifications_are_marked_read_one_by_one_or_up_to_what_was_seen(c
 
 
 async def test_a_catalogue_imported_and_published_is_checked_like_a_publish(
-    client, owner, make_listing
+    client, owner, make_listing, monkeypatch
 ) -> None:
     """A university's catalogue imported with `publish` goes live without a publish call; its
-    listings reach saved searches and followed demands all the same (they once did not)."""
+    listings reach saved searches and followed demands all the same (they once did not), each
+    subscription asked once about the whole catalogue, not once per listing."""
+    asked: list[dict] = []
+    multi_search = Engine.multi_search
+
+    async def recording(self, body):  # type: ignore[no-untyped-def]
+        asked.extend(body["queries"])
+        return await multi_search(self, body)
+
+    monkeypatch.setattr(Engine, "multi_search", recording)
     ent = await owner("demands")
     demand = await make_listing(
         "demands",
@@ -355,3 +365,8 @@ async def test_a_catalogue_imported_and_published_is_checked_like_a_publish(
         (subscriptions_of["demand"], by_title["锂电池极片涂布缺陷视觉检测"]),
         (subscriptions_of["search"], by_title["石墨烯导热膜的制备"]),
     }
+    checks = [query for query in asked if by_title["石墨烯导热膜的制备"] in str(query.get("filter"))]
+    assert len(checks) == 2  # the follow and the saved search
+    assert all(
+        all(listing_id in str(query["filter"]) for listing_id in by_title.values()) for query in checks
+    )
