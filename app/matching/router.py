@@ -170,6 +170,7 @@ async def create_subscription(
     """订阅：保存一个搜索（kind=search），或关注本企业的需求（kind=demand）。新发布的信息与之匹配时生成通知，
     配置了 `webhook_url` 的还会 POST 到该地址（失败自动重试）。同一需求只能关注一次：再次关注答 409
     `already_following`，带已有订阅的 `subscription_id`。
+    需求关闭、过期或被下架后不再为其推送（重新修改为草稿后恢复）；账号停用后其订阅均不再推送。
 
     通知按 Standard Webhooks 签名：`webhook-id`（通知 id，重试时不变，可据此去重）、`webhook-timestamp`、
     `webhook-signature`（以 `webhook_secret` 作 HMAC-SHA256），可用 standardwebhooks 等库验证。

@@ -22,6 +22,7 @@ from app.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.core.pagination import PageParams
 from app.listings import policy
 from app.listings.models import Demand
+from app.listings.vocabulary import ListingStatus
 from app.matching import matches as matching
 from app.matching import webhooks
 from app.matching.models import Notification, Subscription, SubscriptionKind
@@ -338,7 +339,15 @@ def published_handler(engine: Engine):  # type: ignore[no-untyped-def]
     follow_queries = _FollowQueries()
 
     async def handle(session: AsyncSession, rows: Sequence[OutboxMessage]) -> None:
-        active = list((await session.scalars(select(Subscription).where(Subscription.active))).all())
+        active = list(
+            (
+                await session.scalars(
+                    select(Subscription)
+                    .join(User, User.id == Subscription.user_id)
+                    .where(Subscription.active, User.is_active)  # nothing on behalf of a closed account
+                )
+            ).all()
+        )
         if not active:
             return
         searches = [s for s in active if s.kind == SubscriptionKind.search]
@@ -346,7 +355,11 @@ def published_handler(engine: Engine):  # type: ignore[no-untyped-def]
         demands = {
             demand.id: demand
             for demand in (
-                await session.scalars(select(Demand).where(Demand.id.in_({s.demand_id for s in follows})))
+                await session.scalars(
+                    select(Demand).where(
+                        Demand.id.in_({s.demand_id for s in follows}), Demand.status.in_(FOLLOWED_WHILE)
+                    )
+                )
             ).all()
         }
         prepared = await follow_queries.refresh(demands.values())
@@ -376,6 +389,9 @@ def published_handler(engine: Engine):  # type: ignore[no-untyped-def]
 
 
 FOLLOW_THRESHOLD = 0.45
+# A demand's follow is checked while the demand is being prepared or sought; once it is closed,
+# expired or taken down its matches are noise (checked again once revised).
+FOLLOWED_WHILE = (ListingStatus.draft, ListingStatus.published)
 # A multi-search request carries at most this many queries, and at most HITS_PER_REQUEST possible
 # hits (queries × listings asked about): one response holds the matches' texts for explaining.
 QUERIES_PER_REQUEST = 100

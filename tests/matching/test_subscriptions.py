@@ -4,8 +4,9 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from app.accounts.models import User
 from app.audit.models import AuditEntry
 from app.matching import subscriptions
 from app.matching.models import Notification, Subscription
@@ -370,3 +371,50 @@ async def test_a_catalogue_imported_and_published_is_checked_like_a_publish(
     assert all(
         all(listing_id in str(query["filter"]) for listing_id in by_title.values()) for query in checks
     )
+
+
+async def test_closed_demands_and_closed_accounts_are_not_notified(client, db, owner, make_listing) -> None:
+    """A follow is checked while its demand is a draft or published; nothing is stored or sent on
+    behalf of a deactivated account."""
+    text = {"description": "需要机器视觉在线检测锂电池极片涂布缺陷。", "field": "new_energy"}
+    ent = await owner("demands")
+    sought = await make_listing("demands", ent, title="锂电池极片涂布缺陷在线检测", **text)
+    closed = await make_listing("demands", ent, title="锂电池涂布缺陷检测设备", **text)
+    for demand in (sought, closed):
+        followed = await client.post(
+            "/api/v1/subscriptions", json={"kind": "demand", "demand_id": demand["id"]}, headers=ent.headers
+        )
+        assert followed.status_code == 201, followed.text
+    closing = await client.post(f"/api/v1/demands/{closed['id']}/close", headers=ent.headers)
+    assert closing.status_code == 200, closing.text
+    gone = await owner("demands")
+    saved = await client.post(
+        "/api/v1/subscriptions", json={"kind": "search", "query": "锂电池 涂布"}, headers=gone.headers
+    )
+    assert saved.status_code == 201, saved.text
+    await db.execute(update(User).where(User.id == gone.user.id).values(is_active=False))
+    await db.commit()
+    uni = await owner("achievements")
+    match = await make_listing(
+        "achievements",
+        uni,
+        title="锂电池极片涂布缺陷视觉检测",
+        description="机器视觉在线检测锂电池极片涂布缺陷。",
+        field="new_energy",
+    )
+
+    async def notified() -> bool:
+        return len(await _notifications(client, ent)) >= 1
+
+    await wait_for(notified, timeout=30)  # one check of the new listing covers all three
+    follows = {
+        s["demand_id"]: s["id"]
+        for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+    }
+    assert [(n["subscription_id"], n["listing_id"]) for n in await _notifications(client, ent)] == [
+        (follows[sought["id"]], match["id"])
+    ]
+    stored_for_gone = await db.scalar(
+        select(func.count()).select_from(Notification).where(Notification.user_id == gone.user.id)
+    )
+    assert stored_for_gone == 0
