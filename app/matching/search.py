@@ -14,8 +14,8 @@ from search.settings import FACETS, KINDS
 
 SEMANTIC_RATIO = 0.5  # docs/search.md: the best of the ratios measured
 
-# A document sharing no term with the query still gets a vector score of about 0.5 (cosine 0, plus
-# hash noise below 0.01); such hits are dropped. Measured: no change to MRR (docs/search.md).
+# A document sharing no term with the query still gets a vector score of about 0.5 (cosine 0),
+# and up to ~0.54 where one of its tokens shares the query token's hash slot; such hits are dropped.
 MIN_SCORE = 0.51
 ACHIEVEMENT_ONLY = ("maturity_min", "transfer_mode", "price_max")
 # An explicit order: Meilisearch's sort within each kind, and the same key merging the kinds here.
@@ -90,7 +90,17 @@ def kind_query(
         # With the vector side finding partial matches, the keyword side does best asking for
         # every word (docs/search.md: two keywords 0.952 → 0.956).
         query["matchingStrategy"] = "all"
+        query["showMatchesPosition"] = True  # for `shares_a_word`
     return query
+
+
+def shares_a_word(hit: dict[str, Any]) -> bool:
+    """Whether a hybrid hit contains a word of the query as Meilisearch reads it (synonyms, typos
+    and prefixes included): the vector side also brings documents whose only tie to the query is
+    a hash collision of its 2,048 slots (search/lexical.py), and these fill a search with nothing
+    in it — "PLC" listed eight unrelated papers where no listing mentions it. A query without
+    words (browsing) asks for no positions, and its hits all pass."""
+    return bool(hit.get("_matchesPosition", True))
 
 
 def _hit(engine: Engine, raw: dict[str, Any]) -> SearchHit:
@@ -175,7 +185,7 @@ async def search(
     results = answer["results"]
     found = [hit for result in results[0::2] for hit in result["hits"]]
     if sort == "relevance":
-        found = [hit for hit in found if hit.get("_rankingScore", 0.0) >= MIN_SCORE]
+        found = [hit for hit in found if hit.get("_rankingScore", 0.0) >= MIN_SCORE and shares_a_word(hit)]
         found.sort(key=lambda hit: hit.get("_rankingScore", 0.0), reverse=True)
     else:
         found.sort(key=SORTS[sort][1])

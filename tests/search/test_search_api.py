@@ -1,7 +1,11 @@
 """GET /api/v1/search: scripts, synonyms, kinds, facets, filters, highlights."""
 
+import itertools
+
 import pytest
 
+from search import lexical
+from search.normalize import normalize, tokens
 from tests.search.conftest import MINIMAL
 
 
@@ -93,6 +97,23 @@ async def test_full_width_letters_and_digits_match_half_width(client, owner, mak
         body = await _search(client, q=q, types="achievement")
         assert body["hits"] and body["hits"][0]["id"] == listing["id"], q
         assert body["hits"][0]["title"] == listing["title"], q  # shown as written
+
+
+def _colliding_token(text: str) -> str:
+    """A Latin word that appears in no listing but shares the hash slot and sign of one of
+    `text`'s tokens: the vector side alone scores the listing above a stranger's 0.5."""
+    taken = {lexical._slot(token) for token in tokens(normalize(text))}
+    return next(word for word in (f"zq{n}" for n in itertools.count()) if lexical._slot(word) in taken)
+
+
+async def test_a_query_sharing_no_word_finds_nothing(client, catalogue) -> None:
+    """Hits share a word with the query: a listing whose only tie to it is a hash collision of the
+    lexical vector is not listed (it was, ranked like a partial match)."""
+    stranger = _colliding_token("石墨烯导热膜的制备 一种高导热石墨烯薄膜的低成本制备工艺。")
+    body = await _search(client, q=stranger, types="achievement")
+    assert body["hits"] == [] and body["total"] == 0
+    partial = await _search(client, q=f"石墨烯 {stranger}", types="achievement")
+    assert [hit["id"] for hit in partial["hits"]] == [catalogue["graphene"]]  # shares 石墨烯
 
 
 async def test_synonyms(client, catalogue) -> None:
