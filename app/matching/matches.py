@@ -5,6 +5,7 @@ One multi-search request: per counterpart kind a hybrid query whose keyword part
 listing's top TF-IDF terms and whose vector part is the listing's whole text (search/lexical.py),
 then a small, explained adjustment for same field, same region, price within budget and maturity."""
 
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -28,7 +29,7 @@ from search.engine import Engine, SearchUnavailable
 from search.normalize import normalize
 
 COUNTERPARTS = {"demand": ("achievement", "expert", "agency"), "achievement": ("demand", "expert", "agency")}
-CANDIDATES = 30
+CANDIDATES = 50  # more than shown: the re-scoring reorders them (30 → 50: related found +0.03)
 RETRIEVE = [
     "id",
     "type",
@@ -108,8 +109,16 @@ def only(ids: Sequence[str]) -> str:
     return "id IN [" + ", ".join(f'"{listing_id}"' for listing_id in ids) + "]"
 
 
+# A term names something: a figure or a percentage (2000, 8%) is no shared technology.
+_WORDLIKE = re.compile(r"[^\W\d_]")
+
+
 def terms_of(text: str, top: int = 8) -> list[str]:
-    return [term for term in jieba.analyse.extract_tags(text, topK=top) if len(term) > 1]
+    return [
+        term
+        for term in jieba.analyse.extract_tags(text, topK=top)
+        if len(term) > 1 and _WORDLIKE.search(term)
+    ]
 
 
 def _province(regions: Sequence[str] | None) -> str | None:
@@ -118,17 +127,26 @@ def _province(regions: Sequence[str] | None) -> str | None:
 
 def explain(
     kind: str, listing: ListingColumns, terms: list[str], hit: dict[str, Any]
-) -> tuple[float, list[str]]:
-    """Adjust Meilisearch's ranking score by the business signals and say why it matched."""
-    score = 0.75 * float(hit.get("_rankingScore", 0.0))
-    reasons: list[str] = []
+) -> tuple[float, list[str]] | None:
+    """Score a candidate and say why it matched; None when it shares none of the listing's terms —
+    a field, a region or a price alone do not make a match.
+
+    Relevance comes first: the IDF-weighted share of the listing's terms found in the candidate,
+    plus the vector side's similarity (Meilisearch's hybrid score of a vector hit is (1 + cosine)/2,
+    and the cosine of related texts is small: 0.02–0.2). The business signals are added after, so
+    they order candidates of like relevance but cannot lift a stranger above a related listing —
+    before, same field + same province + budget + maturity (+0.21) outweighed any difference of
+    content, and a reducer demand's first match was a flame retardant (docs/search.md, "Matches")."""
     text = (
         f"{hit.get('title', '')} {' '.join(hit.get('keywords') or [])} {hit.get('description', '')}".lower()
     )
     shared = [term for term in terms if term.lower() in text]
-    if shared:
-        reasons.append("共同技术词：" + "、".join(shared[:5]))
-        score += 0.02 * min(len(shared), 5)
+    if not shared:
+        return None
+    content = sum(lexical.idf(term) for term in shared) / sum(lexical.idf(term) for term in terms)
+    similarity = 2 * max(0.0, float(hit.get("_rankingScore", 0.0)) - 0.5)
+    score = 0.75 * min(1.0, content + 2 * similarity)
+    reasons = ["共同技术词：" + "、".join(shared[:5])]
     field = getattr(listing, "field", None)
     if field is not None and field.value in (hit.get("field") or []):
         reasons.append(f"同属领域：{TechnologyField(field.value).label}")
@@ -178,7 +196,10 @@ async def matches(
         for hit in result["hits"]:
             if hit["id"] == str(listing.id):
                 continue
-            score, reasons = explain(kind, listing, terms, hit)
+            explained = explain(kind, listing, terms, hit)
+            if explained is None:
+                continue
+            score, reasons = explained
             found.append(
                 Match(
                     type=hit["type"],

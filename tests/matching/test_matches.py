@@ -80,3 +80,49 @@ async def test_wrong_counterpart_type_is_rejected(client, owner, make_listing) -
     english = await client.get(url, params={"types": "demand"}, headers={"Accept-Language": "en"})
     (error,) = english.json()["errors"]
     assert error["message"] == "unknown types: demand; allowed: achievement, expert, agency"
+
+
+async def test_content_comes_first_and_business_signals_alone_make_no_match(
+    client, owner, make_listing, indexed
+) -> None:
+    """A listing sharing no term with the demand is no match, however well its field, province,
+    price and maturity fit (they once outweighed any content: a reducer demand's first match was a
+    flame retardant); a related one leads even with none of those."""
+    uni = await owner("achievements")
+    ent = await owner("demands")
+    related = await make_listing(
+        "achievements",
+        uni,
+        title="多级行星减速器设计系统",
+        description="行星减速器的参数化设计与回差分析。",
+        field="agriculture",
+    )
+    stranger = await make_listing(
+        "achievements",
+        uni,
+        title="棉织物用新型阻燃剂的合成技术",
+        # Shares only words too common to be the demand's terms (技术, 工业, 提高).
+        description="合成一种含磷阻燃剂用于棉织物整理，提高阻燃性能，已工业化生产。",
+        field="advanced_manufacturing",
+        maturity=8,
+        asking_price="1000000.00",
+        region_code="320102",
+    )
+    demand = await make_listing(
+        "demands",
+        ent,
+        title="工业机器人减速器精度保持技术",
+        description="机器人关节减速器运行后回差增大，需要提高减速器的精度保持性。",
+        field="advanced_manufacturing",
+        budget_max="3000000.00",
+        region_code="320105",
+    )
+    for kind, listing in (("achievement", related), ("achievement", stranger), ("demand", demand)):
+        await indexed(kind, listing["id"])
+    response = await client.get(f"/api/v1/demands/{demand['id']}/matches", params={"types": "achievement"})
+    assert response.status_code == 200, response.text
+    matches = response.json()["matches"]
+    assert [m["id"] for m in matches] == [related["id"]]
+    assert (
+        matches[0]["explanation"][0].startswith("共同技术词：") and "减速器" in matches[0]["explanation"][0]
+    )
