@@ -98,9 +98,14 @@ def shares_a_word(hit: dict[str, Any]) -> bool:
     """Whether a hybrid hit contains a word of the query as Meilisearch reads it (synonyms, typos
     and prefixes included): the vector side also brings documents whose only tie to the query is
     a hash collision of its 2,048 slots (search/lexical.py), and these fill a search with nothing
-    in it — "PLC" listed eight unrelated papers where no listing mentions it. A query without
-    words (browsing) asks for no positions, and its hits all pass."""
-    return bool(hit.get("_matchesPosition", True))
+    in it — "PLC" listed eight unrelated papers where no listing mentions it. A lone ASCII letter or
+    digit is no word: Meilisearch splits 5G into 5 and g where it ends a query, and "基站 5G"
+    listed papers containing "5%". A query without words (browsing) asks for no positions, and its
+    hits all pass."""
+    positions = hit.get("_matchesPosition")
+    if positions is None:
+        return True
+    return any(match["length"] > 1 for matches in positions.values() for match in matches)  # bytes
 
 
 def _hit(engine: Engine, raw: dict[str, Any]) -> SearchHit:

@@ -116,6 +116,21 @@ async def test_a_query_sharing_no_word_finds_nothing(client, catalogue) -> None:
     assert [hit["id"] for hit in partial["hits"]] == [catalogue["graphene"]]  # shares 石墨烯
 
 
+async def test_a_lone_digit_of_a_query_word_is_no_shared_word(client, owner, make_listing, indexed) -> None:
+    """Meilisearch splits 5G into 5 and g where it ends a query; a listing containing only "5%"
+    shares no word with "基站 5G"."""
+    uni = await owner("achievements")
+    film = await make_listing(
+        "achievements", uni, title="掺杂镧的铁酸铋薄膜", description="制备了5%镧掺杂的铁酸铋薄膜。"
+    )
+    await indexed("achievement", film["id"])
+    # A hash collision makes the vector side bring the film; only the 5 of 5G is "matched" in it.
+    stranger = _colliding_token("掺杂镧的铁酸铋薄膜 制备了5%镧掺杂的铁酸铋薄膜。")
+    for q in ("基站 5G", f"{stranger} 基站 5G"):
+        assert (await _search(client, q=q, types="achievement"))["hits"] == [], q
+    assert [hit["id"] for hit in (await _search(client, q="铁酸铋 5G"))["hits"]] == [film["id"]]
+
+
 async def test_synonyms(client, catalogue) -> None:
     for q, key in (("人工智慧", "ai"), ("AI 病理", "ai"), ("graphene", "graphene")):
         body = await _search(client, q=q, types="achievement")
