@@ -11,6 +11,7 @@ from search.normalize import normalize
 
 KINDS = ("achievement", "demand", "expert", "agency")
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.json")
+STOP_WORDS_FILE = Path(__file__).with_name("stopwords.json")
 
 # Searched in this order: a match in the title outranks one in keywords, then the body.
 SEARCHABLE = ["title", "keywords", "description", "details", "organization"]
@@ -55,6 +56,12 @@ def synonyms() -> dict[str, list[str]]:
     return mapping
 
 
+@lru_cache(maxsize=1)
+def stop_words() -> list[str]:
+    words = json.loads(STOP_WORDS_FILE.read_text(encoding="utf-8"))["words"]
+    return sorted({normalize(word).lower() for word in words})
+
+
 def index_settings() -> dict[str, Any]:
     return {
         "searchableAttributes": SEARCHABLE,
@@ -63,6 +70,7 @@ def index_settings() -> dict[str, Any]:
         "displayedAttributes": DISPLAYED,
         "rankingRules": RANKING_RULES,
         "synonyms": synonyms(),
+        "stopWords": stop_words(),
         # Chinese text is short words: Meilisearch's typo budget (1 typo from 5 characters) would
         # only ever apply to Latin terms, where it stays useful; kept on, numbers exempt.
         "typoTolerance": {"enabled": True, "disableOnNumbers": True},

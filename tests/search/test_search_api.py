@@ -231,3 +231,29 @@ async def test_bad_parameters_name_the_field(client) -> None:
 
 def test_minimal_fixture_is_publishable() -> None:
     assert {"title", "description", "field"} <= set(MINIMAL["achievements"])
+
+
+async def test_a_query_typed_as_a_sentence_is_not_matched_on_function_words(
+    client, owner, make_listing, indexed
+) -> None:
+    """的, 一种, 用于 … are stop words: not highlighted, not a shared word; words built on the same
+    characters (等离子体, 太阳能, 应用) are still found."""
+    uni = await owner("achievements")
+    battery = await make_listing(
+        "achievements", uni, title="退役锂电池回收工艺", description="一种锂电池正极材料的回收与再生方法。"
+    )
+    plasma = await make_listing(
+        "achievements", uni, title="等离子体处理在太阳能电池中的应用", description="等离子体表面处理。"
+    )
+    for listing in (battery, plasma):
+        await indexed("achievement", listing["id"])
+    body = await _search(client, q="我们需要一种用于锂电池回收的新技术", types="achievement")
+    assert [hit["id"] for hit in body["hits"]] == [battery["id"]]
+    highlight = body["hits"][0]["highlight"]["description"]
+    assert (
+        "<em>回收</em>" in highlight and "<em>的</em>" not in highlight and "<em>一种</em>" not in highlight
+    )
+    for q in ("等离子体", "太阳能", "应用"):
+        assert [hit["id"] for hit in (await _search(client, q=q, types="achievement"))["hits"]] == [
+            plasma["id"]
+        ], q
