@@ -389,7 +389,10 @@ async def test_closed_demands_and_closed_accounts_are_not_notified(client, db, o
     assert closing.status_code == 200, closing.text
     gone = await owner("demands")
     saved = await client.post(
-        "/api/v1/subscriptions", json={"kind": "search", "query": "锂电池 涂布"}, headers=gone.headers
+        "/api/v1/subscriptions",
+        # Achievements only: the demands above, still being checked, would match while it is active.
+        json={"kind": "search", "query": "锂电池 涂布", "types": ["achievement"]},
+        headers=gone.headers,
     )
     assert saved.status_code == 201, saved.text
     await db.execute(update(User).where(User.id == gone.user.id).values(is_active=False))
