@@ -35,7 +35,12 @@ class SearchResult(BaseModel):
     facets: dict[str, dict[str, int]] = Field(
         description="各分面取值的命中数：type、field、region_province、maturity、transfer_modes"
     )
-    total: int = Field(description="命中总数（估计值）")
+    total: int = Field(
+        description="包含全部搜索词的信息数（与搜索词顺序无关，分面计数同此）；"
+        "按相关度排列的 hits 之后还会列出只包含部分搜索词的信息。"
+        "Listings containing every word (facets count the same); the ranked hits "
+        "go on with listings sharing some of the words."
+    )
     limit: int
     offset: int
 

@@ -137,10 +137,12 @@ def search_queries(
 ) -> list[dict[str, Any]]:
     """The multi-search queries of one search: per kind a hybrid query for the hits and a
     keyword-only limit-0 query for the counts. The vector side scores every document, so a hybrid
-    search would count them all; totals and facets come from the documents matching the words
-    (Meilisearch's "last" strategy). Hits of the kinds are merged by ranking score in `search`, as
-    federation does — federated hybrid search measured 2.3× the cost of the same plain queries
-    (docs/search.md).
+    search would count them all; totals and facets count the listings containing every word — the
+    set a saved search notifies of, whatever the words' order (Meilisearch's default "last"
+    strategy counted the listings containing the first word: 锂电池 回收 1, 回收 锂电池 19). The
+    ranked hits go on past them with listings sharing some of the words. Hits of the kinds are
+    merged by ranking score in `search`, as federation does — federated hybrid search measured
+    2.3× the cost of the same plain queries (docs/search.md).
 
     An explicit order ranks by its key alone, so it lists the documents containing every word,
     counted alike; the vector side's near misses would be sorted in among them."""
@@ -158,11 +160,11 @@ def search_queries(
             "filter": clauses,
             "limit": 0,
             "facets": FACETS,
+            "matchingStrategy": "all",
             "locales": ["cmn"],
         }
         if ordered:
             query |= {"sort": [SORTS[sort][0]], "matchingStrategy": "all"}
-            count["matchingStrategy"] = "all"
         queries += [query, count]
     return queries
 

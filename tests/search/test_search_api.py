@@ -131,6 +131,17 @@ async def test_a_lone_digit_of_a_query_word_is_no_shared_word(client, owner, mak
     assert [hit["id"] for hit in (await _search(client, q="铁酸铋 5G"))["hits"]] == [film["id"]]
 
 
+async def test_the_total_counts_listings_with_every_word_in_any_order(client, catalogue) -> None:
+    """It counted the listings containing the first word (石墨烯 病理: 2, 病理 石墨烯: 1)."""
+    for q in ("石墨烯 病理", "病理 石墨烯"):
+        body = await _search(client, q=q)
+        assert body["total"] == 0 and body["facets"]["type"] == {}, q
+        # The ranked hits go on with listings sharing some of the words.
+        assert {catalogue["graphene"], catalogue["ai"]} <= {hit["id"] for hit in body["hits"]}, q
+    both = await _search(client, q="导热 石墨烯")
+    assert both["total"] == 2 and both["facets"]["type"] == {"achievement": 1, "demand": 1}
+
+
 async def test_synonyms(client, catalogue) -> None:
     for q, key in (("人工智慧", "ai"), ("AI 病理", "ai"), ("graphene", "graphene")):
         body = await _search(client, q=q, types="achievement")
