@@ -20,6 +20,16 @@ async def _notifications(client, who) -> list[dict]:
     return response.json()["items"]
 
 
+async def _notified(client, who, count: int = 1) -> list[dict]:
+    """The user's notifications once there are at least `count` (the checks run in the background)."""
+
+    async def enough() -> bool:
+        return len(await _notifications(client, who)) >= count
+
+    await wait_for(enough, timeout=30)
+    return await _notifications(client, who)
+
+
 async def test_saved_search_notifies_and_posts_webhook_with_retries(
     client, owner, make_listing, webhook_receiver
 ) -> None:
@@ -46,11 +56,7 @@ async def test_saved_search_notifies_and_posts_webhook_with_retries(
         field="new_materials",
     )
 
-    async def notified() -> bool:
-        return len(await _notifications(client, ent)) >= 1
-
-    await wait_for(notified, timeout=30)
-    items = await _notifications(client, ent)
+    items = await _notified(client, ent)
     assert [item["listing_id"] for item in items] == [match["id"]]
     assert unrelated["id"] not in {item["listing_id"] for item in items}
 
@@ -98,11 +104,7 @@ async def test_following_a_demand(client, owner, make_listing, signed_in) -> Non
     )
     await make_listing("achievements", uni, title="水稻抗倒伏栽培方法")
 
-    async def notified() -> bool:
-        return len(await _notifications(client, ent)) >= 1
-
-    await wait_for(notified, timeout=30)
-    items = await _notifications(client, ent)
+    items = await _notified(client, ent)
     assert [item["listing_id"] for item in items] == [match["id"]]
     assert items[0]["explanation"]
     listed = await client.get("/api/v1/subscriptions", headers=ent.headers)
@@ -186,11 +188,7 @@ async def test_every_followed_demand_is_checked_in_batches_with_its_current_text
         field="new_energy",
     )
 
-    async def notified(count: int) -> bool:
-        return len(await _notifications(client, ent)) >= count
-
-    await wait_for(lambda: notified(1), timeout=30)
-    first = await _notifications(client, ent)
+    first = await _notified(client, ent)
     assert [(n["listing_id"], n["subscription_id"]) for n in first] == [
         (battery["id"], s["id"])
         for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
@@ -214,8 +212,7 @@ async def test_every_followed_demand_is_checked_in_batches_with_its_current_text
         description="高导热石墨烯薄膜。",
         field="new_materials",
     )
-    await wait_for(lambda: notified(2), timeout=30)
-    assert {n["listing_id"] for n in await _notifications(client, ent)} == {battery["id"], graphene["id"]}
+    assert {n["listing_id"] for n in await _notified(client, ent, 2)} == {battery["id"], graphene["id"]}
 
 
 async def test_checking_subscriptions_does_not_hold_up_the_index(
@@ -355,14 +352,11 @@ async def test_a_catalogue_imported_and_published_is_checked_like_a_publish(
     mine = await client.get("/api/v1/achievements", params={"owner": "me"}, headers=uni.headers)
     by_title = {item["title"]: item["id"] for item in mine.json()["items"]}
 
-    async def notified() -> bool:
-        return len(await _notifications(client, ent)) >= 2
-
-    await wait_for(notified, timeout=30)
+    notified = await _notified(client, ent, 2)
     subscriptions_of = {
         s["kind"]: s["id"] for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
     }
-    assert {(n["subscription_id"], n["listing_id"]) for n in await _notifications(client, ent)} == {
+    assert {(n["subscription_id"], n["listing_id"]) for n in notified} == {
         (subscriptions_of["demand"], by_title["锂电池极片涂布缺陷视觉检测"]),
         (subscriptions_of["search"], by_title["石墨烯导热膜的制备"]),
     }
@@ -406,15 +400,12 @@ async def test_closed_demands_and_closed_accounts_are_not_notified(client, db, o
         field="new_energy",
     )
 
-    async def notified() -> bool:
-        return len(await _notifications(client, ent)) >= 1
-
-    await wait_for(notified, timeout=30)  # one check of the new listing covers all three
+    notified = await _notified(client, ent)  # one check of the new listing covers all three
     follows = {
         s["demand_id"]: s["id"]
         for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
     }
-    assert [(n["subscription_id"], n["listing_id"]) for n in await _notifications(client, ent)] == [
+    assert [(n["subscription_id"], n["listing_id"]) for n in notified] == [
         (follows[sought["id"]], match["id"])
     ]
     stored_for_gone = await db.scalar(
