@@ -13,6 +13,13 @@ from app.matching.models import Notification, Subscription
 from search.engine import Engine
 from tests.search.conftest import wait_for
 
+# An achievement that matches the battery-coating demands of these tests.
+BATTERY_INSPECTION = {
+    "title": "锂电池极片涂布缺陷视觉检测",
+    "description": "机器视觉在线检测锂电池极片涂布缺陷。",
+    "field": "new_energy",
+}
+
 
 async def _notifications(client, who) -> list[dict]:
     response = await client.get("/api/v1/notifications", headers=who.headers)
@@ -95,13 +102,7 @@ async def test_following_a_demand(client, owner, make_listing, signed_in) -> Non
     assert again.json()["subscription_id"] == followed.json()["id"]
     assert again.json()["errors"][0]["field"] == "demand_id"
     uni = await owner("achievements")
-    match = await make_listing(
-        "achievements",
-        uni,
-        title="锂电池极片涂布缺陷视觉检测",
-        description="机器视觉在线检测锂电池极片涂布缺陷。",
-        field="new_energy",
-    )
+    match = await make_listing("achievements", uni, **BATTERY_INSPECTION)
     await make_listing("achievements", uni, title="水稻抗倒伏栽培方法")
 
     items = await _notified(client, ent)
@@ -180,13 +181,7 @@ async def test_every_followed_demand_is_checked_in_batches_with_its_current_text
         )
         assert followed.status_code == 201, followed.text
     uni = await owner("achievements")
-    battery = await make_listing(
-        "achievements",
-        uni,
-        title="锂电池极片涂布缺陷视觉检测",
-        description="机器视觉在线检测锂电池极片涂布缺陷。",
-        field="new_energy",
-    )
+    battery = await make_listing("achievements", uni, **BATTERY_INSPECTION)
 
     first = await _notified(client, ent)
     assert [(n["listing_id"], n["subscription_id"]) for n in first] == [
@@ -392,13 +387,7 @@ async def test_closed_demands_and_closed_accounts_are_not_notified(client, db, o
     await db.execute(update(User).where(User.id == gone.user.id).values(is_active=False))
     await db.commit()
     uni = await owner("achievements")
-    match = await make_listing(
-        "achievements",
-        uni,
-        title="锂电池极片涂布缺陷视觉检测",
-        description="机器视觉在线检测锂电池极片涂布缺陷。",
-        field="new_energy",
-    )
+    match = await make_listing("achievements", uni, **BATTERY_INSPECTION)
 
     notified = await _notified(client, ent)  # one check of the new listing covers all three
     follows = {
