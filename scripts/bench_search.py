@@ -329,26 +329,29 @@ async def _subscriptions_checked(database_url: str, published: list[tuple[str, f
     from search.relay import plain_dsn
 
     returned = {f"achievement:{listing_id}": at for listing_id, at in published}
-    keys = list(returned)
     connection = await asyncpg.connect(plain_dsn(database_url))
     try:
-        deadline = time.monotonic() + 3600
-        while True:
-            rows = await connection.fetch(
-                "SELECT key, processed_at FROM outbox WHERE topic = 'matching.listing_published'"
-                " AND key = ANY($1::text[])",
-                keys,
-            )
-            if len(rows) == len(keys) and all(row["processed_at"] for row in rows):
-                break
-            if time.monotonic() > deadline:
-                raise SystemExit("subscriptions not checked within an hour")
-            await asyncio.sleep(0.5)
+        done = await _processed(connection, "matching.listing_published", list(returned), within=3600)
     finally:
         await connection.close()
-    lags = [row["processed_at"].timestamp() - returned[row["key"]] for row in rows]
-    span = max(row["processed_at"].timestamp() for row in rows) - min(returned.values())
+    lags = [at.timestamp() - returned[key] for key, at in done.items()]
+    span = max(at.timestamp() for at in done.values()) - min(returned.values())
     return _in_ms(lags, prefix="checked_") | {"checked_all_in_s": round(span, 1)}
+
+
+async def _processed(connection, topic: str, keys: list[str], *, within: float) -> dict:  # type: ignore[no-untyped-def]
+    """When the outbox processed each key's `topic` row (one per key here), waiting for the last."""
+    deadline = time.monotonic() + within
+    while True:
+        rows = await connection.fetch(
+            "SELECT key, processed_at FROM outbox WHERE topic = $1 AND key = ANY($2::text[])", topic, keys
+        )
+        done = {row["key"]: row["processed_at"] for row in rows}
+        if len(done) == len(keys) and all(done.values()):
+            return done
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{topic} not processed within {within:.0f} s")
+        await asyncio.sleep(0.5)
 
 
 def _catalogue(a: argparse.Namespace, http: httpx.Client, headers: dict[str, str]) -> None:
@@ -395,29 +398,13 @@ async def _catalogue_done(database_url: str, marker: str, returned: float) -> di
     try:
         ids = await connection.fetch("SELECT id FROM achievements WHERE title LIKE $1", f"% {marker}")
         keys = [f"achievement:{row['id']}" for row in ids]
-        deadline = time.monotonic() + 4 * 3600
-        while True:
-            done = await connection.fetch(
-                "SELECT topic, max(processed_at) AS last, count(processed_at) AS n FROM outbox"
-                " WHERE key = ANY($1::text[]) AND topic IN ('listing.changed', 'matching.listing_published')"
-                " GROUP BY topic",
-                keys,
-            )
-            by_topic = {row["topic"]: row for row in done}
-            if all(
-                by_topic.get(topic) and by_topic[topic]["n"] == len(keys)
-                for topic in ("listing.changed", "matching.listing_published")
-            ):
-                break
-            if time.monotonic() > deadline:
-                raise SystemExit("catalogue not checked within four hours")
-            await asyncio.sleep(0.5)
+        last = {
+            name: max((await _processed(connection, topic, keys, within=4 * 3600)).values())
+            for name, topic in (("searchable", "listing.changed"), ("checked", "matching.listing_published"))
+        }
     finally:
         await connection.close()
-    return {
-        f"{name}_all_in_s": round(by_topic[topic]["last"].timestamp() - returned, 1)
-        for name, topic in (("searchable", "listing.changed"), ("checked", "matching.listing_published"))
-    }
+    return {f"{name}_all_in_s": round(at.timestamp() - returned, 1) for name, at in last.items()}
 
 
 def _in_ms(seconds: list[float], prefix: str = "") -> dict[str, float]:
