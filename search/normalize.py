@@ -10,6 +10,8 @@
   the normalised text plus CJK character bigrams, lower-cased, punctuation dropped. Bigrams make a
   keyword match even when jieba cuts the query and the abstract differently. (The search-mode cut,
   which adds the sub-words of long words, measured worse and costs more: docs/search.md.)
+* Prefixes: Meilisearch matches a query's last word as a prefix too (search as you type); asked
+  with `keyword_query`, only a Chinese last word is.
 """
 
 import re
@@ -30,6 +32,15 @@ BIGRAM_MARK = "\u0001"  # keeps the bigram 数据 apart from the word 数据 in 
 def normalize(text: str) -> str:
     """What is indexed and what is asked, alike: NFKC, then traditional → simplified script."""
     return _t2s.convert(unicodedata.normalize("NFKC", text)) if text else text
+
+
+def keyword_query(normalised: str) -> str:
+    """Meilisearch's `q` for a query: a Latin last word — an abbreviation or an English term, typed
+    whole — is followed by a space, which makes Meilisearch match it whole rather than as a prefix
+    (AI listed papers on AIDS). A Chinese last word keeps its prefix: 锂 or 氢 typed alone stands
+    for the words it begins (锂离子, 氢能), as jieba cuts them. A prefix of the last word only made
+    results depend on the words' order, too (电池 AI, AI 电池)."""
+    return normalised + " " if normalised[-1:].isascii() and normalised[-1:].isalnum() else normalised
 
 
 @lru_cache(maxsize=1)

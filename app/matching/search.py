@@ -9,7 +9,7 @@ from app.core.errors import ServiceUnavailable
 from app.matching.schemas import SearchFilters, SearchHit, SearchOrder, SearchResult
 from search import lexical
 from search.engine import Engine, SearchUnavailable
-from search.normalize import normalize
+from search.normalize import keyword_query, normalize
 from search.settings import FACETS, KINDS
 
 SEMANTIC_RATIO = 0.5  # docs/search.md: the best of the ratios measured
@@ -152,11 +152,11 @@ def search_queries(
     clauses = filter_expression(filters)
     queries: list[dict[str, Any]] = []
     for kind in kinds:
-        query = kind_query(engine, kind, normalised, vector, clauses)
+        query = kind_query(engine, kind, keyword_query(normalised), vector, clauses)
         query |= {"limit": offset + limit, "showRankingScore": True}
         count = {
             "indexUid": engine.index(kind),
-            "q": normalised,
+            "q": keyword_query(normalised),
             "filter": clauses,
             "limit": 0,
             "facets": FACETS,

@@ -32,7 +32,7 @@ from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue
 from search.engine import Engine
 from search.indexer import load_public
-from search.normalize import normalize
+from search.normalize import keyword_query, normalize
 
 Owned = TypeVar("Owned", Subscription, Notification)
 
@@ -288,7 +288,7 @@ async def _saved_search_hits(
             continue
         query = {
             "indexUid": engine.index(kind),
-            "q": normalize(subscription.query),
+            "q": keyword_query(normalize(subscription.query)),
             "filter": [matching.only(listing_ids), *filter_expression(filters)],
             "matchingStrategy": "all",
             "limit": len(listing_ids),

@@ -77,6 +77,24 @@ async def test_saved_search_notifies_and_posts_webhook_with_retries(
     assert len({r["delivery"] for r in webhook_receiver.received}) == 1  # same delivery id on every retry
 
 
+async def test_a_saved_search_matches_a_latin_last_word_whole(client, owner, make_listing) -> None:
+    """Saved, AI notified of a paper on AIDS (Meilisearch matched it as a prefix); it finds what the
+    search finds."""
+    ent = await owner("demands")
+    saved = await client.post(
+        "/api/v1/subscriptions",
+        json={"kind": "search", "query": "AI", "types": ["achievement"]},
+        headers=ent.headers,
+    )
+    assert saved.status_code == 201, saved.text
+    uni = await owner("achievements")
+    await make_listing(
+        "achievements", uni, title="孕妇人群AIDS认知程度调查", description="AIDS健康教育干预。"
+    )
+    match = await make_listing("achievements", uni, title="人工智能辅助的病理切片诊断")
+    assert [item["listing_id"] for item in await _notified(client, ent)] == [match["id"]]
+
+
 async def test_following_a_demand(client, owner, make_listing, signed_in) -> None:
     ent = await owner("demands")
     demand = await make_listing(

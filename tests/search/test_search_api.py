@@ -142,6 +142,32 @@ async def test_the_total_counts_listings_with_every_word_in_any_order(client, ca
     assert both["total"] == 2 and both["facets"]["type"] == {"achievement": 1, "demand": 1}
 
 
+async def test_a_latin_last_word_is_matched_whole_a_chinese_one_as_a_prefix(
+    client, catalogue, owner, make_listing, indexed
+) -> None:
+    """Meilisearch matches a query's last word as a prefix: AI listed a paper on AIDS, and 病理 AI
+    listed other listings than AI 病理. A Chinese character typed alone still finds the words it
+    begins (锂 → 锂离子)."""
+    uni = await owner("achievements")
+    aids = await make_listing(
+        "achievements", uni, title="孕妇人群AIDS认知程度调查", description="AIDS健康教育干预。"
+    )
+    lithium = await make_listing(
+        "achievements", uni, title="锂离子电池正极材料", description="高镍正极材料的制备。"
+    )
+    for listing in (aids, lithium):
+        await indexed("achievement", listing["id"])
+    body = await _search(client, q="AI", types="achievement")
+    assert [hit["id"] for hit in body["hits"]] == [catalogue["ai"]] and body[
+        "total"
+    ] == 1  # 人工智能, a synonym
+    orders = [await _search(client, q=q, types="achievement") for q in ("病理 AI", "AI 病理")]
+    assert [[hit["id"] for hit in body["hits"]] for body in orders] == [[catalogue["ai"]]] * 2
+    assert [hit["id"] for hit in (await _search(client, q="锂", types="achievement"))["hits"]] == [
+        lithium["id"]
+    ]
+
+
 async def test_synonyms(client, catalogue) -> None:
     for q, key in (("人工智慧", "ai"), ("AI 病理", "ai"), ("graphene", "graphene")):
         body = await _search(client, q=q, types="achievement")
