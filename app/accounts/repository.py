@@ -41,8 +41,10 @@ async def list_organizations(
     return list(rows.scalars()), total
 
 
-async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+async def get_user(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> User | None:
     statement = select(User).options(joinedload(User.organization)).where(User.id == user_id)
+    if lock:
+        statement = statement.with_for_update(of=User)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -95,6 +97,18 @@ async def get_refresh_token(session: AsyncSession, digest: str) -> tuple[Refresh
     )
     row = (await session.execute(statement)).one_or_none()
     return (row[0], row[1]) if row else None
+
+
+async def revoke_user_sessions(
+    session: AsyncSession, user_id: uuid.UUID, *, reason: str, now: datetime
+) -> list[uuid.UUID]:
+    statement = (
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+        .returning(AuthSession.id)
+    )
+    return list((await session.execute(statement)).scalars())
 
 
 async def revoke_session(session: AsyncSession, session_id: uuid.UUID, *, reason: str, now: datetime) -> bool:

@@ -103,6 +103,26 @@ async def create_user(session: SessionDep, admin: AdminUser, body: UserCreate) -
     return UserRead.model_validate(user)
 
 
+@users_router.post(
+    "/{user_id}/deactivate", response_model=UserRead, responses=problem_responses(401, 403, 404, 409)
+)
+async def deactivate_user(session: SessionDep, admin: AdminUser, user_id: uuid.UUID) -> UserRead:
+    """Deactivate a user (administrators only): they can no longer sign in, their tokens stop
+    working at once, and nothing is notified on their behalf; their listings stay. Deactivating
+    oneself answers 409 `cannot_deactivate_self`. 停用用户。"""
+    user = await service.set_user_active(session, actor=admin, user_id=user_id, active=False)
+    return UserRead.model_validate(user)
+
+
+@users_router.post(
+    "/{user_id}/reactivate", response_model=UserRead, responses=problem_responses(401, 403, 404)
+)
+async def reactivate_user(session: SessionDep, admin: AdminUser, user_id: uuid.UUID) -> UserRead:
+    """Reactivate a deactivated user (administrators only); they sign in again. 恢复用户。"""
+    user = await service.set_user_active(session, actor=admin, user_id=user_id, active=True)
+    return UserRead.model_validate(user)
+
+
 @organizations_router.get("", response_model=Page[OrganizationRead], responses=problem_responses(401, 403))
 async def list_organizations(
     session: SessionDep,

@@ -181,6 +181,42 @@ async def verify_organization(
     return organization
 
 
+async def set_user_active(session: AsyncSession, *, actor: User, user_id: uuid.UUID, active: bool) -> User:
+    """Deactivate a user (someone who left their organization, a misused account) or reactivate
+    one. A deactivated user cannot sign in, their access tokens stop working at once and their
+    sign-in sessions end — reactivated, they sign in again — and nothing is notified on their
+    behalf (app/matching/subscriptions.py). Their listings stay: they are their organization's.
+    An administrator cannot deactivate themselves, or the exchange could be left without one."""
+    user = await repository.get_user(session, user_id, lock=True)
+    if user is None:
+        raise NotFound(message_en="No such user.", message_zh="用户不存在。")
+    if user.is_active == active:
+        return user  # idempotent: nothing changes, nothing is logged
+    if user.id == actor.id:
+        raise Conflict(
+            code="cannot_deactivate_self",
+            message_en="Administrators cannot deactivate their own account.",
+            message_zh="管理员不能停用自己的账号。",
+        )
+    user.is_active = active
+    changes: dict[str, object] = {"is_active": [not active, active]}
+    if not active:
+        ended = await repository.revoke_user_sessions(
+            session, user.id, reason="deactivated", now=datetime.now(UTC)
+        )
+        changes["sessions_ended"] = len(ended)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        action="reactivated" if active else "deactivated",
+        changes=changes,
+    )
+    return user
+
+
 # --- sign-in -------------------------------------------------------------------------------------
 
 _INVALID_CREDENTIALS = Unauthenticated(

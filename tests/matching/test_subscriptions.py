@@ -4,9 +4,9 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from app.accounts.models import User
+from app.accounts.models import Role
 from app.audit.models import AuditEntry
 from app.matching import subscriptions
 from app.matching.models import Notification, Subscription
@@ -380,7 +380,9 @@ async def test_a_catalogue_imported_and_published_is_checked_like_a_publish(
     )
 
 
-async def test_closed_demands_and_closed_accounts_are_not_notified(client, db, owner, make_listing) -> None:
+async def test_closed_demands_and_closed_accounts_are_not_notified(
+    client, db, owner, make_listing, signed_in
+) -> None:
     """A follow is checked while its demand is a draft or published; nothing is stored or sent on
     behalf of a deactivated account."""
     text = {"description": "需要机器视觉在线检测锂电池极片涂布缺陷。", "field": "new_energy"}
@@ -402,8 +404,9 @@ async def test_closed_demands_and_closed_accounts_are_not_notified(client, db, o
         headers=gone.headers,
     )
     assert saved.status_code == 201, saved.text
-    await db.execute(update(User).where(User.id == gone.user.id).values(is_active=False))
-    await db.commit()
+    admin = await signed_in(role=Role.admin)
+    deactivated = await client.post(f"/api/v1/users/{gone.user.id}/deactivate", headers=admin.headers)
+    assert deactivated.status_code == 200, deactivated.text
     uni = await owner("achievements")
     match = await make_listing("achievements", uni, **BATTERY_INSPECTION)
 
