@@ -41,6 +41,31 @@ async def list_organizations(
     return list(rows.scalars()), total
 
 
+async def list_users(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    organization_id: uuid.UUID | None = None,
+    email: str | None = None,
+    active: bool | None = None,
+) -> tuple[list[User], int]:
+    statement = select(User)
+    if organization_id is not None:
+        statement = statement.where(User.organization_id == organization_id)
+    if email is not None:
+        statement = statement.where(User.email == email.lower())
+    if active is not None:
+        statement = statement.where(User.is_active.is_(active))
+    total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
+    rows = await session.execute(
+        statement.options(joinedload(User.organization))
+        .order_by(User.created_at.desc(), User.id)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return list(rows.scalars()), total
+
+
 async def get_user(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> User | None:
     statement = select(User).options(joinedload(User.organization)).where(User.id == user_id)
     if lock:

@@ -103,6 +103,24 @@ async def create_user(session: SessionDep, admin: AdminUser, body: UserCreate) -
     return UserRead.model_validate(user)
 
 
+@users_router.get("", response_model=Page[UserRead], responses=problem_responses(401, 403, 422))
+async def list_users(
+    session: SessionDep,
+    _: AdminUser,
+    page: PageDep,
+    organization_id: Annotated[uuid.UUID | None, Query(description="只看此机构的用户")] = None,
+    email: Annotated[
+        str | None, Query(max_length=254, pattern=r"^[^\x00-\x1f\x7f]+$", description="按邮箱精确查找")
+    ] = None,
+    active: Annotated[bool | None, Query(description="只看在用/已停用的用户")] = None,
+) -> Page[UserRead]:
+    """Users, newest first (administrators only): find one by e-mail or list an organization's. 用户列表。"""
+    rows, total = await repository.list_users(
+        session, page, organization_id=organization_id, email=email, active=active
+    )
+    return Page.of([UserRead.model_validate(r) for r in rows], total, page)
+
+
 @users_router.post(
     "/{user_id}/deactivate", response_model=UserRead, responses=problem_responses(401, 403, 404, 409)
 )

@@ -1,4 +1,4 @@
-"""Administrators deactivate and reactivate users."""
+"""Administrators find, deactivate and reactivate users."""
 
 import uuid
 
@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Role
+from app.accounts.models import Organization, Role
 from app.audit.models import AuditEntry
 from tests.fixtures.accounts import PASSWORD, create_user
 
@@ -73,3 +73,30 @@ async def test_only_administrators_deactivate_and_not_themselves(
     missing = await client.post(f"/api/v1/users/{uuid.uuid4()}/deactivate", headers=admin.headers)
     assert missing.status_code == 404
     assert [action for action, *_ in await _audited(db, admin.user.id)] == ["created"]
+
+
+async def test_administrators_find_users_by_e_mail_organization_and_state(
+    client: httpx.AsyncClient, db: AsyncSession, signed_in
+) -> None:
+    admin = await signed_in(role=Role.admin)
+    colleague, other = await create_user(db), await create_user(db)
+    departed = await create_user(db, organization=await db.get(Organization, colleague.organization_id))
+    assert (
+        await client.post(f"/api/v1/users/{departed.id}/deactivate", headers=admin.headers)
+    ).status_code == 200
+
+    async def listed(**params: str) -> list[str]:
+        response = await client.get("/api/v1/users", params=params, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert await listed(email=other.email.upper()) == [str(other.id)]
+    assert await listed(organization_id=str(colleague.organization_id)) == [
+        str(departed.id),
+        str(colleague.id),
+    ]
+    assert await listed(organization_id=str(colleague.organization_id), active="false") == [str(departed.id)]
+    bad = await client.get("/api/v1/users", params={"email": "a\x00@x.cn"}, headers=admin.headers)
+    assert bad.status_code == 422 and [e["field"] for e in bad.json()["errors"]] == ["email"]
+    member = await signed_in()
+    assert (await client.get("/api/v1/users", headers=member.headers)).status_code == 403
