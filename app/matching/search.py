@@ -150,13 +150,14 @@ def search_queries(
     ordered = sort != "relevance"
     vector = lexical.query_vector(normalised) if normalised and not ordered else None
     clauses = filter_expression(filters)
+    keywords = keyword_query(normalised)
     queries: list[dict[str, Any]] = []
     for kind in kinds:
-        query = kind_query(engine, kind, keyword_query(normalised), vector, clauses)
+        query = kind_query(engine, kind, keywords, vector, clauses)
         query |= {"limit": offset + limit, "showRankingScore": True}
         count = {
             "indexUid": engine.index(kind),
-            "q": keyword_query(normalised),
+            "q": keywords,
             "filter": clauses,
             "limit": 0,
             "facets": FACETS,
