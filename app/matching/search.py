@@ -108,6 +108,12 @@ def shares_a_word(hit: dict[str, Any]) -> bool:
     return any(match["length"] > 1 for matches in positions.values() for match in matches)  # bytes
 
 
+def _highlighted(text: str) -> str:
+    """Meilisearch marks each matched segment: 无人机, cut 无人 + 机, came back as
+    <em>无人</em><em>机</em>. One mark per run of matched text. (Listing text holds no tags.)"""
+    return text.replace("</em><em>", "")
+
+
 def _hit(engine: Engine, raw: dict[str, Any]) -> SearchHit:
     formatted = raw.get("_formatted") or {}
     published = raw.get("published_at")
@@ -115,7 +121,10 @@ def _hit(engine: Engine, raw: dict[str, Any]) -> SearchHit:
         type=raw["type"],
         id=raw["id"],
         title=raw.get("display_title") or "",
-        highlight={"title": formatted.get("title", ""), "description": formatted.get("description", "")},
+        highlight={
+            "title": _highlighted(formatted.get("title", "")),
+            "description": _highlighted(formatted.get("description", "")),
+        },
         score=round(raw.get("_rankingScore", 0.0), 4),
         field=raw.get("field") or [],
         region_code=raw.get("region_code"),

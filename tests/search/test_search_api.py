@@ -167,6 +167,18 @@ async def test_a_latin_last_word_is_matched_whole_a_chinese_one_as_a_prefix(
     ]
 
 
+async def test_a_matched_word_is_highlighted_once(client, owner, make_listing, indexed) -> None:
+    """Meilisearch cuts 无人机 into 无人 + 机 and marked each: <em>无人</em><em>机</em>."""
+    uni = await owner("achievements")
+    drone = await make_listing(
+        "achievements", uni, title="无人机电力巡检系统", description="多旋翼无人机自主巡检输电线路。"
+    )
+    await indexed("achievement", drone["id"])
+    hit = (await _search(client, q="无人机", types="achievement"))["hits"][0]
+    assert hit["highlight"]["title"] == "<em>无人机</em>电力巡检系统"
+    assert "<em>无人机</em>自主巡检" in hit["highlight"]["description"]
+
+
 async def test_synonyms(client, catalogue) -> None:
     for q, key in (("人工智慧", "ai"), ("AI 病理", "ai"), ("graphene", "graphene")):
         body = await _search(client, q=q, types="achievement")
