@@ -11,7 +11,7 @@ from app.audit.models import AuditEntry
 from app.matching import subscriptions
 from app.matching.models import Notification, Subscription
 from search.engine import Engine
-from tests.search.conftest import wait_for
+from tests.search.conftest import AIDS_SURVEY, wait_for
 
 # An achievement that matches the battery-coating demands of these tests.
 BATTERY_INSPECTION = {
@@ -88,9 +88,7 @@ async def test_a_saved_search_matches_a_latin_last_word_whole(client, owner, mak
     )
     assert saved.status_code == 201, saved.text
     uni = await owner("achievements")
-    await make_listing(
-        "achievements", uni, title="孕妇人群AIDS认知程度调查", description="AIDS健康教育干预。"
-    )
+    await make_listing("achievements", uni, **AIDS_SURVEY)
     match = await make_listing("achievements", uni, title="人工智能辅助的病理切片诊断")
     assert [item["listing_id"] for item in await _notified(client, ent)] == [match["id"]]
 

@@ -40,6 +40,8 @@ MINIMAL: dict[str, dict[str, Any]] = {
     },
 }
 KIND_OF = {"achievements": "achievement", "demands": "demand", "experts": "expert", "agencies": "agency"}
+# A paper on AIDS: what "AI" found while Meilisearch matched the last word as a prefix.
+AIDS_SURVEY = {"title": "孕妇人群AIDS认知程度调查", "description": "AIDS健康教育干预。"}
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from search import lexical
 from search.normalize import normalize, tokens
-from tests.search.conftest import MINIMAL
+from tests.search.conftest import AIDS_SURVEY, MINIMAL
 
 
 @pytest.fixture
@@ -149,9 +149,7 @@ async def test_a_latin_last_word_is_matched_whole_a_chinese_one_as_a_prefix(
     listed other listings than AI 病理. A Chinese character typed alone still finds the words it
     begins (锂 → 锂离子)."""
     uni = await owner("achievements")
-    aids = await make_listing(
-        "achievements", uni, title="孕妇人群AIDS认知程度调查", description="AIDS健康教育干预。"
-    )
+    aids = await make_listing("achievements", uni, **AIDS_SURVEY)
     lithium = await make_listing(
         "achievements", uni, title="锂离子电池正极材料", description="高镍正极材料的制备。"
     )
@@ -168,7 +166,7 @@ async def test_a_latin_last_word_is_matched_whole_a_chinese_one_as_a_prefix(
 
 
 async def test_a_matched_word_is_highlighted_once(client, owner, make_listing, indexed) -> None:
-    """Meilisearch cuts 无人机 into 无人 + 机 and marked each: <em>无人</em><em>机</em>."""
+    """Meilisearch cuts 无人机 into 无人 + 机 and marks each: <em>无人</em><em>机</em>."""
     uni = await owner("achievements")
     drone = await make_listing(
         "achievements", uni, title="无人机电力巡检系统", description="多旋翼无人机自主巡检输电线路。"
