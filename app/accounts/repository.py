@@ -3,12 +3,12 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import AuthSession, Organization, RefreshToken, User
-from app.core.pagination import PageParams
+from app.core.pagination import PageParams, fetch_page
 
 
 async def get_organization(
@@ -32,12 +32,7 @@ async def list_organizations(
         statement = statement.where(Organization.verified.is_(verified))
     if kind is not None:
         statement = statement.where(Organization.kind == kind)
-    total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
-    rows = await session.execute(
-        statement.order_by(Organization.created_at.desc(), Organization.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
+    rows, total = await fetch_page(session, statement, page, Organization.created_at.desc(), Organization.id)
     return list(rows.scalars()), total
 
 
@@ -49,20 +44,14 @@ async def list_users(
     email: str | None = None,
     active: bool | None = None,
 ) -> tuple[list[User], int]:
-    statement = select(User)
+    statement = select(User).options(joinedload(User.organization))
     if organization_id is not None:
         statement = statement.where(User.organization_id == organization_id)
     if email is not None:
         statement = statement.where(User.email == email.lower())
     if active is not None:
         statement = statement.where(User.is_active.is_(active))
-    total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
-    rows = await session.execute(
-        statement.options(joinedload(User.organization))
-        .order_by(User.created_at.desc(), User.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
+    rows, total = await fetch_page(session, statement, page, User.created_at.desc(), User.id)
     return list(rows.scalars()), total
 
 

@@ -17,7 +17,7 @@ from app.contracts.models import (
     RegistrationCounter,
 )
 from app.contracts.workflow import OPEN_STATES, Status
-from app.core.pagination import PageParams
+from app.core.pagination import PageParams, fetch_page
 
 
 def _visible(user: User) -> Select[tuple[ContractApplication]]:
@@ -41,11 +41,8 @@ async def list_visible(
     statement = _visible(user)
     if status is not None:
         statement = statement.where(ContractApplication.status == status)
-    total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
-    rows = await session.execute(
-        statement.order_by(ContractApplication.created_at.desc(), ContractApplication.id)
-        .limit(page.limit)
-        .offset(page.offset)
+    rows, total = await fetch_page(
+        session, statement, page, ContractApplication.created_at.desc(), ContractApplication.id
     )
     return list(rows.scalars()), total
 
@@ -129,13 +126,12 @@ async def publicity(
         statement = statement.where(ContractApplication.registered_on >= since)
     if until:
         statement = statement.where(ContractApplication.registered_on <= until)
-    total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
-    rows = await session.execute(
-        statement.order_by(
-            ContractApplication.registered_on.desc(), ContractApplication.registration_number.desc()
-        )
-        .limit(page.limit)
-        .offset(page.offset)
+    rows, total = await fetch_page(
+        session,
+        statement,
+        page,
+        ContractApplication.registered_on.desc(),
+        ContractApplication.registration_number.desc(),
     )
     return [(row[0], row[1]) for row in rows], total
 

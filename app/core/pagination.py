@@ -2,10 +2,13 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
+from sqlalchemy import Result, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 T = TypeVar("T")
 
@@ -28,6 +31,15 @@ async def _page_params(
 
 
 PageDep = Annotated[PageParams, Depends(_page_params)]
+
+
+async def fetch_page(
+    session: AsyncSession, statement: Select[Any], page: PageParams, *order_by: ColumnElement[Any]
+) -> tuple[Result[Any], int]:
+    """One page of the statement's rows in this order, and how many rows it selects in all."""
+    total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
+    rows = await session.execute(statement.order_by(*order_by).limit(page.limit).offset(page.offset))
+    return rows, total
 
 
 class Page(BaseModel, Generic[T]):
