@@ -1,5 +1,4 @@
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -15,7 +14,7 @@ from pydantic import (
 
 from app.accounts.models import OrganizationKind, Role
 from app.core.regions import region_name
-from app.core.types import CreditCode, RegionCode, SafeText
+from app.core.types import ChinaTime, CreditCode, RegionCode, SafeText
 
 Email = Annotated[EmailStr, AfterValidator(str.lower), Field(max_length=254, examples=["zhang@nju.edu.cn"])]
 Password = Annotated[
@@ -93,8 +92,8 @@ class OrganizationRead(BaseModel):
     region_code: str | None
     registration_point: str | None
     verified: bool
-    verified_at: datetime | None
-    created_at: datetime
+    verified_at: ChinaTime | None
+    created_at: ChinaTime
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -116,7 +115,7 @@ class UserRead(BaseModel):
     role: Role
     is_active: bool
     organization: OrganizationRead
-    created_at: datetime
+    created_at: ChinaTime
 
     @computed_field  # type: ignore[prop-decorator]
     @property

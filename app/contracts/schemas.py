@@ -1,5 +1,5 @@
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from app.contracts.vocabulary import SUBTYPES, ContractSubtype, ContractType, IPKind, PartyKind, describe
 from app.contracts.workflow import STATUS_DESCRIPTION, Action, Status
 from app.core.errors import FieldError
-from app.core.types import CreditCode, Money, RegionCode, SafeText
+from app.core.types import ChinaTime, CreditCode, Money, RegionCode, SafeText
 from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
 
 CENT = Decimal("0.01")
@@ -176,7 +176,7 @@ class ApplicationRead(BaseModel):
     disputed: bool
     correction_items: list[str]
     expert_opinions: list[dict[str, Any]]
-    submitted_at: datetime | None
+    submitted_at: ChinaTime | None
     accepted_on: date | None
     due_on: date | None
     due_provisional: bool
@@ -188,8 +188,8 @@ class ApplicationRead(BaseModel):
     registered_technology_amount: Decimal | None
     amendment_count: int
     refusal_reason: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: ChinaTime
+    updated_at: ChinaTime
     allowed_actions: list[Action] = Field(default=[], description="当前用户在此状态下可执行的操作")
 
 
@@ -245,7 +245,7 @@ class EventRead(BaseModel):
     technology_amount: Decimal | None
     comment: str | None
     details: dict[str, Any]
-    created_at: datetime
+    created_at: ChinaTime
 
 
 class QueueItem(BaseModel):

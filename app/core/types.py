@@ -2,11 +2,12 @@
 time zone times are shown in."""
 
 import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
@@ -15,6 +16,15 @@ from app.core.regions import is_current_region
 # Times are stored in UTC; people read them, and dates are counted (working days, registration
 # years, file names), in China's time.
 CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def _in_china(value: datetime) -> str:
+    return value.astimezone(CHINA).isoformat()
+
+
+# An instant in a response, written with China's offset (2026-12-01T14:51:54+08:00): the same
+# instant as its UTC form, in the time the people reading it keep.
+ChinaTime = Annotated[datetime, PlainSerializer(_in_china, return_type=str, when_used="json")]
 
 
 def _credit_code(value: str) -> str:

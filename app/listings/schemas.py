@@ -2,13 +2,13 @@
 the same `*Create` classes, so a row that imports is a row the API would accept."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, computed_field, create_model
 
-from app.core.types import CreditCode, Money, RegionCode, SafeText
+from app.core.types import ChinaTime, CreditCode, Money, RegionCode, SafeText
 from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
 from app.listings.vocabulary import (
     AgencyService,
@@ -181,9 +181,9 @@ class _ListingRead(BaseModel):
     status_reason: str | None = None
     keywords: list[str]
     region_code: str | None
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None
+    created_at: ChinaTime
+    updated_at: ChinaTime
+    published_at: ChinaTime | None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

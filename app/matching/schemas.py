@@ -1,14 +1,13 @@
 """Search, match, subscription and notification payloads."""
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.core.pagination import Page
-from app.core.types import Money, RegionCode, SafeText
+from app.core.types import ChinaTime, Money, RegionCode, SafeText
 from app.core.vocabulary import TechnologyField
 from app.listings.vocabulary import TransferMode
 from app.matching.models import WEBHOOK_URL_MAX, SubscriptionKind
@@ -27,7 +26,7 @@ class SearchHit(BaseModel):
     region_code: str | None = None
     maturity: int | None = None
     asking_price: Decimal | None = None
-    published_at: datetime | None = None
+    published_at: ChinaTime | None = None
 
 
 class SearchResult(BaseModel):
@@ -107,10 +106,10 @@ class SubscriptionRead(BaseModel):
     filters: dict[str, Any]
     demand_id: uuid.UUID | None
     webhook_url: str | None
-    webhook_failing_since: datetime | None = Field(description="通知推送自何时起一直失败；成功一次即清空")
+    webhook_failing_since: ChinaTime | None = Field(description="通知推送自何时起一直失败；成功一次即清空")
     webhook_last_error: str | None = Field(description="最近一次推送失败的原因")
     active: bool
-    created_at: datetime
+    created_at: ChinaTime
 
 
 class SubscriptionUpdate(BaseModel):
@@ -143,8 +142,8 @@ class NotificationRead(BaseModel):
     listing_id: uuid.UUID
     title: str
     explanation: list[str]
-    created_at: datetime
-    read_at: datetime | None
+    created_at: ChinaTime
+    read_at: ChinaTime | None
 
 
 class NotificationPage(Page[NotificationRead]):

@@ -107,9 +107,10 @@ async def test_export_own_listings(client, db, owner, make_listing):
     assert sorted(r["title"] for r in rows) == ["本校成果", "本校草稿"]
     exported = next(r for r in rows if r["title"] == "本校成果")
     assert exported["asking_price"] == "1234.50" and exported["keywords"] == "甲;乙"
-    # Times as people in China read them, the same instant as the API's UTC.
+    # Times as people in China read them, in the file as in the API, the same instant.
     shown = datetime.fromisoformat(exported["published_at"])
     assert shown.utcoffset() == timedelta(hours=8)
+    assert datetime.fromisoformat(published["published_at"]).utcoffset() == timedelta(hours=8)
     assert shown == datetime.fromisoformat(published["published_at"]).replace(microsecond=0)
     assert response.headers["content-disposition"].endswith(
         f'-{datetime.now(ZoneInfo("Asia/Shanghai")):%Y%m%d}.csv"'
