@@ -31,6 +31,8 @@ from app.matching.schemas import (
     SubscriptionRead,
     SubscriptionUpdate,
     SubscriptionWithSecret,
+    WebhookRedelivery,
+    WebhookRedeliveryQueued,
     WebhookSecret,
 )
 from search.engine import Engine
@@ -247,6 +249,25 @@ async def rotate_webhook_secret(
     """重新生成通知签名密钥（密钥泄露或遗失时）；旧密钥立即失效。未配置通知地址的订阅答 409 `no_webhook`。"""
     secret = await subscriptions.rotate_webhook_secret(session, user=user, subscription_id=subscription_id)
     return WebhookSecret(webhook_secret=secret)
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/webhook-redeliveries",
+    response_model=WebhookRedeliveryQueued,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(401, 404, 409, 422),
+    tags=["subscriptions"],
+)
+async def redeliver_webhook(
+    session: SessionDep, user: CurrentUser, subscription_id: uuid.UUID, body: WebhookRedelivery | None = None
+) -> WebhookRedeliveryQueued:
+    """重新推送：接收端停机超过重试期限后，把 `since`（缺省为开始失败的时刻）之后的通知重新排队推送，
+    最早的在前，每次至多 1000 条（还有更多时按 `next_since` 再请求）。每条沿用原通知 id 作
+    `webhook-id`，接收端可据此去重。未配置通知地址的订阅答 409 `no_webhook`。"""
+    queued, next_since = await subscriptions.redeliver(
+        session, user=user, subscription_id=subscription_id, since=body.since if body else None
+    )
+    return WebhookRedeliveryQueued(queued=queued, next_since=next_since)
 
 
 @router.get(

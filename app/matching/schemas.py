@@ -106,7 +106,9 @@ class SubscriptionRead(BaseModel):
     filters: dict[str, Any]
     demand_id: uuid.UUID | None
     webhook_url: str | None
-    webhook_failing_since: ChinaTime | None = Field(description="通知推送自何时起一直失败；成功一次即清空")
+    webhook_failing_since: ChinaTime | None = Field(
+        description="推送失败的最早一条通知的产生时间（自此起的通知未送达）；成功一次即清空"
+    )
     webhook_last_error: str | None = Field(description="最近一次推送失败的原因")
     active: bool
     created_at: ChinaTime
@@ -131,6 +133,22 @@ class SubscriptionWithSecret(SubscriptionRead):
 
 class WebhookSecret(BaseModel):
     webhook_secret: str = Field(description="新的签名密钥；旧密钥随即失效")
+
+
+class WebhookRedelivery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime | None = Field(
+        default=None,
+        description="重新投递此时刻（含）之后产生的通知；缺省为 webhook_failing_since",
+    )
+
+
+class WebhookRedeliveryQueued(BaseModel):
+    queued: int = Field(description="本次重新排队投递的通知数（每次至多 1000 条，最早的在前）")
+    next_since: ChinaTime | None = Field(
+        description="还有更多时，以此作为 since 再次请求；已全部排队时为 null"
+    )
 
 
 class NotificationRead(BaseModel):

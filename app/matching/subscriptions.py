@@ -178,6 +178,55 @@ async def rotate_webhook_secret(session: AsyncSession, *, user: User, subscripti
     return subscription.webhook_secret
 
 
+# Notifications queued again per call; the caller goes on from `next_since`.
+REDELIVER_AT_MOST = 1000
+
+
+async def redeliver(
+    session: AsyncSession, *, user: User, subscription_id: uuid.UUID, since: datetime | None
+) -> tuple[int, datetime | None]:
+    """Queue the webhook deliveries of the subscription's notifications created at or after `since`
+    (default: since its deliveries started failing) once more — for a receiver that was down past
+    the retry schedule. Oldest first, at most REDELIVER_AT_MOST; returns how many were queued and
+    the `since` to continue from (None: all queued). Each goes out under its notification's id, as
+    the first time, so a receiver that had it drops the duplicate."""
+    subscription = await _own(session, user, subscription_id)
+    if not subscription.webhook_url:
+        en, zh = "This subscription has no webhook.", "该订阅未配置通知地址。"
+        raise Conflict(code="no_webhook", message_en=en, message_zh=zh)
+    since = since or subscription.webhook_failing_since
+    if since is None:
+        en = "deliveries are not failing: say since when to deliver again"
+        zh = "通知投递未失败，请指明从何时起重新投递"
+        raise ValidationFailed(errors=[FieldError("since", "required", en, zh)])
+    found = (
+        await session.execute(
+            select(Notification.id, Notification.created_at)
+            .where(Notification.subscription_id == subscription.id, Notification.created_at >= since)
+            .order_by(Notification.created_at, Notification.id)
+            .limit(REDELIVER_AT_MOST + 1)
+        )
+    ).all()
+    queued, rest = found[:REDELIVER_AT_MOST], found[REDELIVER_AT_MOST:]
+    for notification_id, _ in queued:
+        enqueue(
+            session,
+            topic=webhooks.TOPIC,
+            key=str(notification_id),
+            payload={"notification_id": str(notification_id)},
+        )
+    next_since = rest[0].created_at if rest else None
+    await record(
+        session,
+        actor=user,
+        object_type="subscription",
+        object_id=subscription.id,
+        action="webhook_redelivery_requested",
+        changes={"since": since.isoformat(), "queued": len(queued)},
+    )
+    return len(queued), next_since
+
+
 async def list_own(session: AsyncSession, *, user: User) -> list[Subscription]:
     return list(
         (

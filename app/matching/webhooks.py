@@ -186,8 +186,9 @@ def handler(http: httpx.AsyncClient, retry_seconds: Sequence[float]):  # type: i
         }
         limit = asyncio.Semaphore(PARALLEL_DELIVERIES)
 
-        async def deliver(row: OutboxMessage) -> tuple[Subscription, str | None] | None:
-            """The subscription and the failure (None: delivered); None when nothing was sent."""
+        async def deliver(row: OutboxMessage) -> tuple[Notification, Subscription, str | None] | None:
+            """The notification, its subscription and the failure (None: delivered); None when
+            nothing was sent."""
             pair = found.get(ids[row.id])
             if pair is None or not pair[1].webhook_url:
                 return None  # subscription deleted or its webhook removed since: nothing to deliver
@@ -203,28 +204,32 @@ def handler(http: httpx.AsyncClient, retry_seconds: Sequence[float]):  # type: i
                     if response.status_code >= 300:
                         raise RuntimeError(f"webhook answered {response.status_code}")
                 except Exception as exc:
-                    return subscription, repr(exc)
-            return subscription, None
+                    return notification, subscription, repr(exc)
+            return notification, subscription, None
 
         outcomes = await asyncio.gather(*(deliver(row) for row in rows))
         retry: dict[int, str] = {}
         for row, outcome in zip(rows, outcomes, strict=True):
             if outcome is None:
                 continue
-            subscription, error = outcome
+            notification, subscription, error = outcome
             if error is not None and (row.attempts or 0) + 1 < attempts_allowed:
                 retry[row.id] = error
             elif error is not None:
                 error = f"gave up after {attempts_allowed} attempts: {error}"
                 log.warning("webhook given up", extra={"notification": str(ids[row.id]), "error": error})
-            await _health(session, subscription, error)
+            await _health(session, subscription, error, notification.created_at)
         return retry
 
     return handle
 
 
-async def _health(session: AsyncSession, subscription: Subscription, error: str | None) -> None:
-    """Keep the subscription's delivery health; its changes of state (failing, recovered) audited."""
+async def _health(
+    session: AsyncSession, subscription: Subscription, error: str | None, notified_at: datetime
+) -> None:
+    """Keep the subscription's delivery health; its changes of state (failing, recovered) audited.
+    Failing "since" the oldest notification not delivered — not the time of the failure, which
+    comes after it — so that a redelivery from then (subscriptions.redeliver) includes it."""
     if error is None:
         if subscription.webhook_failing_since is not None:
             await record(
@@ -237,8 +242,10 @@ async def _health(session: AsyncSession, subscription: Subscription, error: str 
         subscription.webhook_failing_since = subscription.webhook_last_error = None
         return
     error = error[:500]  # the column's length
-    if subscription.webhook_failing_since is None:
-        subscription.webhook_failing_since = datetime.now(UTC)
+    if subscription.webhook_failing_since is not None:
+        subscription.webhook_failing_since = min(subscription.webhook_failing_since, notified_at)
+    else:
+        subscription.webhook_failing_since = notified_at
         await record(
             session,
             actor=SystemActor(),

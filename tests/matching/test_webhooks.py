@@ -6,6 +6,7 @@ import ipaddress
 import json
 import ssl
 import uuid
+from datetime import datetime
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.audit.models import AuditEntry
-from app.matching import webhooks
+from app.matching import subscriptions, webhooks
 from app.matching.models import Subscription
 from app.outbox.models import OutboxMessage
 from tests.search.conftest import wait_for
@@ -254,6 +255,97 @@ async def test_a_failing_receiver_is_retried_on_the_schedule_then_given_up(
         )
     ).all()
     assert actions == ["webhook_failing", "webhook_recovered"]  # the changes of state, not every attempt
+
+
+async def test_a_receiver_back_after_the_retries_asks_for_the_notifications_again(
+    client, db, owner, make_listing, webhook_receiver, settings
+) -> None:
+    webhook_receiver.statuses = [500] * (1 + len(settings.webhook_retry_seconds))
+    ent = await owner("demands")
+    subscription = await _subscribe(client, ent, webhook_receiver)
+    await _graphene(make_listing, await owner("achievements"))
+
+    async def given_up() -> bool:
+        (shown,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+        return "gave up" in (shown["webhook_last_error"] or "")
+
+    await wait_for(given_up, timeout=30)
+    first_id = webhook_receiver.received[0]["delivery"]
+
+    again = await client.post(
+        f"/api/v1/subscriptions/{subscription['id']}/webhook-redeliveries", headers=ent.headers
+    )
+    assert again.status_code == 202, again.text
+    assert again.json() == {"queued": 1, "next_since": None}  # since the deliveries started failing
+    await _delivered(webhook_receiver, 1)
+    assert webhook_receiver.received[-1]["delivery"] == first_id  # the same message: a receiver dedupes
+
+    async def recovered() -> bool:
+        (shown,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+        return shown["webhook_failing_since"] is None
+
+    await wait_for(recovered, timeout=30)
+    audited = (
+        await db.execute(
+            select(AuditEntry.changes).where(
+                AuditEntry.object_id == subscription["id"],
+                AuditEntry.action == "webhook_redelivery_requested",
+            )
+        )
+    ).scalar_one()
+    assert audited["queued"] == 1
+
+
+async def test_redelivery_goes_on_from_a_given_time_in_pages_and_refuses_what_it_cannot_do(
+    client, db, owner, make_listing, webhook_receiver, monkeypatch
+) -> None:
+    ent = await owner("demands")
+    subscription = await _subscribe(client, ent, webhook_receiver)
+    uni = await owner("achievements")
+    await _graphene(make_listing, uni)
+    await _delivered(webhook_receiver, 1)
+    await _graphene(make_listing, uni, title="石墨烯导热硅脂")
+    await _delivered(webhook_receiver, 2)
+    url = f"/api/v1/subscriptions/{subscription['id']}/webhook-redeliveries"
+    written = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.topic == webhooks.TOPIC)
+    before = await db.scalar(written)
+
+    # Deliveries are not failing, so there is no default start: the field is named, nothing queued.
+    refused = await client.post(url, headers=ent.headers)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["since"]
+    assert await db.scalar(written) == before
+
+    notifications = (await client.get("/api/v1/notifications", headers=ent.headers)).json()["items"]
+    oldest, newest = sorted(notifications, key=lambda n: n["created_at"])
+    assert oldest["created_at"].endswith("+08:00")  # shown in China's time
+    monkeypatch.setattr(subscriptions, "REDELIVER_AT_MOST", 1)
+    page = await client.post(url, json={"since": oldest["created_at"]}, headers=ent.headers)
+    assert page.status_code == 202, page.text
+    assert page.json()["queued"] == 1
+    assert datetime.fromisoformat(page.json()["next_since"]) == datetime.fromisoformat(newest["created_at"])
+    rest = await client.post(url, json={"since": page.json()["next_since"]}, headers=ent.headers)
+    assert rest.json() == {"queued": 1, "next_since": None}
+    await _delivered(webhook_receiver, 4)
+    assert sorted(r["delivery"] for r in webhook_receiver.received[2:]) == sorted(
+        [oldest["id"], newest["id"]]
+    )
+
+    stranger = await owner("demands")
+    assert (
+        await client.post(url, json={"since": oldest["created_at"]}, headers=stranger.headers)
+    ).status_code == 404
+    without = await client.post(
+        "/api/v1/subscriptions", json={"kind": "search", "query": "石墨烯"}, headers=ent.headers
+    )
+    no_hook = await client.post(
+        f"/api/v1/subscriptions/{without.json()['id']}/webhook-redeliveries",
+        json={"since": oldest["created_at"]},
+        headers=ent.headers,
+    )
+    assert no_hook.status_code == 409 and no_hook.json()["code"] == "no_webhook"
+    naive = await client.post(url, json={"since": "2026-12-01T08:00:00"}, headers=ent.headers)
+    assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "since"
 
 
 async def test_a_subscription_is_paused_renamed_and_its_webhook_changed_or_removed(
