@@ -163,10 +163,7 @@ async def edit(
 
 async def rotate_webhook_secret(session: AsyncSession, *, user: User, subscription_id: uuid.UUID) -> str:
     """A new signing secret (the old one stops working at once), for a secret leaked or lost."""
-    subscription = await _own(session, user, subscription_id)
-    if not subscription.webhook_url:
-        en, zh = "This subscription has no webhook.", "该订阅未配置通知地址。"
-        raise Conflict(code="no_webhook", message_en=en, message_zh=zh)
+    subscription = await _own_webhook(session, user, subscription_id)
     subscription.webhook_secret = webhooks.new_secret()
     await record(
         session,
@@ -190,10 +187,7 @@ async def redeliver(
     the retry schedule. Oldest first, at most REDELIVER_AT_MOST; returns how many were queued and
     the `since` to continue from (None: all queued). Each goes out under its notification's id, as
     the first time, so a receiver that had it drops the duplicate."""
-    subscription = await _own(session, user, subscription_id)
-    if not subscription.webhook_url:
-        en, zh = "This subscription has no webhook.", "该订阅未配置通知地址。"
-        raise Conflict(code="no_webhook", message_en=en, message_zh=zh)
+    subscription = await _own_webhook(session, user, subscription_id)
     since = since or subscription.webhook_failing_since
     if since is None:
         en = "deliveries are not failing: say since when to deliver again"
@@ -241,6 +235,15 @@ async def list_own(session: AsyncSession, *, user: User) -> list[Subscription]:
 
 async def _own(session: AsyncSession, user: User, subscription_id: uuid.UUID) -> Subscription:
     return await _owned(session, Subscription, subscription_id, user, what="subscription", zh="订阅不存在。")
+
+
+async def _own_webhook(session: AsyncSession, user: User, subscription_id: uuid.UUID) -> Subscription:
+    """The user's own subscription that has a webhook; one without is 409 `no_webhook`."""
+    subscription = await _own(session, user, subscription_id)
+    if not subscription.webhook_url:
+        en, zh = "This subscription has no webhook.", "该订阅未配置通知地址。"
+        raise Conflict(code="no_webhook", message_en=en, message_zh=zh)
+    return subscription
 
 
 async def _owned(
