@@ -261,9 +261,10 @@ async def rotate_webhook_secret(
 async def redeliver_webhook(
     session: SessionDep, user: CurrentUser, subscription_id: uuid.UUID, body: WebhookRedelivery | None = None
 ) -> WebhookRedeliveryQueued:
-    """重新推送：接收端停机超过重试期限后，把 `since`（缺省为开始失败的时刻）之后的通知重新排队推送，
-    最早的在前，每次至多 1000 条（还有更多时按 `next_since` 再请求）。每条沿用原通知 id 作
-    `webhook-id`，接收端可据此去重。未配置通知地址的订阅答 409 `no_webhook`。"""
+    """重新推送：接收端停机超过重试期限后，把 `since`（缺省为 `webhook_failing_since`，即最早一条未送达
+    通知的产生时间）起的通知重新排队推送，最早的在前，每次至多 1000 条（还有更多时按 `next_since`
+    再请求）。每条沿用原通知 id 作 `webhook-id`，接收端可据此去重。未配置通知地址的订阅答 409
+    `no_webhook`。"""
     queued, next_since = await subscriptions.redeliver(
         session, user=user, subscription_id=subscription_id, since=body.since if body else None
     )

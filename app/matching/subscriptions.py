@@ -183,10 +183,12 @@ async def redeliver(
     session: AsyncSession, *, user: User, subscription_id: uuid.UUID, since: datetime | None
 ) -> tuple[int, datetime | None]:
     """Queue the webhook deliveries of the subscription's notifications created at or after `since`
-    (default: since its deliveries started failing) once more — for a receiver that was down past
-    the retry schedule. Oldest first, at most REDELIVER_AT_MOST; returns how many were queued and
-    the `since` to continue from (None: all queued). Each goes out under its notification's id, as
-    the first time, so a receiver that had it drops the duplicate."""
+    once more, for a receiver that was down past the retry schedule. By default from
+    `webhook_failing_since`, the oldest notification not delivered; after a delivery has succeeded
+    again there is no default, and the receiver says since when (the last delivery it had). Oldest
+    first, at most REDELIVER_AT_MOST; returns how many were queued and the `since` to continue from
+    (None: all queued). Each goes out under its notification's id, as the first time, so a receiver
+    that had it drops the duplicate."""
     subscription = await _own_webhook(session, user, subscription_id)
     since = since or subscription.webhook_failing_since
     if since is None:
