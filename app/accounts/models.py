@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, func, text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, Timestamps, UUIDPrimaryKey
@@ -89,6 +89,17 @@ class Organization(UUIDPrimaryKey, Timestamps, Base):
     verified_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL", use_alter=True)
     )
+
+
+# Contract numbers carry province, city and point (app/contracts/numbering.py): two offices of one
+# city with the same point would be handed the same numbers.
+Index(
+    "uq_organizations_city_registration_point",
+    func.left(Organization.region_code, 4),
+    Organization.registration_point,
+    unique=True,
+    postgresql_where=Organization.registration_point.is_not(None),
+)
 
 
 class User(UUIDPrimaryKey, Timestamps, Base):

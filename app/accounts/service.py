@@ -42,6 +42,11 @@ _UNIQUE_FIELDS = {
         "An organization with this credit code exists.",
         "该统一社会信用代码已注册。",
     ),
+    "uq_organizations_city_registration_point": (
+        "organization.registration_point",
+        "Another registration office of this city has this point number.",
+        "本市已有登记机构使用该登记点编号。",
+    ),
     "uq_users_email": ("user.email", "This e-mail is already registered.", "该邮箱已注册。"),
 }
 

@@ -174,6 +174,28 @@ async def test_registration_point_only_for_offices(client: httpx.AsyncClient, si
     assert response.status_code == 422
 
 
+async def test_two_offices_of_one_city_cannot_share_a_registration_point(
+    client: httpx.AsyncClient, db: AsyncSession, signed_in
+) -> None:  # type: ignore[no-untyped-def]
+    # Their contract numbers would be the same (province, city, point, sequence).
+    admin = await signed_in(role=Role.admin)
+
+    async def office(name: str, region: str, point: str) -> httpx.Response:
+        body = {"kind": "registration_office", "name": name, "region_code": region}
+        return await client.post(
+            "/api/v1/organizations", headers=admin.headers, json=body | {"registration_point": point}
+        )
+
+    assert (await office("南京市技术合同登记处", "320100", "01")).status_code == 201
+    county = await office("玄武区技术合同登记点", "320102", "01")
+    assert county.status_code == 409
+    assert [e["field"] for e in county.json()["errors"]] == ["organization.registration_point"]
+    assert await db.scalar(select(func.count()).where(Organization.name == "玄武区技术合同登记点")) == 0
+    assert (await office("玄武区技术合同登记点", "320102", "02")).status_code == 201
+    assert (await office("江苏省技术市场管理中心", "320000", "01")).status_code == 201  # city code 00
+    assert (await office("苏州市技术合同登记处", "320500", "01")).status_code == 201
+
+
 async def test_organization_list_is_paginated_and_admin_only(
     client: httpx.AsyncClient, db: AsyncSession, signed_in
 ) -> None:  # type: ignore[no-untyped-def]
