@@ -65,6 +65,9 @@ async def test_amended_then_cancelled_certificate(client: httpx.AsyncClient, db:
     await step(client, w.officer, app["id"], "cancel", {"reason": "合同解除"})
     cancelled = (await client.get(f"/api/v1/certificates/{number}")).json()
     assert cancelled["status"] == "cancelled"
+    # No new certificate for what is no longer registered.
+    refused = await client.get(f"/api/v1/contracts/{app['id']}/certificate", headers=w.applicant.headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "registration_cancelled"
     history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.applicant.headers)).json()
     amounts = [(h["action"], h["contract_amount"]) for h in history if h["contract_amount"]]
     assert amounts == [("register", "1000000.00"), ("amend", "1200000.00")]
@@ -79,6 +82,20 @@ async def test_unknown_number_and_unregistered_certificate(
     app = await helpers.under_review(client, w)
     response = await client.get(f"/api/v1/contracts/{app['id']}/certificate", headers=w.officer.headers)
     assert response.status_code == 409 and response.json()["code"] == "not_registered"
+
+
+async def test_no_certificate_while_an_objection_is_re_examined(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await helpers.world(client, db)
+    app = await helpers.registered(client, w)
+    url = f"/api/v1/contracts/{app['id']}/certificate"
+    assert (await client.get(url, headers=w.applicant.headers)).status_code == 200
+    await step(client, w.applicant, app["id"], "object", {"reason": "认定金额过低"})
+    response = await client.get(url, headers=w.applicant.headers)
+    assert response.status_code == 409 and response.json()["code"] == "registration_suspended"
+    public = (await client.get(f"/api/v1/certificates/{app['registration_number']}")).json()
+    assert public["status"] == "suspended"
 
 
 async def test_publicity_lists_registered_contracts(client: httpx.AsyncClient, db: AsyncSession, app) -> None:
