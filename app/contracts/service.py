@@ -4,6 +4,7 @@ the transition, its history row, its audit row, its summary change and its outbo
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -203,8 +204,13 @@ async def deadline(session: AsyncSession, start: date, days: int) -> Deadline:
     return (await _calendar(session, start, days)).add_working_days(start, days)
 
 
-def requires_experts(application: ContractApplication, settings: Settings) -> bool:
-    return application.claimed_technology_amount >= settings.contract_large_threshold or application.disputed
+def requires_experts(
+    application: ContractApplication, settings: Settings, certifying: Decimal | None = None
+) -> bool:
+    """Large or disputed. Large by the amount claimed or, at registration, by the amount the officer
+    certifies: a contract claimed under the threshold but certified over it is a large one too."""
+    amount = max(application.claimed_technology_amount, certifying or Decimal(0))
+    return amount >= settings.contract_large_threshold or application.disputed
 
 
 def contribution(application: ContractApplication, sign: int) -> summary.Contribution:

@@ -104,13 +104,13 @@ async def _decide(app: ContractApplication, ctx: Context) -> None:
 
 
 async def _register(app: ContractApplication, ctx: Context) -> dict[str, Any]:
-    if requires_experts(app, ctx.settings) and not app.expert_opinions:
+    amount: Decimal = ctx.params["technology_amount"]
+    if requires_experts(app, ctx.settings, certifying=amount) and not app.expert_opinions:
         raise Conflict(
             code="expert_review_required",
             message_en="This contract needs expert review (large or disputed) with at least one opinion.",
             message_zh="该合同（大额或有争议）须经专家评审并记录专家意见。",
         )
-    amount: Decimal = ctx.params["technology_amount"]
     # Registered again after an objection: the contract amount in force (perhaps amended) stays.
     contract_amount = app.registered_contract_amount if app.registration_number else app.contract_amount
     assert contract_amount is not None

@@ -156,6 +156,30 @@ async def test_large_contract_goes_to_expert_review_and_needs_an_opinion(
     assert done["status"] == "registered" and len(done["expert_opinions"]) == 1
 
 
+async def test_a_contract_certified_over_the_threshold_needs_experts_though_claimed_under_it(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await helpers.world(client, db)
+    claimed_small = {
+        "contract_amount": "8000000.00",
+        "claimed_technology_amount": "4000000.00",
+        "deductions": {"equipment": "4000000.00"},
+    }
+    app = await helpers.under_review(client, w, **claimed_small)
+    assert app["status"] == "under_review"  # claimed under 5,000,000
+    large = {"technology_amount": "7000000.00"}
+    response = await client.post(
+        f"/api/v1/contracts/{app['id']}/register", json=large, headers=w.officer.headers
+    )
+    assert response.status_code == 409 and response.json()["code"] == "expert_review_required"
+    current = (await client.get(f"/api/v1/contracts/{app['id']}", headers=w.officer.headers)).json()
+    assert current["status"] == "under_review" and current["registration_number"] is None
+    await step(client, w.officer, app["id"], "refer-to-experts", {"reason": "认定技术交易额达到大额标准"})
+    await step(client, w.officer, app["id"], "expert-opinions", OPINION)
+    done = await step(client, w.officer, app["id"], "register", large)
+    assert done["status"] == "registered" and done["registered_technology_amount"] == "7000000.00"
+
+
 async def test_certified_amount_may_not_exceed_the_contract_amount(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
