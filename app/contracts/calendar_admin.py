@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -15,6 +15,8 @@ from app.audit import service as audit
 from app.contracts.calendar import WorkingCalendar
 from app.contracts.models import CalendarDay, CalendarYear
 from app.contracts.repository import admin_calendar
+from app.contracts.service import recount_provisional_deadlines
+from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.types import SafeText
@@ -42,7 +44,11 @@ class YearCalendarRead(BaseModel):
     days: list[ExceptionalDay]
 
 
-async def publish_year(session: AsyncSession, *, user: User, year: int, data: YearCalendar) -> None:
+async def publish_year(
+    session: AsyncSession, *, user: User, year: int, data: YearCalendar, settings: Settings
+) -> int:
+    """Store the year's exceptional days, then count again the deadlines that were counted
+    Monday–Friday for want of them; the number of deadlines that moved."""
     if len({d.day for d in data.days}) != len(data.days):
         from app.core.errors import FieldError, ValidationFailed
 
@@ -82,13 +88,17 @@ async def publish_year(session: AsyncSession, *, user: User, year: int, data: Ye
         },
     )
     await session.flush()
+    return await recount_provisional_deadlines(session, user=user, settings=settings)
 
 
 @router.put("/{year}", status_code=204, responses=problem_responses(401, 403, 422))
-async def put_year(session: SessionDep, admin: AdminUser, year: Year, body: YearCalendar) -> None:
+async def put_year(
+    request: Request, session: SessionDep, admin: AdminUser, year: Year, body: YearCalendar
+) -> None:
     """Publish a year's holidays and 调休 working days (administrators). Used for deadlines in years
-    the bundled official calendar does not cover; other days follow Monday–Friday."""
-    await publish_year(session, user=admin, year=year, data=body)
+    the bundled official calendar does not cover; other days follow Monday–Friday. Deadlines counted
+    Monday–Friday for want of this table (`due_provisional`) are counted again at once."""
+    await publish_year(session, user=admin, year=year, data=body, settings=request.app.state.settings)
 
 
 @router.get("/{year}", response_model=YearCalendarRead, responses=problem_responses(401))

@@ -163,3 +163,28 @@ async def deadline_stats(
         statement = statement.where(ContractApplication.decided_on <= until)
     on_time, late = (await session.execute(statement)).one()
     return on_time, late
+
+
+async def provisional_deadlines(
+    session: AsyncSession, clocks: list[str]
+) -> list[tuple[ContractApplication, str | None]]:
+    """Applications whose deadline was counted without an official calendar, locked, each with the
+    last of `clocks` (the transitions that start a deadline) in its history."""
+    last_clock = (
+        select(ContractEvent.action)
+        .where(ContractEvent.application_id == ContractApplication.id, ContractEvent.action.in_(clocks))
+        .order_by(ContractEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(ContractApplication, last_clock)
+        .where(
+            ContractApplication.due_provisional.is_(True),
+            ContractApplication.accepted_on.is_not(None),
+            ContractApplication.due_on.is_not(None),
+        )
+        .order_by(ContractApplication.id)
+        .with_for_update(of=ContractApplication)
+    )
+    return [(app, clock) for app, clock in rows.all()]

@@ -17,7 +17,7 @@ from app.contracts.calendar import today as china_today
 from app.contracts.documents import DocumentStore
 from app.contracts.models import ContractApplication
 from app.contracts.schemas import ApplicationFields, QueueItem
-from app.contracts.workflow import Actor, Status
+from app.contracts.workflow import Action, Actor, Status
 from app.core.config import Settings, get_settings
 from app.core.errors import (
     Conflict,
@@ -202,6 +202,42 @@ async def _calendar(session: AsyncSession, start: date, days: int) -> WorkingCal
 
 async def deadline(session: AsyncSession, start: date, days: int) -> Deadline:
     return (await _calendar(session, start, days)).add_working_days(start, days)
+
+
+async def recount_provisional_deadlines(session: AsyncSession, *, user: User, settings: Settings) -> int:
+    """Deadlines counted Monday–Friday for want of a calendar (`due_provisional`), counted again now
+    that administrators published one: each from its acceptance date, by the clock that last
+    started it (expert review's, or the ordinary one); a decision already taken is judged on time
+    or late against the new date. Audited per application; the number whose deadline moved."""
+    expert_clock = Action.refer_to_experts.value
+    clocks = [Action.accept.value, Action.resubmit.value, Action.reopen.value, expert_clock]
+    moved = 0
+    for app, clock in await repository.provisional_deadlines(session, clocks):
+        assert app.accepted_on is not None and app.due_on is not None
+        days = (
+            settings.contract_expert_review_working_days
+            if clock == expert_clock
+            else settings.contract_review_working_days
+        )
+        due = await deadline(session, app.accepted_on, days)
+        if (due.due_on, due.provisional) == (app.due_on, app.due_provisional):
+            continue
+        changes: dict[str, Any] = {"due_on": [app.due_on, due.due_on], "provisional": [True, due.provisional]}
+        app.due_on, app.due_provisional = due.due_on, due.provisional
+        if app.decided_on is not None:
+            on_time = app.decided_on <= app.due_on
+            changes["decided_on_time"] = [app.decided_on_time, on_time]
+            app.decided_on_time = on_time
+        await audit.record(
+            session,
+            actor=user,
+            object_type="contract_application",
+            object_id=app.id,
+            action="deadline_recounted",
+            changes=changes,
+        )
+        moved += due.due_on != changes["due_on"][0]
+    return moved
 
 
 def requires_experts(

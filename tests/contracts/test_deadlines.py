@@ -4,10 +4,12 @@ unless administrators published the year, and whether decisions met them."""
 from datetime import date
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
-from app.contracts import transitions
+from app.audit.models import AuditEntry
+from app.contracts import service, transitions
 from app.contracts.workflow import Action
 from app.core.config import Settings
 from tests.contracts import helpers
@@ -75,6 +77,63 @@ async def test_crossing_into_2027_is_provisional_until_published(
 
     _, official = await _accept_on(db, w, settings, client, date(2026, 12, 21))
     assert official.due_on == date(2027, 1, 12) and not official.due_provisional
+    # The application accepted before the table was published is counted again with it.
+    again = (await client.get(f"/api/v1/contracts/{provisional.id}", headers=w.officer.headers)).json()
+    assert (again["due_on"], again["due_provisional"]) == ("2027-01-12", False)
+
+
+async def test_publishing_a_year_counts_provisional_deadlines_again(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    w = await helpers.world(client, db)
+    officer, decided = await _accept_on(db, w, settings, client, date(2026, 12, 21))
+    _, experts = await _accept_on(db, w, settings, client, date(2026, 12, 14), **LARGE)
+    for app, action, day, params in (
+        (decided, Action.start_review, date(2026, 12, 22), None),
+        # decided the day after the provisional deadline (01-11), on the real one (元旦 3 days off)
+        (decided, Action.refuse, date(2027, 1, 12), {"reason": "不属于技术合同"}),
+        (experts, Action.start_review, date(2026, 12, 15), None),  # large: 30 working days
+    ):
+        await transitions.act(
+            db,
+            user=officer,
+            application_id=app.id,
+            action=action,
+            settings=settings,
+            params=params,
+            today=day,
+        )
+    await db.commit()
+    await db.refresh(decided)
+    await db.refresh(experts)
+    assert decided.decided_on_time is False and decided.due_provisional
+    assert experts.status == "expert_review" and experts.due_provisional
+    provisional_expert_due = experts.due_on
+
+    calendar = {"days": [{"day": f"2027-01-0{d}", "working": False, "name": "元旦"} for d in (1, 2, 3)]}
+    assert (
+        await client.put("/api/v1/calendar/2027", json=calendar, headers=w.admin.headers)
+    ).status_code == 204
+    await db.refresh(decided)
+    await db.refresh(experts)
+    assert (decided.due_on, decided.due_provisional, decided.decided_on_time) == (
+        date(2027, 1, 12),
+        False,
+        True,
+    )
+    expected = await service.deadline(db, date(2026, 12, 14), settings.contract_expert_review_working_days)
+    assert (experts.due_on, experts.due_provisional) == (expected.due_on, False)
+    assert experts.due_on > provisional_expert_due  # the 30-day clock, not the 15-day one
+    stats = (await client.get("/api/v1/stats/deadlines", headers=w.admin.headers)).json()
+    assert stats == {"decisions": 1, "on_time": 1, "late": 0}
+    recounted = (
+        await db.scalars(
+            select(AuditEntry.object_id)
+            .where(AuditEntry.action == "deadline_recounted")
+            .order_by(AuditEntry.id)
+        )
+    ).all()
+    assert sorted(recounted) == sorted([str(decided.id), str(experts.id)])
 
 
 async def test_expert_review_gets_30_working_days(
