@@ -12,16 +12,9 @@ This module is pure; the service loads the administrators' table and passes it i
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import chinese_calendar
-
-from app.core.types import CHINA
-
-
-def today() -> date:
-    """The date in China, which is what working days and registration years are counted in."""
-    return datetime.now(CHINA).date()
 
 
 @dataclass(frozen=True)

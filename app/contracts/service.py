@@ -13,7 +13,6 @@ from app.accounts.models import Role, User
 from app.audit import service as audit
 from app.contracts import certificate, policy, repository
 from app.contracts.calendar import Deadline, WorkingCalendar
-from app.contracts.calendar import today as china_today
 from app.contracts.documents import DocumentStore
 from app.contracts.models import ContractApplication
 from app.contracts.schemas import ApplicationFields, QueueItem
@@ -28,6 +27,7 @@ from app.core.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
+from app.core.types import today_in_china
 from app.stats import summary
 
 NOT_FOUND = NotFound(
@@ -110,7 +110,7 @@ async def _route(session: AsyncSession, user: User, data: ApplicationFields, tod
 async def create_application(
     session: AsyncSession, *, user: User, data: ApplicationFields, today: date | None = None
 ) -> ContractApplication:
-    columns = await _route(session, user, data, today or china_today())
+    columns = await _route(session, user, data, today or today_in_china())
     application = ContractApplication(
         id=uuid.uuid4(),
         applicant_organization_id=user.organization_id,
@@ -156,7 +156,7 @@ async def update_application(
             message_zh="只有草稿和待补正的申请可以修改。",
             extra={"status": application.status.value},
         )
-    columns = await _route(session, user, data, today or china_today())
+    columns = await _route(session, user, data, today or today_in_china())
     before = {k: getattr(application, k) for k in columns}
     for key, value in columns.items():
         setattr(application, key, value)
@@ -288,7 +288,7 @@ async def queue(
             message_en="Only registration officers have a queue.",
             message_zh="只有登记员有待办队列。",
         )
-    today = today or china_today()
+    today = today or today_in_china()
     due_soon = (settings or get_settings()).contract_due_soon_working_days
     calendar = await _calendar(session, today, 0)
     items = []

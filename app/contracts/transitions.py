@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.audit import service as audit
 from app.contracts import numbering, policy, repository
-from app.contracts.calendar import today as china_today
 from app.contracts.models import ContractApplication, ContractEvent
 from app.contracts.service import _invalid, _locked, contribution, deadline, requires_experts
 from app.contracts.workflow import Action, Actor, Status, TransitionRefused, resolve
 from app.core.config import Settings
 from app.core.errors import Conflict, InvalidTransition, NotPermitted
+from app.core.types import today_in_china
 from app.outbox import service as outbox
 from app.stats import summary
 
@@ -283,7 +283,7 @@ async def act(
     """Take `action` on the application as `user`: 404 if it is not visible to them, 403 if their
     capacity may not, 409 (with the allowed actions) if the state does not allow it."""
     app = await _locked(session, user, application_id, expected_version)
-    ctx = Context(session, settings, today or china_today(), dict(params or {}))
+    ctx = Context(session, settings, today or today_in_china(), dict(params or {}))
     await _apply(app, action, policy.capacities(user, app), ctx, user)
     if action == Action.start_review and requires_experts(app, settings):
         # Large or disputed contracts go to expert review automatically (30 working days).

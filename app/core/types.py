@@ -2,7 +2,7 @@
 time zone times are shown in."""
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -16,6 +16,12 @@ from app.core.regions import is_current_region
 # Times are stored in UTC; people read them, and dates are counted (working days, registration
 # years, file names), in China's time.
 CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def today_in_china() -> date:
+    """The date in China: what deadlines, validity dates, working days and registration years are
+    counted in (between 00:00 and 08:00 there, UTC is still on the day before)."""
+    return datetime.now(CHINA).date()
 
 
 def _in_china(value: datetime) -> str:

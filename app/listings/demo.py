@@ -17,6 +17,7 @@ from stdnum.cn import uscc
 from app.accounts.models import Organization
 from app.audit.service import SystemActor
 from app.core.regions import is_current_region
+from app.core.types import today_in_china
 from app.listings import demo_data
 from app.listings.events import record_changes_bulk
 from app.listings.models import Achievement, Agency, Demand, Expert, ListingColumns
@@ -133,7 +134,7 @@ def _achievement_rows(organizations: dict[str, Organization]) -> list[dict[str, 
 
 async def seed_listings(session: AsyncSession) -> str:
     organizations = await _organizations(session)
-    today = datetime.now(UTC).date()
+    today = today_in_china()
     achievements = await _insert_missing(
         session, Achievement, "title", "achievement", _achievement_rows(organizations)
     )

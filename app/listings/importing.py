@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Role, User
 from app.core.errors import AppError, FieldError, NotPermitted, ValidationFailed
 from app.core.i18n import validation_message
-from app.core.types import CONTROL_CHARACTERS
+from app.core.types import CONTROL_CHARACTERS, today_in_china
 from app.listings import tabular
 from app.listings.events import record_changes_bulk
 from app.listings.kinds import ACHIEVEMENT
@@ -198,7 +198,7 @@ async def import_achievements(
     report = ImportReport(total_rows=len(raw_rows), dry_run=dry_run, partial=partial)
     if not raw_rows:
         raise _limit("file", "文件中没有数据行", "no data rows")
-    today = datetime.now(UTC).date()
+    today = today_in_china()
     valid: list[tuple[int, dict[str, Any]]] = []
     for index, (number, raw) in enumerate(raw_rows, start=1):
         values, errors = _validate(number, raw)

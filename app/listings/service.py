@@ -21,6 +21,7 @@ from app.core.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
+from app.core.types import today_in_china
 from app.listings import lifecycle, policy, repository
 from app.listings.events import record_change, record_changes_bulk
 from app.listings.filters import Criteria
@@ -214,7 +215,7 @@ async def update(
         setattr(listing, name, value)
     action = "updated"
     if listing.status == ListingStatus.published:
-        _raise(publish_problems(spec, listing, datetime.now(UTC).date()))
+        _raise(publish_problems(spec, listing, today_in_china()))
     elif listing.status in (ListingStatus.closed, ListingStatus.taken_down, ListingStatus.expired):
         changed["status"] = [listing.status.value, ListingStatus.draft.value]
         listing.status = lifecycle.next_status(listing.status, Action.revise, parties)
@@ -250,7 +251,7 @@ async def act(
                 message_en="Only members of a verified organization may publish.",
                 message_zh="机构通过认证后才能发布信息。",
             )
-        _raise(publish_problems(spec, listing, datetime.now(UTC).date()))
+        _raise(publish_problems(spec, listing, today_in_china()))
         listing.published_at = datetime.now(UTC)
         listing.status_reason = None
     if action == Action.take_down:
@@ -294,7 +295,7 @@ async def delete(
 
 async def expire_listings(session: AsyncSession, *, today: date | None = None) -> dict[str, int]:
     """Expire every published listing whose end date is before `today` (UTC); audited, announced."""
-    today = today or datetime.now(UTC).date()
+    today = today or today_in_china()
     counts = {}
     for spec in KINDS.values():
         if spec.end_date is None:

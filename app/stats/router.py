@@ -7,10 +7,10 @@ from pydantic import BaseModel
 
 from app.accounts.auth import AdminUser, CurrentUser
 from app.contracts import repository as contracts_repository
-from app.contracts.calendar import today
 from app.contracts.http import ExactJSONRoute
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
+from app.core.types import today_in_china
 from app.stats import service
 from app.stats.queries import GroupBy, totals
 
@@ -57,7 +57,7 @@ async def target_progress(
     """Achieved (registered contracts at their amounts in force, cancelled ones excluded, by the
     seller's region and the registration date), percentage, remaining, run rate per day and the
     date the target is reached at that rate."""
-    return await service.progress(session, target_id=target_id, as_of=as_of or today())
+    return await service.progress(session, target_id=target_id, as_of=as_of or today_in_china())
 
 
 @stats_router.get(

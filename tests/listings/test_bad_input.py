@@ -1,7 +1,10 @@
 """Each kind of bad input answers 4xx naming the field, and writes nothing."""
 
+from datetime import UTC, datetime
+
 import pytest
 
+from app.core import types
 from app.listings.models import Achievement, Agency, Demand, Expert
 from tests.listings.conftest import MINIMAL, counts
 
@@ -88,6 +91,27 @@ async def test_publishing_an_outdated_listing(client, owner):
     )
     response = await client.post(f"/api/v1/demands/{created.json()['id']}/publish", headers=who.headers)
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "deadline"
+
+
+async def test_a_deadline_is_past_by_the_date_in_china(client, owner, monkeypatch):
+    # 2026-12-01 23:30 UTC is 2026-12-02 07:30 in China: a demand due on 12-01 has expired there.
+    late_evening_utc = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def]
+            return late_evening_utc.astimezone(tz)
+
+    monkeypatch.setattr(types, "datetime", Clock)
+    who = await owner("demands")
+    due = {**MINIMAL["demands"], "deadline": "2026-12-01"}
+    created = await client.post("/api/v1/demands", json=due, headers=who.headers)
+    response = await client.post(f"/api/v1/demands/{created.json()['id']}/publish", headers=who.headers)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "deadline"
+    later = await client.post("/api/v1/demands", json={**due, "deadline": "2026-12-02"}, headers=who.headers)
+    assert (
+        await client.post(f"/api/v1/demands/{later.json()['id']}/publish", headers=who.headers)
+    ).status_code == 200
 
 
 async def test_publicly_funded_achievement_names_its_project(client, owner):
