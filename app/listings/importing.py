@@ -4,13 +4,14 @@ and recorded through `record_changes_bulk` like any other listing change. A row 
 organization already holds is skipped and reported, so a catalogue uploaded again (its invalid
 rows corrected after a partial import) adds only what is new."""
 
+import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,11 +123,18 @@ class ImportReportOut(BaseModel):
         )
 
 
+class _ImportedAchievement(AchievementCreate):
+    """A row as the API would take it, except that a number in a text column is its digits: Excel
+    stores 320102 (地区代码) or a grant number as a number unless told otherwise."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+
 def _validate(number: int, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, list[RowError]]:
     if "__invalid__" in raw:
         return None, [RowError(number, "row", f"第 {number} 行：不是有效的 JSON 对象")]
     try:
-        data = AchievementCreate.model_validate(tabular.normalise(raw))
+        data = _ImportedAchievement.model_validate(tabular.normalise(raw))
     except ValidationError as exc:
         return None, [
             RowError.of(
@@ -136,9 +144,9 @@ def _validate(number: int, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, 
             )
             for e in exc.errors()
         ]
-    except (ValueError, TypeError):  # a malformed JSON cell
+    except tabular.MalformedCell as exc:
         return None, [
-            RowError(number, "row", f"第 {number} 行：单元格格式错误（知识产权或联系人列应为 JSON）")
+            RowError.of(number, exc.field, "：格式错误（应为 JSON 数组，或“类型:编号:状态”以分号分隔）")
         ]
     values = data.model_dump(mode="python")
     cross = check_cross_fields(ACHIEVEMENT, values)
@@ -186,15 +194,15 @@ async def import_achievements(
     if len(content) > MAX_IMPORT_BYTES:
         raise _limit("file", f"文件超过 {MAX_IMPORT_BYTES // (1024 * 1024)} MB 上限", "file too large")
     try:
-        raw_rows = list(tabular.read_rows(content, fmt))
+        # One row past the limit is enough to refuse the file: a 20 MB file of empty-ish rows is
+        # millions of them, and reading them all first took gigabytes.
+        raw_rows = list(itertools.islice(tabular.read_rows(content, fmt), MAX_IMPORT_ROWS + 1))
     except Exception as exc:  # openpyxl/csv raise many types on a corrupt file
         raise UnsupportedFile(
             message_zh=f"无法读取文件：{type(exc).__name__}", message_en=f"Cannot read the file: {exc}"
         ) from exc
     if len(raw_rows) > MAX_IMPORT_ROWS:
-        raise _limit(
-            "file", f"文件共 {len(raw_rows)} 行，超过 {MAX_IMPORT_ROWS} 行上限，请拆分后导入", "too many rows"
-        )
+        raise _limit("file", f"文件超过 {MAX_IMPORT_ROWS} 行上限，请拆分后导入", "too many rows")
     report = ImportReport(total_rows=len(raw_rows), dry_run=dry_run, partial=partial)
     if not raw_rows:
         raise _limit("file", "文件中没有数据行", "no data rows")

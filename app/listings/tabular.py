@@ -102,6 +102,14 @@ def _ip_right(text: str) -> dict[str, str] | str:
     return right
 
 
+class MalformedCell(ValueError):
+    """A JSON cell (知识产权, 联系人) that does not parse; names the field."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
 def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     """A row of cells → the API's input shape. Empty cells are left out (the schema's default)."""
     row: dict[str, Any] = {}
@@ -115,9 +123,14 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             if key in LIST_FIELDS:
                 value = [v.strip() for v in _SEPARATORS.split(value) if v.strip()]
             elif key in JSON_FIELDS:
-                value = (
-                    json.loads(value) if value.startswith("[") else [_ip_right(v) for v in value.split(";")]
-                )
+                try:
+                    value = (
+                        json.loads(value)
+                        if value.startswith("[")
+                        else [_ip_right(v) for v in value.split(";")]
+                    )
+                except (ValueError, RecursionError) as exc:  # a thousand "[" exhaust the parser's stack
+                    raise MalformedCell(key) from exc
             elif key in BOOL_FIELDS:
                 value = True if value.lower() in _TRUE else False if value.lower() in _FALSE else value
         if isinstance(value, datetime):
@@ -157,9 +170,15 @@ def read_rows(content: bytes, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError:  # Excel on Chinese Windows saves CSV as GB18030
             text = content.decode("gb18030")
-        for number, cells in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            if any(v for v in cells.values() if isinstance(v, str) and v.strip()):
-                yield number, {k: v for k, v in cells.items() if k is not None}
+        # The line a row starts on, as an editor shows it: blank lines (which DictReader skips
+        # silently) and cells quoted across lines count.
+        reader = csv.reader(io.StringIO(text))
+        headers = next(reader, [])
+        line = reader.line_num
+        for values in reader:
+            number, line = line + 1, reader.line_num
+            if any(v.strip() for v in values):
+                yield number, dict(zip(headers, values, strict=False))
     else:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         try:

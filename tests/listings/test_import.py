@@ -2,6 +2,7 @@
 
 import asyncio
 import io
+import itertools
 import json
 
 from openpyxl import Workbook
@@ -220,6 +221,48 @@ async def test_limits(client, db, owner, monkeypatch):
     response = await _upload(client, who, "c.xlsx", b"not a zip file")
     assert response.status_code == 415
     assert await counts(db, Achievement) == before
+
+
+async def test_a_file_past_the_row_limit_is_not_read_to_its_end(client, db, owner, monkeypatch):
+    who = await owner("achievements")
+    monkeypatch.setattr(importing, "MAX_IMPORT_ROWS", 5)
+
+    def rows_that_must_not_all_be_read(content, fmt):  # type: ignore[no-untyped-def]
+        for number in itertools.count(2):
+            assert number <= 2 + 5, "read past the limit"
+            yield number, {"title": "标题", "description": "描述", "field": "agriculture"}
+
+    monkeypatch.setattr(importing.tabular, "read_rows", rows_that_must_not_all_be_read)
+    response = await _upload(client, who, "c.csv", b"title\n")
+    assert response.status_code == 422 and "超过 5 行上限" in response.json()["detail"]
+
+
+async def test_row_numbers_and_cells_as_the_user_made_them(client, db, owner):
+    who = await owner("achievements")
+    # A blank line and a cell quoted across two lines still number rows as an editor shows them.
+    csv_text = 'title,description,field\nA,"两行\n描述",agriculture\n\nB,描述,bogus\n'
+    response = await _upload(client, who, "c.csv", csv_text.encode(), dry_run=True)
+    (error,) = response.json()["errors"]
+    assert error["row"] == 5 and error["field"] == "field"
+
+    # A malformed 知识产权 cell names its column — a thousand "[" no longer exhaust the parser (500).
+    for cell in ("[" * 5000, "[{"):
+        bad = f'title,description,field,ip_rights\nA,描述,agriculture,"{cell}"\n'
+        response = await _upload(client, who, "c.csv", bad.encode(), dry_run=True)
+        assert response.status_code == 200, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["ip_rights"]
+
+    # Excel stores 320102 and a grant number as numbers: they are their digits.
+    content = _xlsx(
+        [
+            ["标题", "成果简介", "技术领域", "地区代码", "财政资金项目", "项目名称"],
+            ["盐碱地改良剂", "改良滨海盐碱土", "农业", 320102, "是", 61972180],
+        ]
+    )
+    response = await _upload(client, who, "目录.xlsx", content)
+    assert response.status_code == 201, response.text
+    row = (await db.execute(select(Achievement))).scalar_one()
+    assert (row.region_code, row.funding_project) == ("320102", "61972180")
 
 
 async def test_import_permissions(client, db, owner, signed_in):
