@@ -11,7 +11,11 @@ from pathlib import Path
 
 import httpx
 import psutil
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.models import Organization
+from app.audit.models import AuditEntry
 from app.core.config import Settings
 from search.server import free_port
 from tests.conftest import PROJECT_ROOT
@@ -64,6 +68,28 @@ async def test_create_user_then_sign_in(app, settings: Settings, client: httpx.A
     again = techex(*args, env=env)  # same e-mail: a clear error and a non-zero exit, no traceback
     assert again.returncode == 1
     assert "already registered" in again.stderr and "Traceback" not in again.stderr
+
+
+async def test_verifying_an_existing_organization_from_the_command_line_is_audited(
+    app, settings: Settings, db: AsyncSession
+) -> None:  # type: ignore[no-untyped-def]
+    env = {"DATABASE_URL": settings.database_url or ""}
+    member = ["--role", "member", "--org", "某研究院", "--org-kind", "research_institute"]
+    first = techex("create-user", "--email", "a@ri.cn", "--password", "member-password-1", *member, env=env)
+    assert first.returncode == 0, first.stderr
+    second = techex(
+        "create-user", "--email", "b@ri.cn", "--password", "member-password-1", *member, "--verified", env=env
+    )
+    assert second.returncode == 0, second.stderr
+    organization = await db.scalar(select(Organization).where(Organization.name == "某研究院"))
+    assert organization is not None
+    assert organization.verified and organization.verified_at is not None
+    verified = await db.scalar(
+        select(func.count())
+        .where(AuditEntry.object_id == str(organization.id))
+        .where(AuditEntry.action == "verified")
+    )
+    assert verified == 1
 
 
 async def test_create_user_refuses_bad_input(app, settings: Settings) -> None:  # type: ignore[no-untyped-def]

@@ -53,8 +53,8 @@ async def create_user_with_organization(
                 raise ValueError(
                     f"organization {organization_name!r} exists with kind {organization.kind.value}"
                 )
-            elif verified and not organization.verified:
-                organization.verified = True
+            elif verified:
+                await service.verify_organization(session, actor=actor, organization_id=organization.id)
             return await service.create_user(
                 session,
                 actor=actor,

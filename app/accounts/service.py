@@ -164,8 +164,9 @@ async def get_organization(session: AsyncSession, *, organization_id: uuid.UUID)
 
 
 async def verify_organization(
-    session: AsyncSession, *, actor: User, organization_id: uuid.UUID
+    session: AsyncSession, *, actor: User | SystemActor, organization_id: uuid.UUID
 ) -> Organization:
+    """By an administrator, or by an operator's command (`techex create-user --verified`)."""
     organization = await repository.get_organization(session, organization_id, lock=True)
     if organization is None:
         raise NotFound(message_en="No such organization.", message_zh="机构不存在。")
