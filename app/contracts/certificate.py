@@ -109,11 +109,15 @@ def superseded(app: ContractApplication, events: list[ContractEvent]) -> list[st
 
 
 def public_status(app: ContractApplication) -> str:
+    """What a registration number stands for now: valid, amended, cancelled (注销), revoked
+    (refused when an objection was re-examined) or suspended (an objection being re-examined)."""
     if app.status == Status.cancelled:
         return "cancelled"
     if app.status == Status.registered:
         return "amended" if app.amendment_count else "valid"
-    return "suspended"  # an objection is being re-examined, or the registration was refused after one
+    if app.status == Status.refused:
+        return "revoked"
+    return "suspended"
 
 
 def verification_url(base_url: str, number: str) -> str:

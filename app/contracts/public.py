@@ -18,7 +18,8 @@ class CertificatePublic(BaseModel):
 
     number: str
     status: str = Field(
-        description="valid=有效, amended=已变更（以当前金额为准）, cancelled=已注销, suspended=异议复核中"
+        description="valid=有效, amended=已变更（以当前金额为准）, cancelled=已注销, "
+        "revoked=异议复核后不予登记, suspended=异议复核中"
     )
     project_name: str
     seller_name: str

@@ -407,8 +407,8 @@ async def certificate_pdf(
     request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID
 ) -> Response:
     """The certificate (登记证明) as PDF, with a QR code of its public verification address. Only
-    while registered: 409 `not_registered`, `registration_cancelled` (注销) or
-    `registration_suspended` (异议复核中)."""
+    while registered: 409 `not_registered`, `registration_cancelled` (注销), `registration_revoked`
+    (异议复核后不予登记) or `registration_suspended` (异议复核中)."""
     pdf, number = await service.certificate_pdf(
         session, user=user, application_id=application_id, base_url=request.app.state.settings.public_base_url
     )

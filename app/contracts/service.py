@@ -321,20 +321,17 @@ async def certificate_pdf(
             message_en="Only registered contracts have a certificate.",
             message_zh="只有准予登记的合同才有登记证明。",
         )
-    # A certificate states what is registered: none for a registration cancelled, or suspended by
-    # an objection (or refused after one) — public verification says the same of its number.
-    if app.status == Status.cancelled:
-        raise Conflict(
-            code="registration_cancelled",
-            message_en="The registration was cancelled; it has no certificate.",
-            message_zh="该登记已注销，不再出具登记证明。",
-        )
-    if app.status != Status.registered:
-        raise Conflict(
-            code="registration_suspended",
-            message_en="The registration is suspended by an objection; no certificate is issued meanwhile.",
-            message_zh="该登记因异议复核中止，期间不出具登记证明。",
-        )
+    # A certificate states what is registered: none for a registration no longer in force —
+    # public verification says the same of its number.
+    refused = {
+        "cancelled": ("The registration was cancelled.", "该登记已注销，不再出具登记证明。"),
+        "revoked": ("The registration was refused on re-examination.", "该登记经异议复核不予登记。"),
+        "suspended": ("An objection is being re-examined.", "该登记因异议复核中止，期间不出具登记证明。"),
+    }
+    status = certificate.public_status(app)
+    if status in refused:
+        en, zh = refused[status]
+        raise Conflict(code=f"registration_{status}", message_en=en, message_zh=zh)
     office = await repository.get_organization(session, app.office_id)
     return certificate.render_pdf(app, office_name=office.name, base_url=base_url), app.registration_number
 

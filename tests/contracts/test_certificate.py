@@ -96,6 +96,13 @@ async def test_no_certificate_while_an_objection_is_re_examined(
     assert response.status_code == 409 and response.json()["code"] == "registration_suspended"
     public = (await client.get(f"/api/v1/certificates/{app['registration_number']}")).json()
     assert public["status"] == "suspended"
+    # Refused on re-examination: the number stands for nothing any more, and says so.
+    await step(client, w.officer, app["id"], "reopen", {"comment": "受理异议"})
+    await step(client, w.officer, app["id"], "refuse", {"reason": "复核认定不属于技术合同"})
+    public = (await client.get(f"/api/v1/certificates/{app['registration_number']}")).json()
+    assert public["status"] == "revoked"
+    response = await client.get(url, headers=w.applicant.headers)
+    assert response.status_code == 409 and response.json()["code"] == "registration_revoked"
 
 
 async def test_publicity_lists_registered_contracts(client: httpx.AsyncClient, db: AsyncSession, app) -> None:
