@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
@@ -30,7 +30,11 @@ def _in_china(value: datetime) -> str:
 
 # An instant in a response, written with China's offset (2026-12-01T14:51:54+08:00): the same
 # instant as its UTC form, in the time the people reading it keep.
-ChinaTime = Annotated[datetime, PlainSerializer(_in_china, return_type=str, when_used="json")]
+ChinaTime = Annotated[
+    datetime,
+    PlainSerializer(_in_china, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 def _credit_code(value: str) -> str:

@@ -1,5 +1,6 @@
 """Codes and amounts, validated once for every schema (no database needed)."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from stdnum.cn import uscc
 
 from app.core.i18n import negotiate
 from app.core.regions import current_regions, region_name
-from app.core.types import CreditCode, Money, RegionCode, SafeText
+from app.core.types import ChinaTime, CreditCode, Money, RegionCode, SafeText
 
 credit = TypeAdapter(CreditCode)
 region = TypeAdapter(RegionCode)
@@ -80,3 +81,11 @@ def test_ordinary_text_with_comparisons_passes() -> None:
 )
 def test_language_negotiation(header: str | None, language: str) -> None:
     assert negotiate(header) == language
+
+
+def test_an_instant_is_shown_in_china_time_and_documented_as_a_date_time() -> None:
+    shown = TypeAdapter(ChinaTime)
+    instant = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    assert shown.dump_json(instant) == b'"2026-12-02T07:30:00+08:00"'
+    assert shown.dump_python(instant) == instant  # Python code keeps the aware value
+    assert shown.json_schema(mode="serialization") == {"type": "string", "format": "date-time"}
