@@ -1,12 +1,16 @@
 """`techex reindex` and `techex search-check` (their functions, on the test run's database and index)."""
 
+from sqlalchemy import func, select
+
+from app.outbox.models import OutboxMessage
 from search import documents
 from search import reindex as rebuilding
-from tests.search.conftest import document
+from search.indexer import TOPIC
+from tests.search.conftest import document, wait_for
 
 
 async def test_check_finds_drift_and_reindex_repairs_it(
-    app, client, engine, owner, make_listing, indexed
+    app, client, db, engine, owner, make_listing, indexed
 ) -> None:
     who = await owner("achievements")
     kept = await make_listing("achievements", who, title="索引中保留的成果")
@@ -15,6 +19,14 @@ async def test_check_finds_drift_and_reindex_repairs_it(
     old_format = await make_listing("achievements", who, title="旧版文本处理的成果")
     for listing in (kept, lost, behind, old_format):
         await indexed("achievement", listing["id"])
+
+    # Each listing's create and publish are two messages, each sending the document without its
+    # vector, then whole: stopping the relay between the two would leave one without its vector.
+    async def relay_idle() -> bool:
+        pending = select(func.count()).where(OutboxMessage.topic == TOPIC)
+        return await db.scalar(pending.where(OutboxMessage.processed_at.is_(None))) == 0
+
+    await wait_for(relay_idle)
     await app.state.background.stop()  # keep the relay from repairing it before we look
     try:
         await engine.wait(await engine.delete(engine.index("achievement"), [lost["id"]]))
