@@ -46,9 +46,9 @@ class YearCalendarRead(BaseModel):
 
 async def publish_year(
     session: AsyncSession, *, user: User, year: int, data: YearCalendar, settings: Settings
-) -> int:
+) -> None:
     """Store the year's exceptional days, then count again the deadlines that were counted
-    Monday–Friday for want of them; the number of deadlines that moved."""
+    Monday–Friday for want of them."""
     if len({d.day for d in data.days}) != len(data.days):
         from app.core.errors import FieldError, ValidationFailed
 
@@ -88,7 +88,7 @@ async def publish_year(
         },
     )
     await session.flush()
-    return await recount_provisional_deadlines(session, user=user, settings=settings)
+    await recount_provisional_deadlines(session, user=user, settings=settings)
 
 
 @router.put("/{year}", status_code=204, responses=problem_responses(401, 403, 422))

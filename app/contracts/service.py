@@ -204,14 +204,13 @@ async def deadline(session: AsyncSession, start: date, days: int) -> Deadline:
     return (await _calendar(session, start, days)).add_working_days(start, days)
 
 
-async def recount_provisional_deadlines(session: AsyncSession, *, user: User, settings: Settings) -> int:
+async def recount_provisional_deadlines(session: AsyncSession, *, user: User, settings: Settings) -> None:
     """Deadlines counted Monday–Friday for want of a calendar (`due_provisional`), counted again now
     that administrators published one: each from its acceptance date, by the clock that last
     started it (expert review's, or the ordinary one); a decision already taken is judged on time
-    or late against the new date. Audited per application; the number whose deadline moved."""
+    or late against the new date. Audited per application."""
     expert_clock = Action.refer_to_experts.value
     clocks = [Action.accept.value, Action.resubmit.value, Action.reopen.value, expert_clock]
-    moved = 0
     for app, clock in await repository.provisional_deadlines(session, clocks):
         assert app.accepted_on is not None and app.due_on is not None
         days = (
@@ -236,8 +235,6 @@ async def recount_provisional_deadlines(session: AsyncSession, *, user: User, se
             action="deadline_recounted",
             changes=changes,
         )
-        moved += due.due_on != changes["due_on"][0]
-    return moved
 
 
 def requires_experts(

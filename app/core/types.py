@@ -24,7 +24,8 @@ def today_in_china() -> date:
     return datetime.now(CHINA).date()
 
 
-def _in_china(value: datetime) -> str:
+def in_china_time(value: datetime) -> str:
+    """An instant as ISO 8601 with China's offset (the API's and webhooks' form)."""
     return value.astimezone(CHINA).isoformat()
 
 
@@ -32,7 +33,7 @@ def _in_china(value: datetime) -> str:
 # instant as its UTC form, in the time the people reading it keep.
 ChinaTime = Annotated[
     datetime,
-    PlainSerializer(_in_china, return_type=str, when_used="json"),
+    PlainSerializer(in_china_time, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 

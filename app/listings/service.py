@@ -294,7 +294,8 @@ async def delete(
 
 
 async def expire_listings(session: AsyncSession, *, today: date | None = None) -> dict[str, int]:
-    """Expire every published listing whose end date is before `today` (UTC); audited, announced."""
+    """Expire every published listing whose end date is before `today` (China's date); audited,
+    announced."""
     today = today or today_in_china()
     counts = {}
     for spec in KINDS.values():

@@ -31,7 +31,7 @@ from standardwebhooks import Webhook
 from app.audit.service import SystemActor, record
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.types import CHINA
+from app.core.types import in_china_time
 from app.matching.models import Notification, Subscription
 from app.outbox.models import OutboxMessage
 from search.relay import Relay
@@ -151,7 +151,7 @@ def _body(notification: Notification) -> str:
                 "listing_id": str(notification.listing_id),
                 "title": notification.title,
                 "explanation": notification.explanation,
-                "created_at": notification.created_at.astimezone(CHINA).isoformat(),
+                "created_at": in_china_time(notification.created_at),
             },
         },
         ensure_ascii=False,
