@@ -14,21 +14,29 @@ import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from importlib.resources import files
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+import cn2an
+from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
+from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
+from reportlab.platypus import Paragraph, Table, TableStyle
 
 from app.contracts.models import ContractApplication, ContractEvent
 from app.contracts.workflow import Status
 
-FONT = "STSong-Light"  # a CID font every PDF reader has; no font file to ship
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+# WenQuanYi Micro Hei (Apache-2.0), shipped as a wheel: reportlab embeds the subset of glyphs a
+# certificate uses, so it reads the same on a machine without any CJK font (a CID font such as
+# STSong-Light is only named in the file and left to the reader, which shows empty boxes).
+FONT = "WenQuanYiMicroHei"
+pdfmetrics.registerFont(
+    TTFont(FONT, str(files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"), subfontIndex=0)
+)
 
 
 @dataclass(frozen=True)
@@ -124,49 +132,122 @@ def verification_url(base_url: str, number: str) -> str:
     return f"{base_url.rstrip('/')}/api/v1/certificates/{number}"
 
 
+def amount_in_words(amount: Decimal) -> str:
+    """人民币大写, as on invoices and contracts: 800000.00 → 捌拾万元整."""
+    return cn2an.an2cn(f"{amount:.2f}", "rmb")
+
+
+def amount_line(amount: Decimal) -> str:
+    return f"¥{amount:,.2f} 元（人民币{amount_in_words(amount)}）"
+
+
+_LABEL = ParagraphStyle("label", fontName=FONT, fontSize=11, leading=15)
+_VALUE = ParagraphStyle("value", fontName=FONT, fontSize=11, leading=15, wordWrap="CJK")
+
+
+def _cell(text: str, style: ParagraphStyle) -> Paragraph:
+    """A table cell of user text (project names and parties are typed by applicants), so it is
+    escaped before it becomes Paragraph markup; a newline starts a line."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return Paragraph(escaped.replace("\n", "<br/>"), style)
+
+
+def _draw_qr(pdf: canvas.Canvas, text: str, *, x: float, y: float, size: float) -> None:
+    """The QR code as filled squares on the canvas (reportlab's widget renderer would add an
+    unembedded Helvetica to the page), with the standard four-module quiet zone."""
+    qr = QRCode(None, QRErrorCorrectLevel.M)
+    qr.addData(text)
+    qr.make()
+    count = qr.getModuleCount()
+    module = size / (count + 8)
+    pdf.setFillColor(colors.black)
+    for row in range(count):
+        for column in range(count):
+            if qr.isDark(row, column):
+                left = x + (column + 4) * module
+                pdf.rect(left, y + size - (row + 5) * module, module, module, stroke=0, fill=1)
+
+
 def render_pdf(app: ContractApplication, *, office_name: str, base_url: str) -> bytes:
     from app.contracts.vocabulary import ContractSubtype, ContractType
 
     info = current(app)
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=0)
+    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=0, initialFontName=FONT)
     pdf.setTitle(f"技术合同登记证明 {info.number}")
     width, height = A4
-    pdf.setFont(FONT, 20)
-    pdf.drawCentredString(width / 2, height - 30 * mm, "技术合同登记证明")
-    lines = [
-        ("合同登记编号", info.number),
+    margin = 15 * mm
+
+    # The frame: a heavy outer rule and a thin inner one.
+    pdf.setStrokeColor(colors.HexColor("#8b1a1a"))
+    pdf.setLineWidth(2.2)
+    pdf.rect(margin, margin, width - 2 * margin, height - 2 * margin)
+    pdf.setLineWidth(0.6)
+    pdf.rect(margin + 2.5 * mm, margin + 2.5 * mm, width - 2 * margin - 5 * mm, height - 2 * margin - 5 * mm)
+
+    pdf.setFillColor(colors.black)
+    pdf.setFont(FONT, 24)
+    pdf.drawCentredString(width / 2, height - 38 * mm, "技术合同登记证明")
+    pdf.setFont(FONT, 11)
+    pdf.drawCentredString(width / 2, height - 47 * mm, f"合同登记编号：{info.number}")
+    pdf.drawCentredString(width / 2, height - 53 * mm, f"变更次数：{info.amendment_count}")
+
+    rows = [
         ("项目名称", app.project_name),
-        ("卖方", f"{app.seller_name}  {app.seller_credit_code or ''}"),
-        ("买方", f"{app.buyer_name}  {app.buyer_credit_code or ''}"),
+        ("卖方（登记申请方）", f"{app.seller_name}\n统一社会信用代码：{app.seller_credit_code or '—'}"),
+        ("买方", f"{app.buyer_name}\n统一社会信用代码：{app.buyer_credit_code or '—'}"),
         (
             "合同类型",
             f"{ContractType(app.contract_type).label}（{ContractSubtype(app.contract_subtype).label}）",
         ),
-        ("合同成交额", f"{info.contract_amount:.2f} 元"),
-        ("技术交易额（认定）", f"{info.technology_amount:.2f} 元"),
+        ("合同成交额", amount_line(info.contract_amount)),
+        ("技术交易额（认定）", amount_line(info.technology_amount)),
         ("登记机构", office_name),
-        ("登记日期", info.registered_on.isoformat()),
-        ("变更次数", str(info.amendment_count)),
+        ("登记日期", f"{info.registered_on.year}年{info.registered_on.month}月{info.registered_on.day}日"),
     ]
-    y = height - 50 * mm
-    for label, value in lines:
-        pdf.setFont(FONT, 12)
-        pdf.drawString(25 * mm, y, f"{label}：")
-        pdf.drawString(70 * mm, y, value)
-        y -= 9 * mm
-    pdf.setFont(FONT, 8)
-    pdf.drawString(25 * mm, y - 4 * mm, f"校验码 SHA-256：{info.digest()}")
+    content_width = width - 2 * margin - 20 * mm
+    table = Table(
+        [[_cell(label, _LABEL), _cell(value, _VALUE)] for label, value in rows],
+        colWidths=[42 * mm, content_width - 42 * mm],
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                # Cells' own font (Helvetica by default) is set on the page even under paragraphs.
+                ("FONT", (0, 0), (-1, -1), FONT),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#555555")),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f3efe6")),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, -1), 5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+            ]
+        )
+    )
+    _, table_height = table.wrapOn(pdf, content_width, height)
+    table.drawOn(pdf, margin + 10 * mm, height - 62 * mm - table_height)
+
+    # Where the office seals and dates the printout.
+    seal_x, seal_y, seal_r = width - margin - 48 * mm, 112 * mm, 21 * mm
+    pdf.setStrokeColor(colors.HexColor("#b0b0b0"))
+    pdf.setDash(3, 3)
+    pdf.circle(seal_x, seal_y, seal_r)
+    pdf.setDash()
+    pdf.setFont(FONT, 10)
+    pdf.drawCentredString(seal_x, seal_y - seal_r - 7 * mm, f"{office_name}（盖章）")
+    pdf.drawCentredString(seal_x, seal_y - seal_r - 13 * mm, "年    月    日")
+
     url = verification_url(base_url, info.number)
-    widget = QrCodeWidget(url, barLevel="M")
-    x1, y1, x2, y2 = widget.getBounds()
-    size = 45 * mm
-    drawing = Drawing(size, size, transform=[size / (x2 - x1), 0, 0, size / (y2 - y1), 0, 0])
-    drawing.add(widget)
-    renderPDF.draw(drawing, pdf, width - 25 * mm - size, 30 * mm)
+    _draw_qr(pdf, url, x=margin + 10 * mm, y=46 * mm, size=38 * mm)
     pdf.setFont(FONT, 8)
-    pdf.drawString(25 * mm, 32 * mm, "扫描二维码或访问以下地址核验：")
-    pdf.drawString(25 * mm, 27 * mm, url)
+    pdf.drawString(margin + 10 * mm, 42 * mm, "扫描二维码或访问以下地址核验本证明：")
+    pdf.drawString(margin + 10 * mm, 37 * mm, url)
+    pdf.drawString(margin + 10 * mm, 32 * mm, f"校验码 SHA-256：{info.digest()}")
+    pdf.drawString(
+        margin + 10 * mm,
+        27 * mm,
+        "校验码为下列各项以“|”连接后的 SHA-256：techex-certificate-v1、编号、卖方与买方代码、",
+    )
+    pdf.drawString(margin + 10 * mm, 23 * mm, "合同类型、两项金额（两位小数）、登记日期、变更次数。")
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

@@ -31,7 +31,9 @@ async def test_pdf_and_qr_round_trip(client: httpx.AsyncClient, db: AsyncSession
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     assert number in text
-    assert "1000000.00" in text and "700000.00" in text
+    # Amounts with thousands separators and in capital numerals, as a person reads them.
+    assert "¥1,000,000.00" in text and "壹佰万元整" in text
+    assert "¥700,000.00" in text and "柒拾万元整" in text
     assert "技术合同登记证明" in text
 
     url = _qr_url(response.content)
@@ -121,3 +123,40 @@ async def test_publicity_lists_registered_contracts(client: httpx.AsyncClient, d
         app.state.settings.publicity_shows_amounts = True
     assert hidden["contract_amount"] is None and hidden["technology_amount"] is None
     assert (await client.get("/api/v1/publicity/contracts?region=36")).json()["total"] == 0
+
+
+def _fonts(pdf: bytes) -> dict[str, object]:
+    """Every font page 1 uses, by name, with its descriptor (for a Type0 font, its descendant's)."""
+    fonts = {}
+    for font in PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        if font["/Subtype"] == "/Type0":
+            font = font["/DescendantFonts"][0].get_object()
+        fonts[font["/BaseFont"]] = font.get("/FontDescriptor")
+    return fonts
+
+
+async def test_every_font_of_the_certificate_is_embedded(
+    client: httpx.AsyncClient, db: AsyncSession, tmp_path
+) -> None:
+    """On a machine without a CJK font a named-only font shows empty boxes: each font the page
+    uses carries its glyphs. Page 1 is rendered too, and kept for a person to look at."""
+    w = await helpers.world(client, db)
+    app = await helpers.registered(client, w, amount="800000.00")
+    pdf = (
+        await client.get(f"/api/v1/contracts/{app['id']}/certificate", headers=w.applicant.headers)
+    ).content
+    fonts = _fonts(pdf)
+    assert fonts
+    for name, descriptor in fonts.items():
+        assert descriptor is not None, f"{name} has no font descriptor"
+        descriptor = descriptor.get_object()
+        assert any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")), (
+            f"{name} not embedded"
+        )
+    page = pypdfium2.PdfDocument(pdf)[0]
+    image = page.render(scale=2).to_pil()
+    image.save(tmp_path / "certificate.png")
+    # A blank or box-only page would be almost all white: the text and frame darken a share of it.
+    dark = sum(1 for value in image.convert("L").getdata() if value < 128)
+    assert dark > 0.01 * image.width * image.height
