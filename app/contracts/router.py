@@ -312,8 +312,9 @@ async def register(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response:
-    """准予登记 (officer): certify the technology amount (never above the contract amount) and issue
-    the registration number. Send an `Idempotency-Key` to retry safely."""
+    """准予登记 (officer): certify the technology amount (above zero, never above the contract amount)
+    and issue the registration number. A contract without a price (contract amount 0) is not
+    registrable: 409 `no_contract_price`, refuse it instead. Send an `Idempotency-Key` to retry safely."""
     return await idempotent(
         session,
         user=user,
@@ -356,7 +357,8 @@ async def amend(
     body: AmendRequest,
     if_match: IfMatch = None,
 ) -> ApplicationRead:
-    """变更登记 (officer): the new amounts supersede the registered ones; history keeps the old."""
+    """变更登记 (officer): the new amounts (both above zero) supersede the registered ones; history
+    keeps the old."""
     params = {
         "contract_amount": body.contract_amount,
         "technology_amount": body.technology_amount,

@@ -114,6 +114,14 @@ async def _register(app: ContractApplication, ctx: Context) -> dict[str, Any]:
     # Registered again after an objection: the contract amount in force (perhaps amended) stays.
     contract_amount = app.registered_contract_amount if app.registration_number else app.contract_amount
     assert contract_amount is not None
+    if contract_amount <= 0:
+        # 火炬中心: a contract whose price is not stated is not registrable; the officer refuses it.
+        raise Conflict(
+            code="no_contract_price",
+            message_en="A contract without a price (contract amount 0) cannot be registered; refuse it.",
+            message_zh="合同成交额为零（价款不明确），不予登记。",
+            extra={"field": "contract_amount"},
+        )
     _technology_amount_fits(amount, contract_amount, "technology_amount")
     if app.registration_number is None:
         office = await repository.get_organization(ctx.session, app.office_id)
