@@ -111,6 +111,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.accepted, Action.request_correction, S.correction_requested, OF),
     _t(S.under_review, Action.request_correction, S.correction_requested, OF),
     _t(S.resubmitted, Action.request_correction, S.correction_requested, OF),
+    # Experts asking for material is normal practice; resubmission goes back through review.
+    _t(S.expert_review, Action.request_correction, S.correction_requested, OF),
     _t(S.correction_requested, Action.resubmit, S.resubmitted, A),
     _t(S.accepted, Action.start_review, S.under_review, OF),
     _t(S.resubmitted, Action.start_review, S.under_review, OF),
