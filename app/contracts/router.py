@@ -1,5 +1,5 @@
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
@@ -180,6 +180,22 @@ async def application_history(
     return [EventRead.model_validate(e) for e in await repository.events(session, application_id)]
 
 
+def _replay_guard(
+    request: Request, session: SessionDep, user: User, application_id: uuid.UUID
+) -> dict[str, Any]:
+    """What `idempotent` needs to replay a stored answer on this application: how long keys last,
+    and whether the application is still at the version that answer showed (else its status)."""
+
+    async def changed_since(stored: Any) -> str | None:
+        app = await service.get_application(session, user=user, application_id=application_id)
+        if isinstance(stored, dict) and stored.get("version") == app.version:
+            return None
+        return app.status.value
+
+    hours = request.app.state.settings.idempotency_key_hours
+    return {"changed_since": changed_since, "ttl": timedelta(hours=hours)}
+
+
 async def _act(
     request: Request,
     session: SessionDep,
@@ -210,13 +226,17 @@ async def submit(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response:
-    """Submit the draft to the office (applicant). Send an `Idempotency-Key` to retry safely."""
+    """Submit the draft to the office (applicant). Send an `Idempotency-Key` to retry safely: a
+    retry replays the first answer while the application is unchanged since (409
+    `idempotency_key_stale` once it has moved on); keys are forgotten after
+    `TECHEX_IDEMPOTENCY_KEY_HOURS`."""
     return await idempotent(
         session,
         user=user,
         key=idempotency_key,
         route=f"submit:{application_id}",
         body=None,
+        **_replay_guard(request, session, user, application_id),
         operation=lambda: _act(request, session, user, application_id, Action.submit, if_match=if_match),
     )
 
@@ -314,13 +334,17 @@ async def register(
 ) -> Response:
     """准予登记 (officer): certify the technology amount (above zero, never above the contract amount)
     and issue the registration number. A contract without a price (contract amount 0) is not
-    registrable: 409 `no_contract_price`, refuse it instead. Send an `Idempotency-Key` to retry safely."""
+    registrable: 409 `no_contract_price`, refuse it instead. Send an `Idempotency-Key` to retry safely:
+    a retry replays the first answer only while the application is unchanged since (409
+    `idempotency_key_stale` after, say, an objection reopened it); keys are forgotten after
+    `TECHEX_IDEMPOTENCY_KEY_HOURS`."""
     return await idempotent(
         session,
         user=user,
         key=idempotency_key,
         route=f"register:{application_id}",
         body=body,
+        **_replay_guard(request, session, user, application_id),
         operation=lambda: _act(
             request,
             session,
