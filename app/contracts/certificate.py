@@ -1,12 +1,14 @@
 """The registration certificate (登记证明): its check hash, its PDF and its public verification.
 
-The hash is SHA-256 over a canonical line anyone can rebuild from a printed certificate:
+Every decision that sets the amounts — the registration, each 变更登记, a re-registration after an
+objection — issues a new certificate version, numbered from 1 on the certificate, in its QR code
+and in verification. The hash is SHA-256 over a canonical line anyone can rebuild from a printout:
 
-    techex-certificate-v1|{number}|{seller credit code}|{buyer credit code or name}|{contract type}|
-    {contract amount}|{technology amount}|{registration date}|{amendment count}
+    techex-certificate-v2|{number}|{seller credit code}|{buyer credit code or name}|{contract type}|
+    {contract amount}|{technology amount}|{registration date}|{certificate version}
 
-amounts with exactly two decimals, the date as YYYY-MM-DD. An amendment changes the amounts and
-the count, so a superseded printout no longer matches the current hash (but one of `superseded`).
+amounts with exactly two decimals, the date as YYYY-MM-DD. A superseded printout no longer matches
+the current hash (but one of `superseded`), and its version is below the current one.
 """
 
 import hashlib
@@ -40,12 +42,12 @@ class Printed:
     contract_amount: Decimal
     technology_amount: Decimal
     registered_on: date
-    amendment_count: int
+    version: int
 
     def canonical(self) -> str:
         return "|".join(
             [
-                "techex-certificate-v1",
+                "techex-certificate-v2",
                 self.number,
                 self.seller,
                 self.buyer,
@@ -53,7 +55,7 @@ class Printed:
                 f"{self.contract_amount:.2f}",
                 f"{self.technology_amount:.2f}",
                 self.registered_on.isoformat(),
-                str(self.amendment_count),
+                str(self.version),
             ]
         )
 
@@ -62,7 +64,7 @@ class Printed:
 
 
 def printed(
-    app: ContractApplication, *, contract_amount: Decimal, technology_amount: Decimal, amendments: int
+    app: ContractApplication, *, contract_amount: Decimal, technology_amount: Decimal, version: int
 ) -> Printed:
     assert app.registration_number and app.registered_on
     return Printed(
@@ -73,39 +75,29 @@ def printed(
         contract_amount=contract_amount,
         technology_amount=technology_amount,
         registered_on=app.registered_on,
-        amendment_count=amendments,
+        version=version,
     )
 
 
-def current(app: ContractApplication) -> Printed:
-    assert app.registered_contract_amount is not None and app.registered_technology_amount is not None
-    return printed(
-        app,
-        contract_amount=app.registered_contract_amount,
-        technology_amount=app.registered_technology_amount,
-        amendments=app.amendment_count,
-    )
+CERTIFYING_ACTIONS = ("register", "amend")
 
 
-def superseded(app: ContractApplication, events: list[ContractEvent]) -> list[str]:
-    """Hashes of the certificates printed before each amendment, oldest first."""
-    versions = [e for e in events if e.action in ("register", "amend") and e.contract_amount is not None]
-    hashes: list[str] = []
-    amendments = 0
-    for event in versions:
-        assert event.contract_amount is not None and event.technology_amount is not None
-        if event.action == "amend":
-            amendments += 1
-        hashes.append(
+def versions(app: ContractApplication, events: list[ContractEvent]) -> list[Printed]:
+    """Every certificate version issued, oldest first: one per decision that set the amounts."""
+    issued: list[Printed] = []
+    for event in events:
+        if event.action not in CERTIFYING_ACTIONS or event.contract_amount is None:
+            continue
+        assert event.technology_amount is not None
+        issued.append(
             printed(
                 app,
                 contract_amount=event.contract_amount,
                 technology_amount=event.technology_amount,
-                amendments=amendments,
-            ).digest()
+                version=len(issued) + 1,
+            )
         )
-    current_hash = current(app).digest() if app.registered_contract_amount is not None else None
-    return [h for h in dict.fromkeys(hashes) if h != current_hash]
+    return issued
 
 
 def public_status(app: ContractApplication) -> str:
@@ -120,14 +112,14 @@ def public_status(app: ContractApplication) -> str:
     return "suspended"
 
 
-def verification_url(base_url: str, number: str) -> str:
-    return f"{base_url.rstrip('/')}/api/v1/certificates/{number}"
+def verification_url(base_url: str, number: str, version: int | None = None) -> str:
+    url = f"{base_url.rstrip('/')}/api/v1/certificates/{number}"
+    return url if version is None else f"{url}?version={version}"
 
 
-def render_pdf(app: ContractApplication, *, office_name: str, base_url: str) -> bytes:
+def render_pdf(app: ContractApplication, info: Printed, *, office_name: str, base_url: str) -> bytes:
     from app.contracts.vocabulary import ContractSubtype, ContractType
 
-    info = current(app)
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=0)
     pdf.setTitle(f"技术合同登记证明 {info.number}")
@@ -147,7 +139,8 @@ def render_pdf(app: ContractApplication, *, office_name: str, base_url: str) -> 
         ("技术交易额（认定）", f"{info.technology_amount:.2f} 元"),
         ("登记机构", office_name),
         ("登记日期", info.registered_on.isoformat()),
-        ("变更次数", str(info.amendment_count)),
+        ("变更次数", str(app.amendment_count)),
+        ("证明版本", f"第 {info.version} 版"),
     ]
     y = height - 50 * mm
     for label, value in lines:
@@ -157,7 +150,7 @@ def render_pdf(app: ContractApplication, *, office_name: str, base_url: str) -> 
         y -= 9 * mm
     pdf.setFont(FONT, 8)
     pdf.drawString(25 * mm, y - 4 * mm, f"校验码 SHA-256：{info.digest()}")
-    url = verification_url(base_url, info.number)
+    url = verification_url(base_url, info.number, info.version)
     widget = QrCodeWidget(url, barLevel="M")
     x1, y1, x2, y2 = widget.getBounds()
     size = 45 * mm

@@ -449,11 +449,17 @@ async def certificate_pdf(
     "/certificates/{number}", response_model=public.CertificatePublic, responses=problem_responses(404, 422)
 )
 async def verify_certificate(
-    session: SessionDep, number: Annotated[str, Path(pattern=r"^\d{14,16}$")]
+    session: SessionDep,
+    number: Annotated[str, Path(pattern=r"^\d{14,16}$")],
+    version: Annotated[
+        int | None, Query(ge=1, le=10_000, description="证明版本（印在证明上，二维码中已含）")
+    ] = None,
 ) -> public.CertificatePublic:
-    """Check a registration number (no login): valid, amended, cancelled or suspended, with the
-    public data and the hash of the current certificate (数据交易凭证)."""
-    return await public.verify(session, number)
+    """Check a registration number (no login): valid, amended, cancelled, revoked or suspended, with
+    the public data, the current certificate version and its hash (数据交易凭证). With the `version`
+    printed on a certificate (its QR code carries it), an older version answers `superseded`; a
+    version never issued is 404 `certificate_version_not_found`."""
+    return await public.verify(session, number, version)
 
 
 @public_router.get(

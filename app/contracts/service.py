@@ -330,7 +330,9 @@ async def certificate_pdf(
         en, zh = refused[status]
         raise Conflict(code=f"registration_{status}", message_en=en, message_zh=zh)
     office = await repository.get_organization(session, app.office_id)
-    return certificate.render_pdf(app, office_name=office.name, base_url=base_url), app.registration_number
+    current = certificate.versions(app, await repository.events(session, app.id))[-1]
+    pdf = certificate.render_pdf(app, current, office_name=office.name, base_url=base_url)
+    return pdf, app.registration_number
 
 
 async def attach_document(
