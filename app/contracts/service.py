@@ -1,5 +1,5 @@
 """The rules of 技术合同认定登记. Services flush, never commit: the request's unit of work commits
-the transition, its history row, its audit row, its summary change and its outbox message together."""
+the transition, its history row, its audit row and its summary change together."""
 
 import uuid
 from collections.abc import Awaitable, Callable

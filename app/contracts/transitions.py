@@ -1,4 +1,4 @@
-"""Applying one workflow transition: lock, check, apply the effect, history, audit, summary, outbox.
+"""Applying one workflow transition: lock, check, apply the effect, history, audit, summary.
 
 Each effect is a small function keyed by the action; `act` is the only way the status changes.
 """
@@ -19,7 +19,6 @@ from app.contracts.workflow import Action, Actor, Status, TransitionRefused, res
 from app.core.config import Settings
 from app.core.errors import Conflict, InvalidTransition, NotPermitted
 from app.core.types import today_in_china
-from app.outbox import service as outbox
 from app.stats import summary
 
 
@@ -268,12 +267,6 @@ async def _apply(
         object_id=app.id,
         action=action.value,
         changes={"status": [source.value, app.status.value], **details},
-    )
-    outbox.enqueue(
-        ctx.session,
-        topic=f"contract.{action.value}",
-        key=str(app.id),
-        payload={"status": app.status.value, "registration_number": app.registration_number},
     )
 
 

@@ -1,7 +1,7 @@
 """The registration workflow as data: states, actions and the one transition table.
 
 Pure: no database, no I/OF, so it is unit- and property-tested on its own. The service looks up a
-transition here, then locks the row, applies it, audits it and writes the outbox in one transaction.
+transition here, then locks the row, applies it, audits it and writes its history in one transaction.
 """
 
 from dataclasses import dataclass
