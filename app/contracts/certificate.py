@@ -27,7 +27,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from app.contracts.models import ContractApplication, ContractEvent
-from app.contracts.workflow import Status
+from app.contracts.workflow import IN_FORCE_STATES, Status
 
 FONT = "STSong-Light"  # a CID font every PDF reader has; no font file to ship
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -105,7 +105,7 @@ def public_status(app: ContractApplication) -> str:
     (refused when an objection was re-examined) or suspended (an objection being re-examined)."""
     if app.status == Status.cancelled:
         return "cancelled"
-    if app.status == Status.registered:
+    if app.status in IN_FORCE_STATES:  # a change under expert review is not in force yet
         return "amended" if app.amendment_count else "valid"
     if app.status == Status.refused:
         return "revoked"

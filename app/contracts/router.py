@@ -382,13 +382,33 @@ async def amend(
     if_match: IfMatch = None,
 ) -> ApplicationRead:
     """变更登记 (officer): the new amounts (both above zero) supersede the registered ones; history
-    keeps the old."""
+    keeps the old. A change bringing the technology amount to the large-contract threshold or above
+    does not take effect yet: the registration goes to `amendment_review` (expert review, 30 working
+    days; `pending_*_amount` show the change) and keeps counting at its registered amounts; after
+    an expert opinion, `amend` again (from `amendment_review`) makes the change take effect
+    (409 `expert_review_required` before), or `reject-amendment` leaves the registration as it was."""
     params = {
         "contract_amount": body.contract_amount,
         "technology_amount": body.technology_amount,
         "reason": body.reason,
     }
     return await _act(request, session, user, application_id, Action.amend, params, if_match)
+
+
+@router.post("/{application_id}/reject-amendment", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def reject_amendment(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    body: Reason,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
+    """不予变更登记 (officer), with the reason: a change under expert review does not take effect; the
+    registration stays as it was."""
+    return await _act(
+        request, session, user, application_id, Action.reject_amendment, {"reason": body.reason}, if_match
+    )
 
 
 @router.post("/{application_id}/cancel", response_model=ApplicationRead, responses=ACTION_ERRORS)
@@ -418,7 +438,8 @@ async def raise_objection(
 async def reopen(
     request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: OptionalComment
 ) -> ApplicationRead:
-    """Take up an objection (officer): the review reopens with a new 15-working-day clock."""
+    """Take up an objection (officer): the review reopens with a new clock — 15 working days, 30 for
+    a large (by the amount claimed or certified) or disputed contract."""
     return await _act(request, session, user, application_id, Action.reopen, {"comment": body.comment})
 
 

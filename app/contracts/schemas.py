@@ -189,6 +189,10 @@ class ApplicationRead(BaseModel):
     registered_contract_amount: Decimal | None
     registered_technology_amount: Decimal | None
     amendment_count: int
+    pending_contract_amount: Decimal | None = Field(
+        description="变更登记待专家评审的合同成交额（生效前不计入统计）"
+    )
+    pending_technology_amount: Decimal | None = Field(description="变更登记待专家评审的技术交易额")
     refusal_reason: str | None
     created_at: ChinaTime
     updated_at: ChinaTime

@@ -209,16 +209,16 @@ async def recount_provisional_deadlines(session: AsyncSession, *, user: User, se
     that administrators published one: each from its acceptance date, by the clock that last
     started it (expert review's, or the ordinary one); a decision already taken is judged on time
     or late against the new date. Audited per application."""
-    expert_clock = Action.refer_to_experts.value
-    clocks = [Action.accept.value, Action.resubmit.value, Action.reopen.value, expert_clock]
+    clocks = [
+        Action.accept.value,
+        Action.resubmit.value,
+        Action.reopen.value,
+        Action.refer_to_experts.value,
+        Action.refer_amendment.value,
+    ]
     for app, clock in await repository.provisional_deadlines(session, clocks):
         assert app.accepted_on is not None and app.due_on is not None
-        days = (
-            settings.contract_expert_review_working_days
-            if clock == expert_clock
-            else settings.contract_review_working_days
-        )
-        due = await deadline(session, app.accepted_on, days)
+        due = await deadline(session, app.accepted_on, review_days(app, settings, clock))
         if (due.due_on, due.provisional) == (app.due_on, app.due_provisional):
             continue
         changes: dict[str, Any] = {"due_on": [app.due_on, due.due_on], "provisional": [True, due.provisional]}
@@ -244,6 +244,18 @@ def requires_experts(
     certifies: a contract claimed under the threshold but certified over it is a large one too."""
     amount = max(application.claimed_technology_amount, certifying or Decimal(0))
     return amount >= settings.contract_large_threshold or application.disputed
+
+
+def review_days(application: ContractApplication, settings: Settings, clock: str | None) -> int:
+    """Working days of the clock a transition starts: expert review's for a referral (of the
+    application or of a change to a large amount) and for an objection reopened on a large or
+    disputed contract, else the ordinary review's."""
+    if clock in (Action.refer_to_experts.value, Action.refer_amendment.value) or (
+        clock == Action.reopen.value
+        and requires_experts(application, settings, certifying=application.registered_technology_amount)
+    ):
+        return settings.contract_expert_review_working_days
+    return settings.contract_review_working_days
 
 
 def contribution(application: ContractApplication, sign: int) -> summary.Contribution:
