@@ -1,12 +1,14 @@
 """The registration certificate (登记证明): its check hash, its PDF and its public verification.
 
-The hash is SHA-256 over a canonical line anyone can rebuild from a printed certificate:
+Every decision that sets the amounts — the registration, each 变更登记, a re-registration after an
+objection — issues a new certificate version, numbered from 1 on the certificate, in its QR code
+and in verification. The hash is SHA-256 over a canonical line anyone can rebuild from a printout:
 
-    techex-certificate-v1|{number}|{seller credit code}|{buyer credit code or name}|{contract type}|
-    {contract amount}|{technology amount}|{registration date}|{amendment count}
+    techex-certificate-v2|{number}|{seller credit code}|{buyer credit code or name}|{contract type}|
+    {contract amount}|{technology amount}|{registration date}|{certificate version}
 
-amounts with exactly two decimals, the date as YYYY-MM-DD. An amendment changes the amounts and
-the count, so a superseded printout no longer matches the current hash (but one of `superseded`).
+amounts with exactly two decimals, the date as YYYY-MM-DD. A superseded printout no longer matches
+the current hash (but one of `superseded`), and its version is below the current one.
 """
 
 import hashlib
@@ -28,7 +30,7 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, Table, TableStyle
 
 from app.contracts.models import ContractApplication, ContractEvent
-from app.contracts.workflow import Status
+from app.contracts.workflow import IN_FORCE_STATES, Status
 
 # WenQuanYi Micro Hei (Apache-2.0), shipped as a wheel: reportlab embeds the subset of glyphs a
 # certificate uses, so it reads the same on a machine without any CJK font (a CID font such as
@@ -48,12 +50,12 @@ class Printed:
     contract_amount: Decimal
     technology_amount: Decimal
     registered_on: date
-    amendment_count: int
+    version: int
 
     def canonical(self) -> str:
         return "|".join(
             [
-                "techex-certificate-v1",
+                "techex-certificate-v2",
                 self.number,
                 self.seller,
                 self.buyer,
@@ -61,7 +63,7 @@ class Printed:
                 f"{self.contract_amount:.2f}",
                 f"{self.technology_amount:.2f}",
                 self.registered_on.isoformat(),
-                str(self.amendment_count),
+                str(self.version),
             ]
         )
 
@@ -70,7 +72,7 @@ class Printed:
 
 
 def printed(
-    app: ContractApplication, *, contract_amount: Decimal, technology_amount: Decimal, amendments: int
+    app: ContractApplication, *, contract_amount: Decimal, technology_amount: Decimal, version: int
 ) -> Printed:
     assert app.registration_number and app.registered_on
     return Printed(
@@ -81,39 +83,29 @@ def printed(
         contract_amount=contract_amount,
         technology_amount=technology_amount,
         registered_on=app.registered_on,
-        amendment_count=amendments,
+        version=version,
     )
 
 
-def current(app: ContractApplication) -> Printed:
-    assert app.registered_contract_amount is not None and app.registered_technology_amount is not None
-    return printed(
-        app,
-        contract_amount=app.registered_contract_amount,
-        technology_amount=app.registered_technology_amount,
-        amendments=app.amendment_count,
-    )
+CERTIFYING_ACTIONS = ("register", "amend")
 
 
-def superseded(app: ContractApplication, events: list[ContractEvent]) -> list[str]:
-    """Hashes of the certificates printed before each amendment, oldest first."""
-    versions = [e for e in events if e.action in ("register", "amend") and e.contract_amount is not None]
-    hashes: list[str] = []
-    amendments = 0
-    for event in versions:
-        assert event.contract_amount is not None and event.technology_amount is not None
-        if event.action == "amend":
-            amendments += 1
-        hashes.append(
+def versions(app: ContractApplication, events: list[ContractEvent]) -> list[Printed]:
+    """Every certificate version issued, oldest first: one per decision that set the amounts."""
+    issued: list[Printed] = []
+    for event in events:
+        if event.action not in CERTIFYING_ACTIONS or event.contract_amount is None:
+            continue
+        assert event.technology_amount is not None
+        issued.append(
             printed(
                 app,
                 contract_amount=event.contract_amount,
                 technology_amount=event.technology_amount,
-                amendments=amendments,
-            ).digest()
+                version=len(issued) + 1,
+            )
         )
-    current_hash = current(app).digest() if app.registered_contract_amount is not None else None
-    return [h for h in dict.fromkeys(hashes) if h != current_hash]
+    return issued
 
 
 def public_status(app: ContractApplication) -> str:
@@ -121,15 +113,16 @@ def public_status(app: ContractApplication) -> str:
     (refused when an objection was re-examined) or suspended (an objection being re-examined)."""
     if app.status == Status.cancelled:
         return "cancelled"
-    if app.status == Status.registered:
+    if app.status in IN_FORCE_STATES:  # a change under expert review is not in force yet
         return "amended" if app.amendment_count else "valid"
     if app.status == Status.refused:
         return "revoked"
     return "suspended"
 
 
-def verification_url(base_url: str, number: str) -> str:
-    return f"{base_url.rstrip('/')}/api/v1/certificates/{number}"
+def verification_url(base_url: str, number: str, version: int | None = None) -> str:
+    url = f"{base_url.rstrip('/')}/api/v1/certificates/{number}"
+    return url if version is None else f"{url}?version={version}"
 
 
 def amount_in_words(amount: Decimal) -> str:
@@ -168,10 +161,9 @@ def _draw_qr(pdf: canvas.Canvas, text: str, *, x: float, y: float, size: float) 
                 pdf.rect(left, y + size - (row + 5) * module, module, module, stroke=0, fill=1)
 
 
-def render_pdf(app: ContractApplication, *, office_name: str, base_url: str) -> bytes:
+def render_pdf(app: ContractApplication, info: Printed, *, office_name: str, base_url: str) -> bytes:
     from app.contracts.vocabulary import ContractSubtype, ContractType
 
-    info = current(app)
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=0, initialFontName=FONT)
     pdf.setTitle(f"技术合同登记证明 {info.number}")
@@ -190,7 +182,9 @@ def render_pdf(app: ContractApplication, *, office_name: str, base_url: str) -> 
     pdf.drawCentredString(width / 2, height - 38 * mm, "技术合同登记证明")
     pdf.setFont(FONT, 11)
     pdf.drawCentredString(width / 2, height - 47 * mm, f"合同登记编号：{info.number}")
-    pdf.drawCentredString(width / 2, height - 53 * mm, f"变更次数：{info.amendment_count}")
+    pdf.drawCentredString(
+        width / 2, height - 53 * mm, f"证明版本：第 {info.version} 版　　变更次数：{app.amendment_count}"
+    )
 
     rows = [
         ("项目名称", app.project_name),
@@ -236,7 +230,7 @@ def render_pdf(app: ContractApplication, *, office_name: str, base_url: str) -> 
     pdf.drawCentredString(seal_x, seal_y - seal_r - 7 * mm, f"{office_name}（盖章）")
     pdf.drawCentredString(seal_x, seal_y - seal_r - 13 * mm, "年    月    日")
 
-    url = verification_url(base_url, info.number)
+    url = verification_url(base_url, info.number, info.version)
     _draw_qr(pdf, url, x=margin + 10 * mm, y=46 * mm, size=38 * mm)
     pdf.setFont(FONT, 8)
     pdf.drawString(margin + 10 * mm, 42 * mm, "扫描二维码或访问以下地址核验本证明：")
@@ -245,9 +239,9 @@ def render_pdf(app: ContractApplication, *, office_name: str, base_url: str) -> 
     pdf.drawString(
         margin + 10 * mm,
         27 * mm,
-        "校验码为下列各项以“|”连接后的 SHA-256：techex-certificate-v1、编号、卖方与买方代码、",
+        "校验码为下列各项以“|”连接后的 SHA-256：techex-certificate-v2、编号、卖方与买方代码、",
     )
-    pdf.drawString(margin + 10 * mm, 23 * mm, "合同类型、两项金额（两位小数）、登记日期、变更次数。")
+    pdf.drawString(margin + 10 * mm, 23 * mm, "合同类型、两项金额（两位小数）、登记日期、证明版本。")
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

@@ -3,6 +3,7 @@
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,6 +74,9 @@ def request_hash(route: str, body: BaseModel | None) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_KEY_STALE = "idempotency_key_stale"
+
+
 async def idempotent(
     session: AsyncSession,
     *,
@@ -81,35 +85,49 @@ async def idempotent(
     route: str,
     body: BaseModel | None,
     operation: Callable[[], Awaitable[BaseModel]],
+    changed_since: Callable[[Any], Awaitable[str | None]],
+    ttl: timedelta,
     status_code: int = 200,
 ) -> Response:
-    """Run `operation` once per (user, route, key).
+    """Run `operation` once per (user, route, key) within `ttl`.
 
     The key row is inserted first, in the request's own transaction: a concurrent retry blocks on
-    its unique index until the first commits, then replays the stored response. If the first
-    request fails, its key row rolls back with it and a retry runs again."""
+    its unique index until the first commits, then replays the stored response — but only while
+    `changed_since(stored response)` is None, i.e. the object is still in the state that response
+    showed; otherwise 409 `idempotency_key_stale` (a replayed "registered" must not answer for an
+    application reopened since). A key older than `ttl` is forgotten: the request runs anew. If
+    the first request fails, its key row rolls back with it and a retry runs again."""
     if key is None:
         result = await operation()
         return JSONResponse(jsonable_encoder(result), status_code=status_code)
     digest = request_hash(route, body)
+    where = (
+        IdempotencyRecord.user_id == user.id,
+        IdempotencyRecord.route == route,
+        IdempotencyRecord.key == key,
+    )
     inserted = await session.execute(
         insert(IdempotencyRecord)
         .values(user_id=user.id, route=route, key=key, request_hash=digest)
-        .on_conflict_do_nothing()
+        .on_conflict_do_update(
+            index_elements=[IdempotencyRecord.user_id, IdempotencyRecord.route, IdempotencyRecord.key],
+            set_={"request_hash": digest, "status_code": None, "response": None, "created_at": func.now()},
+            where=IdempotencyRecord.created_at < func.now() - ttl,
+        )
         .returning(IdempotencyRecord.key)
     )
     if inserted.scalar_one_or_none() is None:
-        stored = (
-            await session.execute(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.user_id == user.id,
-                    IdempotencyRecord.route == route,
-                    IdempotencyRecord.key == key,
-                )
-            )
-        ).scalar_one()
+        stored = (await session.execute(select(IdempotencyRecord).where(*where))).scalar_one()
         if stored.request_hash != digest:
             raise _KEY_REUSED
+        if (now := await changed_since(stored.response)) is not None:
+            raise Conflict(
+                code=_KEY_STALE,
+                message_en="The application changed since this Idempotency-Key was answered; "
+                "read it again before deciding.",
+                message_zh="该 Idempotency-Key 应答后申请已变化，请重新读取后再操作。",
+                extra={"status": now},
+            )
         return JSONResponse(
             stored.response,
             status_code=stored.status_code or status_code,
@@ -117,12 +135,6 @@ async def idempotent(
         )
     result = jsonable_encoder(await operation())
     await session.execute(
-        update(IdempotencyRecord)
-        .where(
-            IdempotencyRecord.user_id == user.id,
-            IdempotencyRecord.route == route,
-            IdempotencyRecord.key == key,
-        )
-        .values(status_code=status_code, response=result)
+        update(IdempotencyRecord).where(*where).values(status_code=status_code, response=result)
     )
     return JSONResponse(result, status_code=status_code)

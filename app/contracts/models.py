@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.contracts.vocabulary import ContractSubtype, ContractType, IPKind, PartyKind
-from app.contracts.workflow import Status
+from app.contracts.workflow import IN_FORCE_SQL, Status
 from app.core.db import Base, Timestamps, UUIDPrimaryKey
 from app.core.vocabulary import TechnologyField
 
@@ -55,13 +55,13 @@ class ContractApplication(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint(
             "contract_amount >= 0 AND claimed_technology_amount >= 0", name="amounts_not_negative"
         ),
-        # The statistics' partial months and the publicity list: registered contracts by date and
+        # The statistics' partial months and the publicity list: registrations in force by date and
         # region; the INCLUDE columns let the partial-month sums run as index-only scans.
         Index(
             "ix_contract_applications_registered",
             "registered_on",
             "stats_region_code",
-            postgresql_where=text("status = 'registered'"),
+            postgresql_where=text(IN_FORCE_SQL),
             postgresql_include=[
                 "registered_contract_amount",
                 "registered_technology_amount",
@@ -140,6 +140,9 @@ class ContractApplication(UUIDPrimaryKey, Timestamps, Base):
     registered_contract_amount: Mapped[Decimal | None] = _money(nullable=True)
     registered_technology_amount: Mapped[Decimal | None] = _money(nullable=True)
     amendment_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # A change to a large amount under expert review (status amendment_review): not yet in force.
+    pending_contract_amount: Mapped[Decimal | None] = _money(nullable=True)
+    pending_technology_amount: Mapped[Decimal | None] = _money(nullable=True)
     refusal_reason: Mapped[str | None] = mapped_column(Text)
 
 

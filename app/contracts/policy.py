@@ -1,18 +1,22 @@
 """Who sees and who acts on an application. Applied inside the repository's queries, so a
-forgotten check cannot leak rows: the applicant organisation, the office's officers, admins."""
+forgotten check cannot leak rows: the applicant organisation, the office's officers (once
+submitted), admins."""
 
 from sqlalchemy import ColumnElement, true
 
 from app.accounts.models import Role, User
 from app.contracts.models import ContractApplication
-from app.contracts.workflow import Actor
+from app.contracts.workflow import Actor, Status
 
 
 def visible(user: User) -> ColumnElement[bool]:
     if user.role == Role.admin:
         return true()
     if user.role == Role.registration_officer:
-        return ContractApplication.office_id == user.organization_id
+        # A draft is the applicant's until submitted: the office sees nothing of it before then.
+        return (ContractApplication.office_id == user.organization_id) & (
+            ContractApplication.status != Status.draft
+        )
     return ContractApplication.applicant_organization_id == user.organization_id
 
 

@@ -13,13 +13,19 @@ from app.core.errors import NotFound
 from app.core.pagination import Page, PageParams
 
 
+class SupersededVersion(BaseModel):
+    version: int
+    certificate_hash: str
+
+
 class CertificatePublic(BaseModel):
     """What anyone may check about a registration number (数据交易凭证)."""
 
     number: str
     status: str = Field(
         description="valid=有效, amended=已变更（以当前金额为准）, cancelled=已注销, "
-        "revoked=异议复核后不予登记, suspended=异议复核中"
+        "revoked=异议复核后不予登记, suspended=异议复核中, "
+        "superseded=所查版本已被新版本取代（以当前版本为准）"
     )
     project_name: str
     seller_name: str
@@ -30,11 +36,15 @@ class CertificatePublic(BaseModel):
     contract_amount: Decimal | None
     technology_amount: Decimal | None
     amendment_count: int
+    certificate_version: int = Field(
+        description="证明版本：当前登记证明的版本号（自 1 起，每次认定、重新认定或变更加 1）"
+    )
     certificate_hash: str = Field(
         description="SHA-256 of the canonical line of the current certificate (see docs)"
     )
     canonical: str = Field(description="the line hashed, rebuildable from a printed certificate")
-    superseded_hashes: list[str] = Field(description="hashes of certificates printed before amendments")
+    superseded: list[SupersededVersion] = Field(description="earlier certificate versions, oldest first")
+    superseded_hashes: list[str] = Field(description="the hashes of `superseded`, oldest first")
 
 
 class PublicityItem(BaseModel):
@@ -58,17 +68,31 @@ _NO_CERTIFICATE = NotFound(
 )
 
 
-async def verify(session: AsyncSession, number: str) -> CertificatePublic:
+_NO_VERSION = NotFound(
+    code="certificate_version_not_found",
+    message_en="This registration has no certificate of that version.",
+    message_zh="该登记没有此版本的登记证明。",
+)
+
+
+async def verify(session: AsyncSession, number: str, version: int | None = None) -> CertificatePublic:
+    """The registration behind a number now; `version`, read from a printout, says whether that
+    printout is the current certificate (else `superseded`, unless the registration itself is no
+    longer in force)."""
     app = await repository.by_number(session, number)
     if app is None or app.registered_on is None:
         raise _NO_CERTIFICATE
     office = await repository.get_organization(session, app.office_id)
-    events = await repository.events(session, app.id)
-    amounts_known = app.registered_contract_amount is not None
-    info = certificate.current(app) if amounts_known else None
+    issued = certificate.versions(app, await repository.events(session, app.id))
+    if version is not None and not 1 <= version <= len(issued):
+        raise _NO_VERSION
+    info = issued[-1] if issued else None
+    status = certificate.public_status(app)
+    if version is not None and version < len(issued) and status in ("valid", "amended"):
+        status = "superseded"
     return CertificatePublic(
         number=number,
-        status=certificate.public_status(app),
+        status=status,
         project_name=app.project_name,
         seller_name=app.seller_name,
         buyer_name=app.buyer_name,
@@ -78,9 +102,11 @@ async def verify(session: AsyncSession, number: str) -> CertificatePublic:
         contract_amount=app.registered_contract_amount,
         technology_amount=app.registered_technology_amount,
         amendment_count=app.amendment_count,
+        certificate_version=len(issued),
         certificate_hash=info.digest() if info else "",
         canonical=info.canonical() if info else "",
-        superseded_hashes=certificate.superseded(app, events),
+        superseded=[SupersededVersion(version=p.version, certificate_hash=p.digest()) for p in issued[:-1]],
+        superseded_hashes=[p.digest() for p in issued[:-1]],
     )
 
 

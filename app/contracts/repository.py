@@ -16,7 +16,7 @@ from app.contracts.models import (
     ContractEvent,
     RegistrationCounter,
 )
-from app.contracts.workflow import OPEN_STATES, Status
+from app.contracts.workflow import IN_FORCE_STATES, OPEN_STATES, Status
 from app.core.pagination import PageParams, fetch_page
 
 
@@ -118,7 +118,7 @@ async def publicity(
     statement = (
         select(ContractApplication, Organization.name)
         .join(Organization, Organization.id == ContractApplication.office_id)
-        .where(ContractApplication.status == Status.registered)
+        .where(ContractApplication.status.in_(IN_FORCE_STATES))
     )
     if region:
         statement = statement.where(ContractApplication.stats_region_code.startswith(region, autoescape=True))
@@ -188,3 +188,18 @@ async def provisional_deadlines(
         .with_for_update(of=ContractApplication)
     )
     return [(app, clock) for app, clock in rows.all()]
+
+
+async def opinions_since(session: AsyncSession, application_id: uuid.UUID, action: str) -> int:
+    """Expert opinions recorded on the application since its last `action` event."""
+    last = (
+        select(func.max(ContractEvent.id))
+        .where(ContractEvent.application_id == application_id, ContractEvent.action == action)
+        .scalar_subquery()
+    )
+    statement = select(func.count()).where(
+        ContractEvent.application_id == application_id,
+        ContractEvent.action == "add_expert_opinion",
+        ContractEvent.id > last,
+    )
+    return (await session.execute(statement)).scalar_one()

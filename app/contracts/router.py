@@ -1,5 +1,5 @@
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
@@ -180,6 +180,22 @@ async def application_history(
     return [EventRead.model_validate(e) for e in await repository.events(session, application_id)]
 
 
+def _replay_guard(
+    request: Request, session: SessionDep, user: User, application_id: uuid.UUID
+) -> dict[str, Any]:
+    """What `idempotent` needs to replay a stored answer on this application: how long keys last,
+    and whether the application is still at the version that answer showed (else its status)."""
+
+    async def changed_since(stored: Any) -> str | None:
+        app = await service.get_application(session, user=user, application_id=application_id)
+        if isinstance(stored, dict) and stored.get("version") == app.version:
+            return None
+        return app.status.value
+
+    hours = request.app.state.settings.idempotency_key_hours
+    return {"changed_since": changed_since, "ttl": timedelta(hours=hours)}
+
+
 async def _act(
     request: Request,
     session: SessionDep,
@@ -210,13 +226,17 @@ async def submit(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response:
-    """Submit the draft to the office (applicant). Send an `Idempotency-Key` to retry safely."""
+    """Submit the draft to the office (applicant). Send an `Idempotency-Key` to retry safely: a
+    retry replays the first answer while the application is unchanged since (409
+    `idempotency_key_stale` once it has moved on); keys are forgotten after
+    `TECHEX_IDEMPOTENCY_KEY_HOURS`."""
     return await idempotent(
         session,
         user=user,
         key=idempotency_key,
         route=f"submit:{application_id}",
         body=None,
+        **_replay_guard(request, session, user, application_id),
         operation=lambda: _act(request, session, user, application_id, Action.submit, if_match=if_match),
     )
 
@@ -312,14 +332,19 @@ async def register(
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response:
-    """准予登记 (officer): certify the technology amount (never above the contract amount) and issue
-    the registration number. Send an `Idempotency-Key` to retry safely."""
+    """准予登记 (officer): certify the technology amount (above zero, never above the contract amount)
+    and issue the registration number. A contract without a price (contract amount 0) is not
+    registrable: 409 `no_contract_price`, refuse it instead. Send an `Idempotency-Key` to retry safely:
+    a retry replays the first answer only while the application is unchanged since (409
+    `idempotency_key_stale` after, say, an objection reopened it); keys are forgotten after
+    `TECHEX_IDEMPOTENCY_KEY_HOURS`."""
     return await idempotent(
         session,
         user=user,
         key=idempotency_key,
         route=f"register:{application_id}",
         body=body,
+        **_replay_guard(request, session, user, application_id),
         operation=lambda: _act(
             request,
             session,
@@ -356,13 +381,34 @@ async def amend(
     body: AmendRequest,
     if_match: IfMatch = None,
 ) -> ApplicationRead:
-    """变更登记 (officer): the new amounts supersede the registered ones; history keeps the old."""
+    """变更登记 (officer): the new amounts (both above zero) supersede the registered ones; history
+    keeps the old. A change bringing the technology amount to the large-contract threshold or above
+    does not take effect yet: the registration goes to `amendment_review` (expert review, 30 working
+    days; `pending_*_amount` show the change) and keeps counting at its registered amounts; after
+    an expert opinion, `amend` again (from `amendment_review`) makes the change take effect
+    (409 `expert_review_required` before), or `reject-amendment` leaves the registration as it was."""
     params = {
         "contract_amount": body.contract_amount,
         "technology_amount": body.technology_amount,
         "reason": body.reason,
     }
     return await _act(request, session, user, application_id, Action.amend, params, if_match)
+
+
+@router.post("/{application_id}/reject-amendment", response_model=ApplicationRead, responses=ACTION_ERRORS)
+async def reject_amendment(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    application_id: uuid.UUID,
+    body: Reason,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
+    """不予变更登记 (officer), with the reason: a change under expert review does not take effect; the
+    registration stays as it was."""
+    return await _act(
+        request, session, user, application_id, Action.reject_amendment, {"reason": body.reason}, if_match
+    )
 
 
 @router.post("/{application_id}/cancel", response_model=ApplicationRead, responses=ACTION_ERRORS)
@@ -392,7 +438,8 @@ async def raise_objection(
 async def reopen(
     request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: OptionalComment
 ) -> ApplicationRead:
-    """Take up an objection (officer): the review reopens with a new 15-working-day clock."""
+    """Take up an objection (officer): the review reopens with a new clock — 15 working days, 30 for
+    a large (by the amount claimed or certified) or disputed contract."""
     return await _act(request, session, user, application_id, Action.reopen, {"comment": body.comment})
 
 
@@ -423,11 +470,17 @@ async def certificate_pdf(
     "/certificates/{number}", response_model=public.CertificatePublic, responses=problem_responses(404, 422)
 )
 async def verify_certificate(
-    session: SessionDep, number: Annotated[str, Path(pattern=r"^\d{14,16}$")]
+    session: SessionDep,
+    number: Annotated[str, Path(pattern=r"^\d{14,16}$")],
+    version: Annotated[
+        int | None, Query(ge=1, le=10_000, description="证明版本（印在证明上，二维码中已含）")
+    ] = None,
 ) -> public.CertificatePublic:
-    """Check a registration number (no login): valid, amended, cancelled or suspended, with the
-    public data and the hash of the current certificate (数据交易凭证)."""
-    return await public.verify(session, number)
+    """Check a registration number (no login): valid, amended, cancelled, revoked or suspended, with
+    the public data, the current certificate version and its hash (数据交易凭证). With the `version`
+    printed on a certificate (its QR code carries it), an older version answers `superseded`; a
+    version never issued is 404 `certificate_version_not_found`."""
+    return await public.verify(session, number, version)
 
 
 @public_router.get(

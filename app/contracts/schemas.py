@@ -20,6 +20,8 @@ def _quantize(value: Decimal) -> Decimal:
 
 # A JSON number or a string with at most two decimals (parsed exactly, see http.ExactJSONRoute).
 Amount = Annotated[Money, AfterValidator(_quantize)]
+# What an officer certifies: a contract whose technology amount is zero (or -0.00) is not registrable.
+PositiveAmount = Annotated[Amount, Field(gt=0)]
 Name = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -187,6 +189,10 @@ class ApplicationRead(BaseModel):
     registered_contract_amount: Decimal | None
     registered_technology_amount: Decimal | None
     amendment_count: int
+    pending_contract_amount: Decimal | None = Field(
+        description="变更登记待专家评审的合同成交额（生效前不计入统计）"
+    )
+    pending_technology_amount: Decimal | None = Field(description="变更登记待专家评审的技术交易额")
     refusal_reason: str | None
     created_at: ChinaTime
     updated_at: ChinaTime
@@ -219,7 +225,7 @@ class RegisterRequest(BaseModel):
     """准予登记: the certified technology amount (≤ the contract amount; may be below the claim)."""
 
     model_config = ConfigDict(extra="forbid")
-    technology_amount: Amount
+    technology_amount: PositiveAmount
     comment: Text | None = None
 
 
@@ -227,8 +233,8 @@ class AmendRequest(BaseModel):
     """变更登记: the new amounts supersede the registered ones; the history keeps the old."""
 
     model_config = ConfigDict(extra="forbid")
-    contract_amount: Amount
-    technology_amount: Amount
+    contract_amount: PositiveAmount
+    technology_amount: PositiveAmount
     reason: Text
 
 

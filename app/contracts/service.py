@@ -1,5 +1,5 @@
 """The rules of 技术合同认定登记. Services flush, never commit: the request's unit of work commits
-the transition, its history row, its audit row, its summary change and its outbox message together."""
+the transition, its history row, its audit row and its summary change together."""
 
 import uuid
 from collections.abc import Awaitable, Callable
@@ -209,16 +209,16 @@ async def recount_provisional_deadlines(session: AsyncSession, *, user: User, se
     that administrators published one: each from its acceptance date, by the clock that last
     started it (expert review's, or the ordinary one); a decision already taken is judged on time
     or late against the new date. Audited per application."""
-    expert_clock = Action.refer_to_experts.value
-    clocks = [Action.accept.value, Action.resubmit.value, Action.reopen.value, expert_clock]
+    clocks = [
+        Action.accept.value,
+        Action.resubmit.value,
+        Action.reopen.value,
+        Action.refer_to_experts.value,
+        Action.refer_amendment.value,
+    ]
     for app, clock in await repository.provisional_deadlines(session, clocks):
         assert app.accepted_on is not None and app.due_on is not None
-        days = (
-            settings.contract_expert_review_working_days
-            if clock == expert_clock
-            else settings.contract_review_working_days
-        )
-        due = await deadline(session, app.accepted_on, days)
+        due = await deadline(session, app.accepted_on, review_days(app, settings, clock))
         if (due.due_on, due.provisional) == (app.due_on, app.due_provisional):
             continue
         changes: dict[str, Any] = {"due_on": [app.due_on, due.due_on], "provisional": [True, due.provisional]}
@@ -244,6 +244,18 @@ def requires_experts(
     certifies: a contract claimed under the threshold but certified over it is a large one too."""
     amount = max(application.claimed_technology_amount, certifying or Decimal(0))
     return amount >= settings.contract_large_threshold or application.disputed
+
+
+def review_days(application: ContractApplication, settings: Settings, clock: str | None) -> int:
+    """Working days of the clock a transition starts: expert review's for a referral (of the
+    application or of a change to a large amount) and for an objection reopened on a large or
+    disputed contract, else the ordinary review's."""
+    if clock in (Action.refer_to_experts.value, Action.refer_amendment.value) or (
+        clock == Action.reopen.value
+        and requires_experts(application, settings, certifying=application.registered_technology_amount)
+    ):
+        return settings.contract_expert_review_working_days
+    return settings.contract_review_working_days
 
 
 def contribution(application: ContractApplication, sign: int) -> summary.Contribution:
@@ -330,7 +342,9 @@ async def certificate_pdf(
         en, zh = refused[status]
         raise Conflict(code=f"registration_{status}", message_en=en, message_zh=zh)
     office = await repository.get_organization(session, app.office_id)
-    return certificate.render_pdf(app, office_name=office.name, base_url=base_url), app.registration_number
+    current = certificate.versions(app, await repository.events(session, app.id))[-1]
+    pdf = certificate.render_pdf(app, current, office_name=office.name, base_url=base_url)
+    return pdf, app.registration_number
 
 
 async def attach_document(

@@ -1,4 +1,4 @@
-"""Applying one workflow transition: lock, check, apply the effect, history, audit, summary, outbox.
+"""Applying one workflow transition: lock, check, apply the effect, history, audit, summary.
 
 Each effect is a small function keyed by the action; `act` is the only way the status changes.
 """
@@ -14,12 +14,18 @@ from app.accounts.models import User
 from app.audit import service as audit
 from app.contracts import numbering, policy, repository
 from app.contracts.models import ContractApplication, ContractEvent
-from app.contracts.service import _invalid, _locked, contribution, deadline, requires_experts
+from app.contracts.service import (
+    _invalid,
+    _locked,
+    contribution,
+    deadline,
+    requires_experts,
+    review_days,
+)
 from app.contracts.workflow import Action, Actor, Status, TransitionRefused, resolve
 from app.core.config import Settings
 from app.core.errors import Conflict, InvalidTransition, NotPermitted
 from app.core.types import today_in_china
-from app.outbox import service as outbox
 from app.stats import summary
 
 
@@ -114,6 +120,14 @@ async def _register(app: ContractApplication, ctx: Context) -> dict[str, Any]:
     # Registered again after an objection: the contract amount in force (perhaps amended) stays.
     contract_amount = app.registered_contract_amount if app.registration_number else app.contract_amount
     assert contract_amount is not None
+    if contract_amount <= 0:
+        # 火炬中心: a contract whose price is not stated is not registrable; the officer refuses it.
+        raise Conflict(
+            code="no_contract_price",
+            message_en="A contract without a price (contract amount 0) cannot be registered; refuse it.",
+            message_zh="合同成交额为零（价款不明确），不予登记。",
+            extra={"field": "contract_amount"},
+        )
     _technology_amount_fits(amount, contract_amount, "technology_amount")
     if app.registration_number is None:
         office = await repository.get_organization(ctx.session, app.office_id)
@@ -145,10 +159,51 @@ async def _refuse(app: ContractApplication, ctx: Context) -> dict[str, Any]:
     return {"on_time": app.decided_on_time}
 
 
+def amendment_needs_experts(technology_amount: Decimal, settings: Settings) -> bool:
+    """A change registration bringing the technology amount to the large-contract threshold or
+    above goes through expert review before it takes effect, as a registration would."""
+    return technology_amount >= settings.contract_large_threshold
+
+
+async def _refer_amendment(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    contract_amount: Decimal = ctx.params["contract_amount"]
+    technology_amount: Decimal = ctx.params["technology_amount"]
+    _technology_amount_fits(technology_amount, contract_amount, "technology_amount")
+    app.pending_contract_amount, app.pending_technology_amount = contract_amount, technology_amount
+    # The change is accepted today; the registration in force keeps counting meanwhile.
+    await _start_clock(app, ctx, ctx.settings.contract_expert_review_working_days)
+    return {
+        "contract_amount": contract_amount,
+        "technology_amount": technology_amount,
+        "accepted_on": app.accepted_on,
+        "due_on": app.due_on,
+        "provisional": app.due_provisional,
+    }
+
+
+async def _end_amendment_review(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    proposed = {
+        "contract_amount": app.pending_contract_amount,
+        "technology_amount": app.pending_technology_amount,
+    }
+    app.pending_contract_amount = app.pending_technology_amount = None
+    await _decide(app, ctx)
+    return {"proposed": proposed, "on_time": app.decided_on_time}
+
+
 async def _amend(app: ContractApplication, ctx: Context) -> dict[str, Any]:
     contract_amount: Decimal = ctx.params["contract_amount"]
     technology_amount: Decimal = ctx.params["technology_amount"]
     _technology_amount_fits(technology_amount, contract_amount, "technology_amount")
+    decision: dict[str, Any] = {}
+    if app.status == Status.amendment_review:
+        if not await repository.opinions_since(ctx.session, app.id, Action.refer_amendment.value):
+            raise Conflict(
+                code="expert_review_required",
+                message_en="This change needs at least one expert opinion before it takes effect.",
+                message_zh="该变更登记须记录专家意见后方可生效。",
+            )
+        decision = await _end_amendment_review(app, ctx)
     before = contribution(app, -1)
     previous = {
         "contract_amount": app.registered_contract_amount,
@@ -169,7 +224,11 @@ async def _amend(app: ContractApplication, ctx: Context) -> dict[str, Any]:
             technology_amount=after.technology_amount + before.technology_amount,
         ),
     )
-    return {"previous": previous}
+    return {"previous": previous, **decision}
+
+
+async def _reject_amendment(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    return await _end_amendment_review(app, ctx)
 
 
 async def _leave_registered(app: ContractApplication, ctx: Context) -> dict[str, Any]:
@@ -184,7 +243,7 @@ async def _object(app: ContractApplication, ctx: Context) -> dict[str, Any]:
 
 
 async def _reopen(app: ContractApplication, ctx: Context) -> dict[str, Any]:
-    await _start_clock(app, ctx, ctx.settings.contract_review_working_days)
+    await _start_clock(app, ctx, review_days(app, ctx.settings, Action.reopen.value))
     return {"accepted_on": app.accepted_on, "due_on": app.due_on, "provisional": app.due_provisional}
 
 
@@ -199,6 +258,8 @@ EFFECTS = {
     Action.register: _register,
     Action.refuse: _refuse,
     Action.amend: _amend,
+    Action.refer_amendment: _refer_amendment,
+    Action.reject_amendment: _reject_amendment,
     Action.cancel: _leave_registered,
     Action.object: _object,
     Action.reopen: _reopen,
@@ -261,12 +322,6 @@ async def _apply(
         action=action.value,
         changes={"status": [source.value, app.status.value], **details},
     )
-    outbox.enqueue(
-        ctx.session,
-        topic=f"contract.{action.value}",
-        key=str(app.id),
-        payload={"status": app.status.value, "registration_number": app.registration_number},
-    )
 
 
 async def act(
@@ -284,7 +339,20 @@ async def act(
     capacity may not, 409 (with the allowed actions) if the state does not allow it."""
     app = await _locked(session, user, application_id, expected_version)
     ctx = Context(session, settings, today or today_in_china(), dict(params or {}))
-    await _apply(app, action, policy.capacities(user, app), ctx, user)
+    capacities = policy.capacities(user, app)
+    if (
+        action == Action.amend
+        and app.status == Status.registered
+        and amendment_needs_experts(ctx.params["technology_amount"], settings)
+    ):
+        # The officer's change goes to experts first (30 working days); it takes effect by `amend`.
+        try:
+            resolve(app.status, action, capacities)
+        except TransitionRefused as error:
+            raise _refusal(error) from None
+        await _apply(app, Action.refer_amendment, frozenset({Actor.system}), ctx, user)
+    else:
+        await _apply(app, action, capacities, ctx, user)
     if action == Action.start_review and requires_experts(app, settings):
         # Large or disputed contracts go to expert review automatically (30 working days).
         await _apply(

@@ -1,7 +1,7 @@
 """The registration workflow as data: states, actions and the one transition table.
 
 Pure: no database, no I/OF, so it is unit- and property-tested on its own. The service looks up a
-transition here, then locks the row, applies it, audits it and writes the outbox in one transaction.
+transition here, then locks the row, applies it, audits it and writes its history in one transaction.
 """
 
 from dataclasses import dataclass
@@ -17,6 +17,9 @@ class Status(StrEnum):
     under_review = "under_review"
     expert_review = "expert_review"
     registered = "registered"
+    # A registration in force whose change (变更登记) to a large amount is under expert review: it
+    # keeps counting at its registered amounts until the change takes effect.
+    amendment_review = "amendment_review"
     refused = "refused"
     objected = "objected"
     cancelled = "cancelled"
@@ -35,6 +38,7 @@ _STATUS_LABELS = {
     Status.under_review: "审查中",
     Status.expert_review: "专家评审中",
     Status.registered: "准予登记",
+    Status.amendment_review: "变更专家评审中",
     Status.refused: "不予登记",
     Status.objected: "异议复核中",
     Status.cancelled: "已注销",
@@ -53,6 +57,8 @@ class Action(StrEnum):
     register = "register"
     refuse = "refuse"
     amend = "amend"
+    refer_amendment = "refer_amendment"
+    reject_amendment = "reject_amendment"
     cancel = "cancel"
     object = "object"
     reopen = "reopen"
@@ -73,6 +79,8 @@ _ACTION_LABELS = {
     Action.register: "准予登记",
     Action.refuse: "不予登记",
     Action.amend: "变更登记",
+    Action.refer_amendment: "变更提交专家评审",
+    Action.reject_amendment: "不予变更登记",
     Action.cancel: "注销登记",
     Action.object: "提出异议",
     Action.reopen: "异议受理，重新审查",
@@ -111,6 +119,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.accepted, Action.request_correction, S.correction_requested, OF),
     _t(S.under_review, Action.request_correction, S.correction_requested, OF),
     _t(S.resubmitted, Action.request_correction, S.correction_requested, OF),
+    # Experts asking for material is normal practice; resubmission goes back through review.
+    _t(S.expert_review, Action.request_correction, S.correction_requested, OF),
     _t(S.correction_requested, Action.resubmit, S.resubmitted, A),
     _t(S.accepted, Action.start_review, S.under_review, OF),
     _t(S.resubmitted, Action.start_review, S.under_review, OF),
@@ -123,6 +133,12 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.under_review, Action.refuse, S.refused, OF),
     _t(S.expert_review, Action.refuse, S.refused, OF),
     _t(S.registered, Action.amend, S.registered, OF),
+    # A change to a technology amount at or above the large-contract threshold: the service refers
+    # the officer's `amend` to experts (30 working days); it takes effect by `amend` after an opinion.
+    _t(S.registered, Action.refer_amendment, S.amendment_review, SYS),
+    _t(S.amendment_review, Action.add_expert_opinion, S.amendment_review, OF),
+    _t(S.amendment_review, Action.amend, S.registered, OF),
+    _t(S.amendment_review, Action.reject_amendment, S.registered, OF),
     _t(S.registered, Action.cancel, S.cancelled, OF),
     # 异议: to a refusal, or to the certified amount of a registration; re-examined by the office.
     _t(S.refused, Action.object, S.objected, A, AD),
@@ -133,7 +149,13 @@ TRANSITIONS: tuple[Transition, ...] = (
 _BY_KEY: dict[tuple[Status, Action], Transition] = {(t.source, t.action): t for t in TRANSITIONS}
 assert len(_BY_KEY) == len(TRANSITIONS), "one transition per (state, action)"
 
-OPEN_STATES = frozenset({S.accepted, S.resubmitted, S.under_review, S.expert_review, S.objected})
+OPEN_STATES = frozenset(
+    {S.accepted, S.resubmitted, S.under_review, S.expert_review, S.objected, S.amendment_review}
+)
+# A registration in force: counted in the statistics at its registered amounts, listed in the
+# publicity, its certificate valid — a pending change does not suspend it (DOMAIN.md).
+IN_FORCE_STATES = frozenset({S.registered, S.amendment_review})
+IN_FORCE_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in Status if s in IN_FORCE_STATES) + ")"
 FINAL_STATES = frozenset({S.cancelled})
 
 

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     contract_expert_review_working_days: int = Field(default=30, ge=1, le=240)
     contract_large_threshold: Decimal = Field(default=Decimal("5000000"), ge=0)
     contract_due_soon_working_days: int = Field(default=3, ge=0, le=30)
+    # How long an Idempotency-Key of `submit` / `register` is remembered; after that it is a new request.
+    idempotency_key_hours: int = Field(default=24, ge=1, le=720)
     publicity_shows_amounts: bool = True
     # Printed as a QR code on certificates; must be the address the public reaches the API at.
     public_base_url: str = "http://127.0.0.1:8000"

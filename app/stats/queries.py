@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts.models import ContractApplication as C
-from app.contracts.workflow import Status
+from app.contracts.workflow import IN_FORCE_STATES
 from app.stats.models import ContractDailyTotal as D
 from app.stats.models import ContractTotal as T
 from app.stats.summary import CITY, DIMENSIONS
@@ -107,7 +107,7 @@ async def _from_contracts(
             func.sum(C.registered_contract_amount),
             func.sum(C.registered_technology_amount),
         )
-        .where(C.status == Status.registered)
+        .where(C.status.in_(IN_FORCE_STATES))
         .group_by(key)
     )
     if since is not None:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.contracts.workflow import IN_FORCE_SQL
 from app.stats.models import ContractDailyTotal, ContractTotal
 
 # Totals are kept per city (4-digit prefix): county-level filters are rare and are answered from the
@@ -78,7 +79,7 @@ def _rebuild_sql(table: str, period: str, bucket: str) -> list[str]:
     columns = f"dimension, {period}, region_code, value, contract_count, contract_amount, technology_amount"
     head = f"INSERT INTO {table} ({columns})"
     sums = "count(*), sum(registered_contract_amount), sum(registered_technology_amount)"
-    where = "FROM contract_applications WHERE status = 'registered'"
+    where = f"FROM contract_applications WHERE {IN_FORCE_SQL}"
     return [
         f"TRUNCATE {table}",
         f"{head} SELECT 'all', {bucket}, left(stats_region_code, 4), '', {sums} {where} GROUP BY 2, 3",

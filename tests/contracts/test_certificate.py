@@ -37,8 +37,9 @@ async def test_pdf_and_qr_round_trip(client: httpx.AsyncClient, db: AsyncSession
     assert "技术合同登记证明" in text
 
     url = _qr_url(response.content)
-    assert url.endswith(f"/api/v1/certificates/{number}")
-    public = await client.get(urlsplit(url).path)  # no login
+    assert url.endswith(f"/api/v1/certificates/{number}?version=1")
+    parts = urlsplit(url)
+    public = await client.get(f"{parts.path}?{parts.query}")  # no login
     assert public.status_code == 200
     body = public.json()
     assert body["status"] == "valid"
@@ -64,6 +65,9 @@ async def test_amended_then_cancelled_certificate(client: httpx.AsyncClient, db:
     assert amended["contract_amount"] == "1200000.00"
     assert amended["certificate_hash"] != original
     assert amended["superseded_hashes"] == [original]  # a printed old certificate is recognisable
+    assert amended["certificate_version"] == 2
+    old = (await client.get(f"/api/v1/certificates/{number}?version=1")).json()
+    assert old["status"] == "superseded"
     await step(client, w.officer, app["id"], "cancel", {"reason": "合同解除"})
     cancelled = (await client.get(f"/api/v1/certificates/{number}")).json()
     assert cancelled["status"] == "cancelled"
@@ -160,3 +164,36 @@ async def test_every_font_of_the_certificate_is_embedded(
     # A blank or box-only page would be almost all white: the text and frame darken a share of it.
     dark = sum(1 for value in image.convert("L").getdata() if value < 128)
     assert dark > 0.01 * image.width * image.height
+
+
+async def test_a_re_registration_issues_a_new_version_and_the_old_printout_verifies_as_superseded(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await helpers.world(client, db)
+    app = await helpers.registered(client, w, amount="700000.00")
+    number = app["registration_number"]
+    url = f"/api/v1/contracts/{app['id']}/certificate"
+    first_pdf = (await client.get(url, headers=w.applicant.headers)).content
+    first_text = PdfReader(io.BytesIO(first_pdf)).pages[0].extract_text().replace("\n", "")
+    assert "第 1 版" in first_text
+    first = (await client.get(f"/api/v1/certificates/{number}")).json()
+    assert first["certificate_version"] == 1 and first["certificate_hash"] in first_text
+    # An objection to the certified amount; re-examined and registered again at another amount.
+    await step(client, w.applicant, app["id"], "object", {"reason": "认定金额过低"})
+    await step(client, w.officer, app["id"], "reopen", {"comment": "受理异议"})
+    await step(client, w.officer, app["id"], "register", {"technology_amount": "790000.00"})
+    now = (await client.get(f"/api/v1/certificates/{number}")).json()
+    assert now["certificate_version"] == 2 and now["amendment_count"] == 0
+    assert now["technology_amount"] == "790000.00"
+    assert now["certificate_hash"] != first["certificate_hash"]
+    assert now["superseded"] == [{"version": 1, "certificate_hash": first["certificate_hash"]}]
+    assert now["superseded_hashes"] == [first["certificate_hash"]]
+    # The first printout, checked by its QR code (which carries its version), is superseded.
+    old_qr = urlsplit(_qr_url(first_pdf))
+    checked = (await client.get(f"{old_qr.path}?{old_qr.query}")).json()
+    assert checked["status"] == "superseded" and checked["certificate_version"] == 2
+    second_pdf = (await client.get(url, headers=w.applicant.headers)).content
+    assert _qr_url(second_pdf).endswith("?version=2")
+    assert (await client.get(f"/api/v1/certificates/{number}?version=2")).json()["status"] == "valid"
+    missing = await client.get(f"/api/v1/certificates/{number}?version=3")
+    assert missing.status_code == 404 and missing.json()["code"] == "certificate_version_not_found"

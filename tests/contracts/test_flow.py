@@ -57,7 +57,7 @@ async def test_happy_path_registers_with_a_14_digit_number(
     topics = (
         (await db.execute(select(OutboxMessage.topic).where(OutboxMessage.key == app["id"]))).scalars().all()
     )
-    assert "contract.register" in topics
+    assert topics == []  # nothing consumes a transition yet, so none is written (test_outbox)
 
     history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.applicant.headers)).json()
     assert [h["action"] for h in history][-1] == "register"

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.contracts.workflow import (
+    IN_FORCE_STATES,
     TRANSITIONS,
     Action,
     Actor,
@@ -38,13 +39,17 @@ def test_only_register_enters_registered_and_cancel_is_final() -> None:
         (Status.under_review, Action.register),
         (Status.expert_review, Action.register),
         (Status.registered, Action.amend),
+        # A change under expert review takes effect or is rejected; either way the registration stands.
+        (Status.amendment_review, Action.amend),
+        (Status.amendment_review, Action.reject_amendment),
     }
     assert not [t for t in TRANSITIONS if t.source == Status.cancelled]
 
 
 def test_applicants_never_decide_and_officers_never_apply() -> None:
     for t in TRANSITIONS:
-        if t.action in (Action.accept, Action.register, Action.refuse, Action.amend, Action.cancel):
+        decisions = (Action.accept, Action.register, Action.refuse, Action.amend, Action.reject_amendment)
+        if t.action in (*decisions, Action.cancel):
             assert t.actors == {Actor.officer}, t
         if t.action in (Action.submit, Action.resubmit):
             assert t.actors == {Actor.applicant}, t
@@ -83,8 +88,22 @@ def test_random_walks_stay_inside_the_table(steps: list[tuple[Action, frozenset[
             assert action not in refused.allowed
             continue
         assert transition.source == state
-        if transition.target == Status.registered and state != Status.registered:
+        if transition.target == Status.registered and state not in IN_FORCE_STATES:
             registrations += 1
             assert action == Action.register
         state = transition.target
     assert state in set(Status)
+
+
+def test_a_large_change_is_held_for_experts_and_the_registration_stays_in_force() -> None:
+    referral = find(Status.registered, Action.refer_amendment)
+    assert referral is not None and referral.actors == {Actor.system}  # only as the officer's amend
+    assert referral.target == Status.amendment_review
+    assert Status.amendment_review in IN_FORCE_STATES and Status.registered in IN_FORCE_STATES
+    assert allowed_actions(Status.amendment_review, {Actor.officer}) == [
+        Action.add_expert_opinion,
+        Action.amend,
+        Action.reject_amendment,
+    ]
+    # Nothing else happens to a registration while its change is under review.
+    assert allowed_actions(Status.amendment_review, {Actor.applicant, Actor.admin}) == []
