@@ -154,7 +154,7 @@ async def update_application(
             code="not_editable",
             message_en="Only drafts and applications awaiting correction can be edited.",
             message_zh="只有草稿和待补正的申请可以修改。",
-            extra={"status": application.status.value},
+            extra={"current_status": application.status.value},
         )
     columns = await _route(session, user, data, today or today_in_china())
     before = {k: getattr(application, k) for k in columns}
@@ -351,7 +351,7 @@ async def attach_document(
             code="not_editable",
             message_en="Only drafts and applications awaiting correction take a new document.",
             message_zh="只有草稿和待补正的申请可以更换合同文本。",
-            extra={"status": application.status.value},
+            extra={"current_status": application.status.value},
         )
     if not data:
         raise _invalid("body", "empty", "The document is empty.", "合同文本为空。")
