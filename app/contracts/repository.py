@@ -1,7 +1,7 @@
 """All SQL of the contracts domain."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -47,18 +47,44 @@ async def list_visible(
     return list(rows.scalars()), total
 
 
-async def office_queue(session: AsyncSession, office_id: uuid.UUID, limit: int) -> list[ContractApplication]:
+# Waiting for the office to take them up: a new submission (to accept or send back for 补正) and a
+# resubmission after 补正 (its clock already running again). They head the officer's queue.
+ARRIVALS = frozenset({Status.submitted, Status.resubmitted})
+
+
+async def office_queue(
+    session: AsyncSession, office_id: uuid.UUID, limit: int
+) -> list[tuple[ContractApplication, datetime]]:
+    """The office's open applications with the instant each entered its current state: arrivals
+    first, longest waiting first; then the rest by deadline."""
+    entered = (
+        select(func.max(ContractEvent.created_at))
+        .where(
+            ContractEvent.application_id == ContractApplication.id,
+            ContractEvent.to_status == ContractApplication.status,
+            ContractEvent.from_status != ContractEvent.to_status,  # an expert opinion keeps the wait
+        )
+        .correlate(ContractApplication)
+        .scalar_subquery()
+    )
+    waiting_since = func.coalesce(entered, ContractApplication.submitted_at, ContractApplication.updated_at)
+    arrival = ContractApplication.status.in_([s.value for s in ARRIVALS])
     statement = (
-        select(ContractApplication)
+        select(ContractApplication, waiting_since)
         .where(
             ContractApplication.office_id == office_id,
-            ContractApplication.status.in_([s.value for s in OPEN_STATES]),
-            ContractApplication.due_on.is_not(None),
+            ContractApplication.status.in_([s.value for s in OPEN_STATES | ARRIVALS]),
+            arrival | ContractApplication.due_on.is_not(None),
         )
-        .order_by(ContractApplication.due_on, ContractApplication.id)
+        .order_by(
+            case((arrival, 0), else_=1),
+            case((arrival, waiting_since)),
+            ContractApplication.due_on,
+            ContractApplication.id,
+        )
         .limit(limit)
     )
-    return list((await session.execute(statement)).scalars())
+    return [(app, since) for app, since in await session.execute(statement)]
 
 
 async def office_for_region(session: AsyncSession, region_code: str) -> Organization | None:

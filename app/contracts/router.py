@@ -86,7 +86,11 @@ async def list_applications(
 async def officer_queue(
     session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[QueueItem]:
-    """The office's open applications by deadline, with overdue and due-soon flags (登记员待办)."""
+    """The office's work (登记员待办). New arrivals first — submitted applications waiting for
+    acceptance and resubmissions after 补正 — longest waiting first, each with `waiting_since` (when
+    it entered its current state) and `working_days_waited` (China's statutory working days after
+    that day; 0 on the day itself). Then the other open applications by deadline, with overdue and
+    due-soon flags; `working_days_left` is null until acceptance starts the clock."""
     return await service.queue(session, user=user, limit=limit)
 
 

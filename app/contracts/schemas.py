@@ -258,9 +258,15 @@ class QueueItem(BaseModel):
     id: uuid.UUID
     project_name: str
     status: Status
+    waiting_since: ChinaTime = Field(description="进入当前状态的时间：新提交为提交时，补正后为重新提交时")
+    working_days_waited: int = Field(
+        description="已等待的工作日数：waiting_since 当日（中国时间）之后至今天的法定工作日，当日为 0"
+    )
     accepted_on: date | None
     due_on: date | None
     due_provisional: bool
-    working_days_left: int = Field(description="剩余工作日（负数表示已逾期）")
-    overdue: bool
-    due_soon: bool
+    working_days_left: int | None = Field(
+        default=None, description="剩余工作日（负数表示已逾期；新提交尚未受理、未起算时为空）"
+    )
+    overdue: bool = False
+    due_soon: bool = False

@@ -27,7 +27,7 @@ from app.core.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
-from app.core.types import today_in_china
+from app.core.types import CHINA, today_in_china
 from app.stats import summary
 
 NOT_FOUND = NotFound(
@@ -154,7 +154,7 @@ async def update_application(
             code="not_editable",
             message_en="Only drafts and applications awaiting correction can be edited.",
             message_zh="只有草稿和待补正的申请可以修改。",
-            extra={"status": application.status.value},
+            extra={"current_status": application.status.value},
         )
     columns = await _route(session, user, data, today or today_in_china())
     before = {k: getattr(application, k) for k in columns}
@@ -290,7 +290,8 @@ async def queue(
     today: date | None = None,
     settings: Settings | None = None,
 ) -> list[QueueItem]:
-    """The officer's open applications by deadline: overdue first, then due soon, then the rest."""
+    """The officer's queue: new arrivals (submitted, resubmitted after 补正) first, longest waiting
+    first; then the open applications by deadline, overdue and due-soon flagged."""
     if user.role != Role.registration_officer:
         raise NotPermitted(
             code="role_required",
@@ -299,24 +300,30 @@ async def queue(
         )
     today = today or today_in_china()
     due_soon = (settings or get_settings()).contract_due_soon_working_days
-    calendar = await _calendar(session, today, 0)
+    rows = await repository.office_queue(session, user.organization_id, limit)
+    # Waits and deadlines are counted in China's working days, whatever years they span.
+    days = [today, *(since.astimezone(CHINA).date() for _, since in rows)]
+    days += [app.due_on for app, _ in rows if app.due_on]
+    years = list(range(min(days).year, max(days).year + 2))
+    calendar = WorkingCalendar(await repository.admin_calendar(session, years))
     items = []
-    for app in await repository.office_queue(session, user.organization_id, limit):
-        assert app.due_on is not None
-        left = calendar.working_days_between(today, app.due_on)
-        items.append(
-            QueueItem(
-                id=app.id,
-                project_name=app.project_name,
-                status=app.status,
-                accepted_on=app.accepted_on,
-                due_on=app.due_on,
-                due_provisional=app.due_provisional,
-                working_days_left=left,
-                overdue=today > app.due_on,
-                due_soon=today <= app.due_on and left <= due_soon,
-            )
+    for app, since in rows:
+        waited = calendar.working_days_between(since.astimezone(CHINA).date(), today)
+        item = QueueItem(
+            id=app.id,
+            project_name=app.project_name,
+            status=app.status,
+            waiting_since=since,
+            working_days_waited=max(waited, 0),
+            accepted_on=app.accepted_on,
+            due_on=app.due_on,
+            due_provisional=app.due_provisional,
         )
+        if app.due_on is not None:  # a new submission's clock starts when it is accepted
+            item.working_days_left = left = calendar.working_days_between(today, app.due_on)
+            item.overdue = today > app.due_on
+            item.due_soon = today <= app.due_on and left <= due_soon
+        items.append(item)
     return items
 
 
@@ -365,7 +372,7 @@ async def attach_document(
             code="not_editable",
             message_en="Only drafts and applications awaiting correction take a new document.",
             message_zh="只有草稿和待补正的申请可以更换合同文本。",
-            extra={"status": application.status.value},
+            extra={"current_status": application.status.value},
         )
     if not data:
         raise _invalid("body", "empty", "The document is empty.", "合同文本为空。")

@@ -268,7 +268,7 @@ EFFECTS = {
 
 def _refusal(error: TransitionRefused) -> InvalidTransition | NotPermitted:
     extra = {
-        "status": error.source.value,
+        "current_status": error.source.value,
         "action": error.action.value,
         "allowed_actions": [a.value for a in error.allowed],
     }

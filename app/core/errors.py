@@ -20,6 +20,11 @@ from app.core.i18n import Language, negotiate, validation_message
 from app.core.logging import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
+# The members RFC 9457 defines and those every problem of this API carries: an extension member
+# by one of these names would overwrite them (a 409 once answered `"status": "registered"`).
+RESERVED_MEMBERS = frozenset(
+    {"type", "title", "status", "detail", "instance", "code", "request_id", "errors"}
+)
 log = structlog.get_logger(__name__)
 
 
@@ -49,6 +54,10 @@ class AppError(Exception):
     errors: Sequence[FieldError] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if clash := RESERVED_MEMBERS & self.extra.keys():
+            raise ValueError(f"extension members {sorted(clash)} would overwrite the problem's own")
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message_en}"
@@ -217,7 +226,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {
             "field": _field_path(e.get("loc", ())),
             "code": e.get("type", "invalid"),
-            "message": validation_message(e.get("type", ""), e.get("msg", ""), language),
+            "message": validation_message(e.get("type", ""), e.get("msg", ""), language, e.get("ctx")),
         }
         for e in raw
     ]

@@ -1,6 +1,9 @@
 """Language negotiation for user-facing messages: Chinese by default, English on request."""
 
-from typing import Literal
+import ast
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
 
 Language = Literal["zh", "en"]
 DEFAULT_LANGUAGE: Language = "zh"
@@ -72,7 +75,29 @@ _VALIDATION_ZH = {
 }
 
 
-def validation_message(error_type: str, english: str, language: Language) -> str:
+_CHOICE_ERRORS = frozenset({"enum", "literal_error"})
+# One value in pydantic's `expected` context, which lists the choices as Python reprs joined by
+# ", " and " or " ("'region', 'city' or 'field'"); a string's quotes hide any comma or "or" in it.
+_REPR = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|None|True|False""")
+
+
+def allowed_values(expected: str) -> list[str]:
+    """The choices of an enum or literal error, from pydantic's `expected` context."""
+    return [str(ast.literal_eval(token)) for token in _REPR.findall(expected)]
+
+
+def validation_message(
+    error_type: str, english: str, language: Language, context: Mapping[str, Any] | None = None
+) -> str:
+    """A user's message for one pydantic error; a choice among fixed values names them all."""
+    if (
+        error_type in _CHOICE_ERRORS
+        and context
+        and (values := allowed_values(str(context.get("expected", ""))))
+    ):
+        if language == "zh":
+            return "取值不在允许范围内，可选值：" + "、".join(values)
+        return "Input should be one of: " + ", ".join(values)
     if language == "zh":
         return _VALIDATION_ZH.get(error_type, english)
     return english

@@ -63,7 +63,7 @@ def next_status(
         raise InvalidTransition(
             message_en=f"A {status.value} listing does not allow {action.value}.",
             message_zh=f"{status.label}状态的信息不能执行该操作。",
-            extra={"status": status.value, "action": action.value},
+            extra={"current_status": status.value, "action": action.value},
         )
     target, who = entry
     if not who & set(parties):

@@ -55,8 +55,11 @@ async def target_progress(
     as_of: Annotated[date | None, Query(ge=EARLIEST, le=LATEST, description="截至日期（默认今天）")] = None,
 ) -> service.Progress:
     """Achieved (registered contracts at their amounts in force, cancelled ones excluded, by the
-    seller's region and the registration date), percentage, remaining, run rate per day and the
-    date the target is reached at that rate."""
+    seller's region and the registration date), the ratio to the target at full precision, a display
+    percentage that never shows a nonzero achievement as 0, remaining, run rate per day, the date
+    the target is reached at that rate, and `on_track` whenever the period has started: reached, or
+    at least the target's straight-line share for the days before `as_of` (so true on the first
+    day); null before the period starts."""
     return await service.progress(session, target_id=target_id, as_of=as_of or today_in_china())
 
 

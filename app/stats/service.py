@@ -3,10 +3,18 @@
 import math
 import uuid
 from datetime import date, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Decimal, localcontext
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,16 +69,35 @@ class TargetRead(BaseModel):
     source: str
 
 
+# A ratio or percentage in positional notation: str() would write a small one as "8.5E-7".
+Positional = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?$"}),
+]
+# Significant digits of the display percentage: a nonzero achievement never shows as 0.
+PERCENTAGE_DIGITS = 3
+
+
 class Progress(BaseModel):
     target: TargetRead
     as_of: date
     achieved: Decimal = Field(description="已完成（元）：已登记合同（按最新变更金额，不含注销）")
-    percentage: Decimal = Field(description="完成百分比（向下取两位）")
+    ratio: Positional = Field(
+        description="完成比例 = 已完成 ÷ 目标金额，全精度（除不尽时 28 位有效数字，向下取）"
+    )
+    percentage: Positional = Field(
+        description="完成百分比（供显示，向下取）：至少两位小数、至少三位有效数字，"
+        "如 30.00、0.000850；非零进度不会显示为 0"
+    )
     remaining: Decimal
     run_rate_per_day: Decimal = Field(description="日均完成额（元/天，按期内已过天数）")
     projected_date: date | None = Field(description="按当前速度达到目标的日期；已达成或无进展时为空")
     reached: bool
-    on_track: bool | None = Field(description="预计日期不晚于期末")
+    on_track: bool | None = Field(
+        description="进度正常：已达成，或已完成额不少于目标按期内天数均摊到截至日前一天（含）的份额"
+        "（截至日当天尚未过完，不计入；期初第一天总为 true）；期末已过而未达成为 false；期未开始为空"
+    )
 
 
 NO_TARGET = NotFound(code="target_not_found", message_en="No such target.", message_zh="目标不存在。")
@@ -105,8 +132,28 @@ async def list_targets(session: AsyncSession) -> list[Target]:
     return list((await session.execute(select(Target).order_by(Target.period_start, Target.name))).scalars())
 
 
+def ratio_of(achieved: Decimal, amount: Decimal) -> Decimal:
+    """achieved ÷ amount: exact when the division ends, else 28 significant digits rounded down
+    (never more than achieved); a target of 0 is met."""
+    if not amount:
+        return Decimal(1)
+    with localcontext(prec=28, rounding=ROUND_DOWN):
+        return achieved / amount
+
+
+def display_percentage(ratio: Decimal) -> Decimal:
+    """The ratio in per cent, rounded down to two decimals or, below 1 %, to three significant
+    digits: 30.00, 1.23, 0.000850 — never 0.00 for a nonzero achievement, nor 100.00 before it."""
+    percent = ratio.scaleb(2)
+    if not percent:
+        return Decimal("0.00")
+    places = max(2, PERCENTAGE_DIGITS - 1 - percent.adjusted())
+    return percent.quantize(Decimal(1).scaleb(-places), ROUND_DOWN)
+
+
 def project(amount: Decimal, achieved: Decimal, start: date, end: date, as_of: date) -> dict[str, object]:
-    """The arithmetic of progress, pure: a constant run rate since `start` extrapolated."""
+    """The arithmetic of progress, pure: a constant run rate since `start` extrapolated, and the
+    straight-line schedule (the target spread evenly over the period's days) for `on_track`."""
     until = min(as_of, end)
     elapsed = (until - start).days + 1 if until >= start else 0
     reached = achieved >= amount
@@ -116,15 +163,22 @@ def project(amount: Decimal, achieved: Decimal, start: date, end: date, as_of: d
         days = math.ceil(amount * elapsed / achieved) - 1
         # Beyond the calendar (a trickle against a huge target) there is no date to give.
         projected = start + timedelta(days=days) if days < (date.max - start).days else None
-    percentage = (achieved * 100 / amount).quantize(CENT, ROUND_DOWN) if amount else Decimal("100.00")
+    on_track = None
+    if as_of >= start:
+        # The days of the period before `as_of`: its own registrations are still coming in, so the
+        # first day is on track with nothing yet, and once the period is over every day is due.
+        completed = min((as_of - start).days, (end - start).days + 1)
+        on_track = reached or achieved * ((end - start).days + 1) >= amount * completed
+    ratio = ratio_of(achieved, amount)
     return {
         "achieved": achieved,
-        "percentage": percentage,
+        "ratio": ratio,
+        "percentage": display_percentage(ratio),
         "remaining": max(amount - achieved, Decimal("0.00")),
         "run_rate_per_day": rate,
         "projected_date": projected,
         "reached": reached,
-        "on_track": True if reached else (projected <= end if projected else None),
+        "on_track": on_track,
     }
 
 

@@ -146,6 +146,7 @@ async def test_correction_cycle_edits_and_restarts_the_clock(
         f"/api/v1/contracts/{app['id']}", json=helpers.body(w.seller_org), headers=w.applicant.headers
     )
     assert locked.status_code == 409
+    assert locked.json()["status"] == 409 and locked.json()["current_status"] == "under_review"
 
 
 async def test_queue_flags_overdue_and_due_soon(client: httpx.AsyncClient, db: AsyncSession) -> None:

@@ -6,7 +6,9 @@ from fastapi import FastAPI
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.core.config import Settings
+from app.core.errors import RESERVED_MEMBERS, AppError, Conflict
 from app.main import create_app
+from app.stats.queries import GroupBy
 from tests.fixtures.accounts import PASSWORD
 
 
@@ -96,6 +98,37 @@ async def test_bad_path_parameter_is_422(client: httpx.AsyncClient, signed_in) -
     response = await client.post("/api/v1/organizations/not-a-uuid/verify", headers=admin.headers)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "organization_id"
+
+
+async def test_an_enum_error_names_every_allowed_value_in_both_languages(
+    client: httpx.AsyncClient, signed_in
+) -> None:  # type: ignore[no-untyped-def]
+    viewer = await signed_in()
+    url = "/api/v1/stats/contracts?group_by=region"
+    zh = await client.get(url, headers=viewer.headers)
+    en = await client.get(url, headers={**viewer.headers, "Accept-Language": "en"})
+    assert zh.status_code == en.status_code == 422
+    [zh_error], [en_error] = zh.json()["errors"], en.json()["errors"]
+    assert zh_error["field"] == en_error["field"] == "group_by"
+    assert zh_error["message"] == "取值不在允许范围内，可选值：" + "、".join(GroupBy)
+    assert en_error["message"] == "Input should be one of: " + ", ".join(GroupBy)
+
+
+async def test_a_literal_error_names_every_allowed_value(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/achievements?sort=price")
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "sort" and error["code"] == "literal_error"
+    allowed = "-updated_at、updated_at、-published_at、-created_at"
+    assert error["message"] == f"取值不在允许范围内，可选值：{allowed}"
+
+
+@pytest.mark.parametrize("member", sorted(RESERVED_MEMBERS))
+def test_an_extension_member_cannot_overwrite_the_problems_own(member: str) -> None:
+    # RFC 9457's `status` is the HTTP status: a 409 once carried the application's status there.
+    with pytest.raises(ValueError, match=member):
+        Conflict(extra={member: "registered"})
+    assert AppError(extra={"current_status": "registered"}).extra == {"current_status": "registered"}
 
 
 async def test_token_endpoint_wants_form_fields(client: httpx.AsyncClient) -> None:

@@ -126,6 +126,7 @@ async def test_admin_takes_down_with_a_reason_the_owner_sees(
     # The owner cannot simply re-publish it: an edit returns it to draft first.
     again = await client.post(f"/api/v1/{path}/{listing['id']}/publish", headers=who.headers)
     assert again.status_code == 409
+    assert again.json()["status"] == 409 and again.json()["current_status"] == "taken_down"
     edited = await client.patch(
         f"/api/v1/{path}/{listing['id']}", json={"keywords": ["已更正"]}, headers=who.headers
     )

@@ -5,6 +5,8 @@ from datetime import date
 from decimal import Decimal
 
 import httpx
+import pytest
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
@@ -12,7 +14,7 @@ from app.contracts.workflow import Action
 from app.core.config import Settings
 from app.demo import SEEDERS
 from app.stats.demo import seed_targets
-from app.stats.service import project
+from app.stats.service import Positional, project
 from tests.stats import factory
 
 
@@ -31,6 +33,46 @@ def test_projection_arithmetic() -> None:
     assert reached["percentage"] == Decimal("150.00")
     nothing = project(Decimal("100"), Decimal("0"), date(2018, 1, 1), date(2018, 12, 31), date(2017, 6, 1))
     assert nothing["projected_date"] is None and nothing["run_rate_per_day"] == 0
+    assert nothing["on_track"] is None  # the period has not started
+
+
+@pytest.mark.parametrize(
+    ("achieved", "ratio", "percentage"),
+    [
+        ("850000.00", "0.0000085", "0.000850"),  # 0.00085 % of 1000亿 (it read 0.00)
+        ("1.00", "0.00000000001", "0.00000000100"),  # one 元: still not 0
+        ("12345678.90", "0.000123456789", "0.0123"),
+        ("33333333333.33", "0.3333333333333", "33.33"),
+        ("99999999999.99", "0.9999999999999", "99.99"),  # rounded down: not 100 before it is reached
+        ("0.00", "0", "0.00"),
+    ],
+)
+def test_ratio_at_full_precision_and_a_percentage_that_never_hides_progress(
+    achieved: str, ratio: str, percentage: str
+) -> None:
+    figures = project(
+        Decimal("100000000000.00"), Decimal(achieved), date(2026, 1, 1), date(2026, 12, 31), date(2026, 6, 30)
+    )
+    positional = TypeAdapter(Positional)
+    assert positional.dump_python(figures["ratio"], mode="json") == ratio
+    assert positional.dump_python(figures["percentage"], mode="json") == percentage
+
+
+def test_on_track_whenever_the_period_has_started() -> None:
+    # 365,000 over 2026: the straight-line schedule is 1,000 a day, due for the days before as_of.
+    def on_track(achieved: int, as_of: date) -> bool | None:
+        figures = project(Decimal(365000), Decimal(achieved), date(2026, 1, 1), date(2026, 12, 31), as_of)
+        return figures["on_track"]  # type: ignore[return-value]
+
+    assert on_track(0, date(2025, 12, 31)) is None  # not started
+    assert on_track(0, date(2026, 1, 1)) is True  # the first day: nothing was due yet
+    assert on_track(0, date(2026, 1, 2)) is False
+    assert on_track(1000, date(2026, 1, 2)) is True  # the first day's share
+    assert on_track(99999, date(2026, 4, 11)) is False  # 100 days before 11 April: 100,000 due
+    assert on_track(100000, date(2026, 4, 11)) is True
+    assert on_track(364999, date(2026, 12, 31)) is True  # the last day is still running
+    assert on_track(364999, date(2027, 1, 1)) is False  # over, and not reached
+    assert on_track(365000, date(2027, 3, 1)) is True
 
 
 async def test_progress_counts_registered_contracts_in_scope(
@@ -118,11 +160,48 @@ async def test_progress_counts_registered_contracts_in_scope(
     assert response.status_code == 200, response.text
     progress = response.json()
     assert progress["achieved"] == "300000.10"  # 250000.10 (amended) + 50000.00
-    assert progress["percentage"] == "30.00"
+    assert progress["ratio"] == "0.3000001" and progress["percentage"] == "30.00"
     assert progress["remaining"] == "699999.90"
     assert progress["run_rate_per_day"] == "3333.33"  # over 90 days
     assert progress["projected_date"] == "2026-10-27"  # ceil(1e6 * 90 / 300000.10) = day 300 of the year
     assert progress["on_track"] is True
+
+
+async def test_progress_of_a_running_period_shows_a_small_share_and_whether_on_track(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings, signed_in
+) -> None:
+    s = await factory.setup(db)
+    admin = await signed_in(role=Role.admin)
+    body = {
+        "name": "江苏 2026",
+        "region_prefixes": ["32"],
+        "period_start": "2026-01-01",
+        "period_end": "2026-12-31",
+        "metric": "contract_amount",
+        "amount": "100000000000",
+    }
+    created = await client.post("/api/v1/targets", json=body, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    await factory.register(
+        db,
+        s,
+        settings,
+        region="320102",
+        on=date(2026, 2, 10),
+        contract_amount=Decimal("850000.00"),
+        technology_amount=Decimal("800000.00"),
+    )
+    response = await client.get(
+        f"/api/v1/targets/{created.json()['id']}/progress?as_of=2026-06-30", headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    progress = response.json()
+    assert (progress["achieved"], progress["ratio"], progress["percentage"]) == (
+        "850000.00",
+        "0.0000085",
+        "0.000850",
+    )
+    assert progress["on_track"] is False and progress["reached"] is False
 
 
 async def test_statistics_api_groups_and_labels(
