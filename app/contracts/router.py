@@ -61,13 +61,14 @@ def _version(if_match: str | None) -> int | None:
     responses=problem_responses(401, 403, 422),
 )
 async def create_application(
-    session: SessionDep, user: CurrentUser, body: ApplicationCreate
+    request: Request, session: SessionDep, user: CurrentUser, body: ApplicationCreate
 ) -> ApplicationRead:
     """Start an application for 技术合同认定登记 (a draft) as the seller side — for a technology import
     contract, the domestic buyer. It is routed to the registration office of the applicant party's
     region (county, else city, else province). Amounts are strings or JSON numbers with at most two
     decimals; `claimed_technology_amount` must equal `contract_amount` minus the itemised deductions."""
-    return _read(await service.create_application(session, user=user, data=body), user)
+    settings = request.app.state.settings
+    return _read(await service.create_application(session, user=user, data=body, settings=settings), user)
 
 
 @router.get("", response_model=Page[ApplicationRead], responses=problem_responses(401))
@@ -100,6 +101,7 @@ async def read_application(
 
 @router.put("/{application_id}", response_model=ApplicationRead, responses=ACTION_ERRORS)
 async def update_application(
+    request: Request,
     session: SessionDep,
     user: CurrentUser,
     application_id: uuid.UUID,
@@ -108,7 +110,12 @@ async def update_application(
 ) -> ApplicationRead:
     """Replace the form of a draft, or of an application waiting for correction (补正)."""
     app = await service.update_application(
-        session, user=user, application_id=application_id, data=body, expected_version=_version(if_match)
+        session,
+        user=user,
+        application_id=application_id,
+        data=body,
+        expected_version=_version(if_match),
+        settings=request.app.state.settings,
     )
     return _read(app, user)
 
@@ -157,7 +164,7 @@ async def download_document(
 ) -> Response:
     """The stored contract document, for those who may see the application."""
     app = await service.get_application(session, user=user, application_id=application_id)
-    data = await document_store(request.app.state.settings.data_dir).get(app.document_sha256 or "")
+    data = await document_store(request.app.state.settings.data_dir).get(app.id, app.document_sha256 or "")
     if data is None:
         raise NotFound(
             code="document_not_stored", message_en="No document was uploaded.", message_zh="未上传合同文本。"
