@@ -194,21 +194,33 @@ async def _write_once_per_contract(
         if unique_violation(exc) not in DUPLICATE_CONSTRAINTS:
             raise
         holder = await repository.holder_of_contract(session, exclude_id=application_id, **key)
-        raise Conflict(
-            code="duplicate_contract",
-            message_en="Another application for this contract (same document, or same parties, project "
-            "name and signing date) is in progress or registered.",
-            message_zh="该合同（合同文本相同，或当事人、项目名称和签订日期相同）已有在办或已登记的申请。",
-            extra={
-                "duplicate_of": {
-                    "id": str(holder.id),
-                    "status": holder.status.value,
-                    "registration_number": holder.registration_number,
-                }
-                if holder
-                else None
-            },
-        ) from None
+        raise duplicate_contract(holder) from None
+
+
+def duplicate_contract(holder: ContractApplication | None) -> Conflict:
+    return Conflict(
+        code="duplicate_contract",
+        message_en="Another application for this contract (same document, or same parties, project "
+        "name and signing date) is in progress or registered.",
+        message_zh="该合同（合同文本相同，或当事人、项目名称和签订日期相同）已有在办或已登记的申请。",
+        extra={
+            "duplicate_of": {
+                "id": str(holder.id),
+                "status": holder.status.value,
+                "registration_number": holder.registration_number,
+            }
+            if holder
+            else None
+        },
+    )
+
+
+async def holder_of_contract(
+    session: AsyncSession, application: ContractApplication
+) -> ContractApplication | None:
+    """Another live or registered application for the contract `application` is for."""
+    key = _contract_key({k: getattr(application, k) for k in KEY_COLUMNS}, application.document_sha256)
+    return await repository.holder_of_contract(session, exclude_id=application.id, **key)
 
 
 KEY_COLUMNS = (

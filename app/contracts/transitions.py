@@ -14,7 +14,15 @@ from app.accounts.models import User
 from app.audit import service as audit
 from app.contracts import numbering, policy, repository
 from app.contracts.models import ContractApplication, ContractEvent
-from app.contracts.service import _invalid, _locked, contribution, deadline, requires_experts
+from app.contracts.service import (
+    _invalid,
+    _locked,
+    contribution,
+    deadline,
+    duplicate_contract,
+    holder_of_contract,
+    requires_experts,
+)
 from app.contracts.workflow import Action, Actor, Status, TransitionRefused, resolve
 from app.core.config import Settings
 from app.core.errors import Conflict, InvalidTransition, NotPermitted
@@ -178,6 +186,9 @@ async def _leave_registered(app: ContractApplication, ctx: Context) -> dict[str,
 
 
 async def _object(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    # A refused application holds its contract again once objected to: not if another one does now.
+    if app.status == Status.refused and (holder := await holder_of_contract(ctx.session, app)):
+        raise duplicate_contract(holder)
     if app.status == Status.registered:
         await summary.apply(ctx.session, contribution(app, -1))
     return {"objection_to": app.status.value}
