@@ -117,7 +117,7 @@ def rows(count: int, offices: dict[str, uuid.UUID], applicant: uuid.UUID, seed: 
     sequences: dict[tuple[str, int], int] = {}
     start = date(2018, 1, 1)
     batch = []
-    for _ in range(count):
+    for index in range(count):
         city = rng.choice(city_codes)
         county = rng.choice(counties[city])
         on = start + timedelta(days=rng.randrange(1096))
@@ -139,7 +139,7 @@ def rows(count: int, offices: dict[str, uuid.UUID], applicant: uuid.UUID, seed: 
                 offices[city],
                 ctype,
                 TYPES[ctype],
-                "基准测试合同",
+                f"基准测试合同{index}",  # one application per contract (a unique index)
                 False,
                 "买方",
                 "enterprise",
@@ -344,7 +344,7 @@ async def register_concurrently(base: str, dsn: str, ids: dict, count: int) -> d
             ids["bench_office"],
             "development",
             "commissioned",
-            "并发登记",
+            f"并发登记{index}",
             False,
             "买方",
             "enterprise",
@@ -374,7 +374,7 @@ async def register_concurrently(base: str, dsn: str, ids: dict, count: int) -> d
             None,
             None,
         )
-        for _ in range(count)
+        for index in range(count)
     ]
     await connection.copy_records_to_table("contract_applications", records=records, columns=COLUMNS)
     application_ids = [str(r[0]) for r in records]

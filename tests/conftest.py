@@ -89,7 +89,9 @@ def meilisearch() -> Iterator[LocalMeilisearch | None]:
 
 
 @pytest.fixture(scope="session")
-def settings(postgres_url: str, meilisearch: LocalMeilisearch | None) -> Settings:
+def settings(
+    postgres_url: str, meilisearch: LocalMeilisearch | None, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         environment="test",
         DATABASE_URL=postgres_url,
@@ -100,6 +102,7 @@ def settings(postgres_url: str, meilisearch: LocalMeilisearch | None) -> Setting
         meili_index_prefix=f"test_{secrets.token_hex(4)}",
         log_json=True,
         log_level="WARNING",
+        data_dir=tmp_path_factory.mktemp("data"),  # contract documents, never the working tree's .data
         login_max_failures=3,
         login_lockout_seconds=60,
         max_body_bytes=64 * 1024,

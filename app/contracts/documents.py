@@ -1,34 +1,35 @@
 """The contract document (合同文本) behind one interface: local disk now, object storage later.
 
-Content-addressed by SHA-256, so the hash on the application is also the file's name and a
-stored file can never silently differ from what was certified.
+Stored per application and named by its SHA-256, computed here from the bytes received: the hash
+on an application is always that of bytes uploaded to it, and a document is read only through
+the application it was uploaded to (a hash alone opens nothing).
 """
 
 import asyncio
 import hashlib
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Protocol
 
 
 class DocumentStore(Protocol):
-    async def put(self, data: bytes) -> str:
-        """Store the bytes; return their SHA-256 (hex)."""
+    async def put(self, application_id: uuid.UUID, data: bytes) -> str:
+        """Store the bytes for this application; return their SHA-256 (hex)."""
 
-    async def get(self, sha256: str) -> bytes | None:
-        """The bytes stored under this hash, or None."""
+    async def get(self, application_id: uuid.UUID, sha256: str) -> bytes | None:
+        """The bytes uploaded to this application under this hash, or None."""
 
 
 class LocalDocumentStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def _path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
+    def _path(self, application_id: uuid.UUID, sha256: str) -> Path:
+        return self.root / str(application_id) / sha256
 
-    def _write(self, sha256: str, data: bytes) -> None:
-        path = self._path(sha256)
+    def _write(self, path: Path, data: bytes) -> None:
         if path.exists():
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,13 +41,13 @@ class LocalDocumentStore:
             os.fsync(file.fileno())
         os.replace(temporary, path)
 
-    async def put(self, data: bytes) -> str:
+    async def put(self, application_id: uuid.UUID, data: bytes) -> str:
         sha256 = hashlib.sha256(data).hexdigest()
-        await asyncio.to_thread(self._write, sha256, data)
+        await asyncio.to_thread(self._write, self._path(application_id, sha256), data)
         return sha256
 
-    async def get(self, sha256: str) -> bytes | None:
-        path = self._path(sha256)
+    async def get(self, application_id: uuid.UUID, sha256: str) -> bytes | None:
+        path = self._path(application_id, sha256)
         return await asyncio.to_thread(path.read_bytes) if path.exists() else None
 
 

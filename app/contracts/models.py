@@ -217,3 +217,25 @@ class CalendarDay(Base):
     year: Mapped[int] = mapped_column(ForeignKey("calendar_years.year", ondelete="CASCADE"), index=True)
     is_working_day: Mapped[bool] = mapped_column(Boolean)
     name: Mapped[str] = mapped_column(String(50), server_default="")
+
+
+# One application per contract (DOMAIN.md: one registration): while one is live or registered, no
+# other may carry the same document, or the same parties, project name and signing date. Refused
+# and cancelled ones no longer hold the contract. Unique indexes, so that two submissions at the
+# same moment cannot both pass (the service answers 409 duplicate_contract naming the other).
+HOLDS_THE_CONTRACT = text("status NOT IN ('refused', 'cancelled')")
+Index(
+    "uq_contract_applications_live_document",
+    ContractApplication.document_sha256,
+    unique=True,
+    postgresql_where=HOLDS_THE_CONTRACT,
+)
+Index(
+    "uq_contract_applications_live_contract",
+    func.coalesce(ContractApplication.seller_credit_code, ContractApplication.seller_name),
+    func.coalesce(ContractApplication.buyer_credit_code, ContractApplication.buyer_name),
+    ContractApplication.project_name,
+    ContractApplication.signed_on,
+    unique=True,
+    postgresql_where=HOLDS_THE_CONTRACT,
+)

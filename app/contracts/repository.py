@@ -3,13 +3,14 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, and_, case, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Organization, OrganizationKind, User
 from app.contracts import policy
 from app.contracts.models import (
+    HOLDS_THE_CONTRACT,
     CalendarDay,
     CalendarYear,
     ContractApplication,
@@ -99,6 +100,38 @@ async def office_for_region(session: AsyncSession, region_code: str) -> Organiza
             Organization.registration_point.is_not(None),
         )
         .order_by(specificity, Organization.created_at, Organization.id)
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def holder_of_contract(
+    session: AsyncSession,
+    *,
+    exclude_id: uuid.UUID,
+    document_sha256: str | None,
+    seller: str,
+    buyer: str,
+    project_name: str,
+    signed_on: date,
+) -> ContractApplication | None:
+    """Another application holding the same contract (HOLDS_THE_CONTRACT): the same document, or
+    the same parties (each by credit code, else name), project name and signing date."""
+    same_document = ContractApplication.document_sha256 == document_sha256 if document_sha256 else false()
+    same_contract = and_(
+        func.coalesce(ContractApplication.seller_credit_code, ContractApplication.seller_name) == seller,
+        func.coalesce(ContractApplication.buyer_credit_code, ContractApplication.buyer_name) == buyer,
+        ContractApplication.project_name == project_name,
+        ContractApplication.signed_on == signed_on,
+    )
+    statement = (
+        select(ContractApplication)
+        .where(
+            ContractApplication.id != exclude_id,
+            HOLDS_THE_CONTRACT,
+            or_(same_document, same_contract),
+        )
+        .order_by(ContractApplication.created_at, ContractApplication.id)
         .limit(1)
     )
     return (await session.execute(statement)).scalar_one_or_none()

@@ -58,16 +58,26 @@ def _version(if_match: str | None) -> int | None:
     "",
     response_model=ApplicationRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
 async def create_application(
-    session: SessionDep, user: CurrentUser, body: ApplicationCreate
+    request: Request, session: SessionDep, user: CurrentUser, body: ApplicationCreate
 ) -> ApplicationRead:
     """Start an application for 技术合同认定登记 (a draft) as the seller side — for a technology import
-    contract, the domestic buyer. It is routed to the registration office of the applicant party's
-    region (county, else city, else province). Amounts are strings or JSON numbers with at most two
-    decimals; `claimed_technology_amount` must equal `contract_amount` minus the itemised deductions."""
-    return _read(await service.create_application(session, user=user, data=body), user)
+    contract, the domestic buyer, the seller being abroad (no credit code, no region code). The
+    applicant party is your organisation: its credit code must be your organisation's verified one
+    (403 `organization_without_credit_code` / `organization_not_verified` otherwise; 422
+    `not_applicant`), and its region is your organisation's registered region (may be left out; 422
+    `not_applicant_region` if another). It is routed to that region's registration office (county,
+    else city, else province). Amounts are strings or JSON numbers with at most two decimals;
+    `claimed_technology_amount` must equal `contract_amount` minus the itemised deductions. Refused
+    as implausible, naming the field (422): signed before `TECHEX_CONTRACT_SIGNED_ON_FLOOR` or in the
+    future, validity ending before signing, buyer = seller, `contract_amount` above
+    `TECHEX_CONTRACT_AMOUNT_CEILING`. 409 `duplicate_contract` (naming it in `duplicate_of`) while
+    another application for the same contract — same parties, project name and signing date — is
+    live or registered. The contract document is uploaded separately (`PUT …/document`)."""
+    settings = request.app.state.settings
+    return _read(await service.create_application(session, user=user, data=body, settings=settings), user)
 
 
 @router.get("", response_model=Page[ApplicationRead], responses=problem_responses(401))
@@ -104,15 +114,22 @@ async def read_application(
 
 @router.put("/{application_id}", response_model=ApplicationRead, responses=ACTION_ERRORS)
 async def update_application(
+    request: Request,
     session: SessionDep,
     user: CurrentUser,
     application_id: uuid.UUID,
     body: ApplicationFields,
     if_match: IfMatch = None,
 ) -> ApplicationRead:
-    """Replace the form of a draft, or of an application waiting for correction (补正)."""
+    """Replace the form of a draft, or of an application waiting for correction (补正), by the rules
+    of creation. Once submitted, the application stays at the office it was submitted to."""
     app = await service.update_application(
-        session, user=user, application_id=application_id, data=body, expected_version=_version(if_match)
+        session,
+        user=user,
+        application_id=application_id,
+        data=body,
+        expected_version=_version(if_match),
+        settings=request.app.state.settings,
     )
     return _read(app, user)
 
@@ -140,8 +157,9 @@ async def upload_document(
     ],
 ) -> ApplicationRead:
     """Upload the contract document (合同文本) as the raw request body (up to the server's body
-    limit); its SHA-256 and name are recorded on the application (drafts and applications awaiting
-    correction)."""
+    limit); the server computes its SHA-256 and records it with the name on the application (drafts
+    and applications awaiting correction). The document is read back only through this application.
+    409 `duplicate_contract` if another live or registered application has the same document."""
     store = document_store(request.app.state.settings.data_dir)
     app = await service.attach_document(
         session, user=user, application_id=application_id, name=name, data=await request.body(), store=store
@@ -161,7 +179,7 @@ async def download_document(
 ) -> Response:
     """The stored contract document, for those who may see the application."""
     app = await service.get_application(session, user=user, application_id=application_id)
-    data = await document_store(request.app.state.settings.data_dir).get(app.document_sha256 or "")
+    data = await document_store(request.app.state.settings.data_dir).get(app.id, app.document_sha256 or "")
     if data is None:
         raise NotFound(
             code="document_not_stored", message_en="No document was uploaded.", message_zh="未上传合同文本。"

@@ -24,7 +24,6 @@ Amount = Annotated[Money, AfterValidator(_quantize)]
 PositiveAmount = Annotated[Amount, Field(gt=0)]
 Name = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 class Party(BaseModel):
@@ -32,7 +31,9 @@ class Party(BaseModel):
 
     name: Name
     credit_code: CreditCode | None = Field(default=None, description="统一社会信用代码（境外主体可空）")
-    region_code: RegionCode | None = Field(default=None, description="行政区划代码（境外主体可空）")
+    region_code: RegionCode | None = Field(
+        default=None, description="行政区划代码（境外主体为空；申请登记方可省略，取本机构登记的地区）"
+    )
     kind: PartyKind = Field(description=describe(PartyKind, "主体类型"))
 
 
@@ -77,8 +78,6 @@ class ApplicationFields(BaseModel):
     deal_id: uuid.UUID | None = None
     achievement_id: uuid.UUID | None = None
     demand_id: uuid.UUID | None = None
-    document_sha256: Sha256 | None = Field(default=None, description="合同文本 SHA-256（提交时必填）")
-    document_name: Name | None = None
     disputed: bool = Field(default=False, description="有争议（将提交专家评审）")
 
     def problems(self) -> list[FieldError]:
@@ -118,16 +117,38 @@ class ApplicationFields(BaseModel):
                         f"{name} is required for transfer contracts.",
                         "技术转让合同须填写预计新增投入和新增产值。",
                     )
+        if self.valid_until < self.signed_on:
+            add(
+                "valid_until",
+                "before_signed_on",
+                "The validity period ends before the contract was signed.",
+                "有效期止早于签订日期。",
+            )
+        if self.is_import:
+            # 技术进口: the seller is abroad, so it has neither a Chinese credit code nor a region.
+            for name in ("credit_code", "region_code"):
+                if getattr(self.seller, name) is not None:
+                    add(
+                        f"seller.{name}",
+                        "seller_not_abroad",
+                        "An import contract's seller is abroad: no Chinese credit code or region.",
+                        "技术进口合同的卖方为境外主体，不应有统一社会信用代码或行政区划代码。",
+                    )
+        if self.buyer.credit_code is not None and self.buyer.credit_code == self.seller.credit_code:
+            add(
+                "buyer.credit_code",
+                "same_as_seller",
+                "Buyer and seller are the same organisation.",
+                "买方与卖方为同一主体。",
+            )
         side = "buyer" if self.is_import else "seller"
-        applicant = self.buyer if self.is_import else self.seller
-        for name in ("region_code", "credit_code"):
-            if getattr(applicant, name) is None:
-                add(
-                    f"{side}.{name}",
-                    "required_for_applicant",
-                    "The applicant party needs it.",
-                    "申请登记方须填写。",
-                )
+        if (self.buyer if self.is_import else self.seller).credit_code is None:
+            add(
+                f"{side}.credit_code",
+                "required_for_applicant",
+                "The applicant party needs it.",
+                "申请登记方须填写。",
+            )
         return found
 
 

@@ -7,9 +7,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Role, User
+from app.accounts.models import Organization, Role, User
 from app.audit import service as audit
 from app.contracts import certificate, policy, repository
 from app.contracts.calendar import Deadline, WorkingCalendar
@@ -18,6 +19,7 @@ from app.contracts.models import ContractApplication
 from app.contracts.schemas import ApplicationFields, QueueItem
 from app.contracts.workflow import Action, Actor, Status
 from app.core.config import Settings, get_settings
+from app.core.db import unique_violation
 from app.core.errors import (
     Conflict,
     FieldError,
@@ -40,17 +42,22 @@ def _invalid(field: str, code: str, en: str, zh: str) -> ValidationFailed:
     return ValidationFailed(errors=[FieldError(field, code, en, zh)])
 
 
-def _columns(data: ApplicationFields) -> dict[str, Any]:
-    applicant = data.buyer if data.is_import else data.seller
-    assert applicant.region_code is not None  # checked by ApplicationFields.problems
+def _columns(data: ApplicationFields, applicant_region: str) -> dict[str, Any]:
+    parties = {"buyer": data.buyer, "seller": data.seller}
+    applicant = "buyer" if data.is_import else "seller"
+    # The applicant party's region is its organisation's registered one, whatever the form says.
+    parties[applicant] = parties[applicant].model_copy(update={"region_code": applicant_region})
     return {
         "contract_type": data.contract_type,
         "contract_subtype": data.contract_subtype,
         "project_name": data.project_name,
         "is_import": data.is_import,
-        **{f"buyer_{k}": getattr(data.buyer, k) for k in ("name", "credit_code", "region_code", "kind")},
-        **{f"seller_{k}": getattr(data.seller, k) for k in ("name", "credit_code", "region_code", "kind")},
-        "stats_region_code": applicant.region_code,
+        **{
+            f"{side}_{k}": getattr(party, k)
+            for side, party in parties.items()
+            for k in ("name", "credit_code", "region_code", "kind")
+        },
+        "stats_region_code": applicant_region,
         "signed_on": data.signed_on,
         "valid_from": data.valid_from,
         "valid_until": data.valid_until,
@@ -68,49 +75,184 @@ def _columns(data: ApplicationFields) -> dict[str, Any]:
         "deal_id": data.deal_id,
         "achievement_id": data.achievement_id,
         "demand_id": data.demand_id,
-        "document_sha256": data.document_sha256,
-        "document_name": data.document_name,
         "disputed": data.disputed,
     }
 
 
-async def _route(session: AsyncSession, user: User, data: ApplicationFields, today: date) -> dict[str, Any]:
+def _check_applicant_organization(organization: Organization) -> tuple[str, str]:
+    """The seller side applies (for an import, the domestic buyer), identified by the credit code
+    and region an administrator verified: an organisation without them cannot apply at all."""
+    if organization.credit_code is None:
+        raise NotPermitted(
+            code="organization_without_credit_code",
+            message_en="Your organisation has no unified social credit code on record, so it cannot apply.",
+            message_zh="本机构未登记统一社会信用代码，不能申请技术合同登记。",
+        )
+    if organization.region_code is None:
+        raise NotPermitted(
+            code="organization_without_region",
+            message_en="Your organisation has no region on record, so no office can register its contracts.",
+            message_zh="本机构未登记所在地区，不能申请技术合同登记。",
+        )
+    if not organization.verified:
+        raise NotPermitted(
+            code="organization_not_verified",
+            message_en="Only verified organisations may apply for registration.",
+            message_zh="机构经审核后方可申请技术合同登记。",
+        )
+    return organization.credit_code, organization.region_code
+
+
+def _implausible(data: ApplicationFields, today: date, settings: Settings) -> list[FieldError]:
+    found = []
+    if data.signed_on > today:
+        found.append(
+            FieldError("signed_on", "in_future", "The signing date is in the future.", "签订日期晚于今天。")
+        )
+    if data.signed_on < settings.contract_signed_on_floor:
+        floor = settings.contract_signed_on_floor.isoformat()
+        found.append(
+            FieldError("signed_on", "before_floor", f"Signed before {floor}.", f"签订日期早于 {floor}。")
+        )
+    if data.contract_amount > settings.contract_amount_ceiling:
+        ceiling = f"{settings.contract_amount_ceiling:,}"
+        found.append(
+            FieldError(
+                "contract_amount",
+                "above_ceiling",
+                f"A contract amount above {ceiling} yuan is not plausible.",
+                f"成交额超过 {ceiling} 元，不合常理。",
+            )
+        )
+    return found
+
+
+async def _route(
+    session: AsyncSession,
+    user: User,
+    data: ApplicationFields,
+    today: date,
+    settings: Settings,
+    *,
+    office_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The form's columns with the office it goes to: `office_id` once submitted (fixed for good),
+    else the office of the applicant organisation's region."""
     if user.role == Role.registration_officer:
         raise NotPermitted(
             code="officers_do_not_apply",
             message_en="Officers cannot file applications.",
             message_zh="登记员不能申请登记。",
         )
-    if problems := data.problems():
+    organization = await repository.get_organization(session, user.organization_id)
+    credit_code, region_code = _check_applicant_organization(organization)
+    if problems := [*data.problems(), *_implausible(data, today, settings)]:
         raise ValidationFailed(errors=problems)
     side = "buyer" if data.is_import else "seller"
     applicant = data.buyer if data.is_import else data.seller
-    organization = await repository.get_organization(session, user.organization_id)
-    if organization.credit_code and applicant.credit_code != organization.credit_code:
+    if applicant.credit_code != credit_code:
         raise _invalid(
             f"{side}.credit_code",
             "not_applicant",
             "The applicant party (the seller; the domestic buyer of an import) must be your organisation.",
             "申请登记方（卖方；技术进口合同为境内买方）须为本机构。",
         )
-    if data.signed_on > today:
-        raise _invalid("signed_on", "in_future", "The signing date is in the future.", "签订日期晚于今天。")
-    assert applicant.region_code is not None
-    office = await repository.office_for_region(session, applicant.region_code)
-    if office is None:
+    if applicant.region_code not in (None, region_code):
         raise _invalid(
             f"{side}.region_code",
-            "no_registration_office",
-            "No registration office serves this region.",
-            "该地区没有技术合同登记机构。",
+            "not_applicant_region",
+            "The applicant party's region is your organisation's registered region.",
+            "申请登记方的地区须为本机构登记的所在地区。",
         )
-    return {**_columns(data), "office_id": office.id}
+    if office_id is None:
+        office = await repository.office_for_region(session, region_code)
+        if office is None:
+            raise _invalid(
+                f"{side}.region_code",
+                "no_registration_office",
+                "No registration office serves this region.",
+                "该地区没有技术合同登记机构。",
+            )
+        office_id = office.id
+    return {**_columns(data, region_code), "office_id": office_id}
+
+
+DUPLICATE_CONSTRAINTS = ("uq_contract_applications_live_document", "uq_contract_applications_live_contract")
+
+
+async def _write_once_per_contract(
+    session: AsyncSession, application_id: uuid.UUID, key: dict[str, Any], write: Callable[[], None]
+) -> None:
+    """Apply `write` and flush it in a savepoint. If the application would then hold a contract that
+    another live or registered one holds (the unique indexes of HOLDS_THE_CONTRACT) — perhaps filed
+    a moment ago by a concurrent request — 409 `duplicate_contract` naming that one."""
+    try:
+        async with session.begin_nested():
+            write()
+            await session.flush()
+    except IntegrityError as exc:
+        if unique_violation(exc) not in DUPLICATE_CONSTRAINTS:
+            raise
+        holder = await repository.holder_of_contract(session, exclude_id=application_id, **key)
+        raise duplicate_contract(holder) from None
+
+
+def duplicate_contract(holder: ContractApplication | None) -> Conflict:
+    return Conflict(
+        code="duplicate_contract",
+        message_en="Another application for this contract (same document, or same parties, project "
+        "name and signing date) is in progress or registered.",
+        message_zh="该合同（合同文本相同，或当事人、项目名称和签订日期相同）已有在办或已登记的申请。",
+        extra={
+            "duplicate_of": {
+                "id": str(holder.id),
+                "status": holder.status.value,
+                "registration_number": holder.registration_number,
+            }
+            if holder
+            else None
+        },
+    )
+
+
+async def holder_of_contract(
+    session: AsyncSession, application: ContractApplication
+) -> ContractApplication | None:
+    """Another live or registered application for the contract `application` is for."""
+    key = _contract_key({k: getattr(application, k) for k in KEY_COLUMNS}, application.document_sha256)
+    return await repository.holder_of_contract(session, exclude_id=application.id, **key)
+
+
+KEY_COLUMNS = (
+    "seller_credit_code",
+    "seller_name",
+    "buyer_credit_code",
+    "buyer_name",
+    "project_name",
+    "signed_on",
+)
+
+
+def _contract_key(columns: dict[str, Any], document_sha256: str | None) -> dict[str, Any]:
+    """What identifies a contract (see app/contracts/models.py, HOLDS_THE_CONTRACT)."""
+    return {
+        "document_sha256": document_sha256,
+        "seller": columns["seller_credit_code"] or columns["seller_name"],
+        "buyer": columns["buyer_credit_code"] or columns["buyer_name"],
+        "project_name": columns["project_name"],
+        "signed_on": columns["signed_on"],
+    }
 
 
 async def create_application(
-    session: AsyncSession, *, user: User, data: ApplicationFields, today: date | None = None
+    session: AsyncSession,
+    *,
+    user: User,
+    data: ApplicationFields,
+    today: date | None = None,
+    settings: Settings | None = None,
 ) -> ContractApplication:
-    columns = await _route(session, user, data, today or today_in_china())
+    columns = await _route(session, user, data, today or today_in_china(), settings or get_settings())
     application = ContractApplication(
         id=uuid.uuid4(),
         applicant_organization_id=user.organization_id,
@@ -121,8 +263,9 @@ async def create_application(
         expert_opinions=[],
         **columns,
     )
-    session.add(application)
-    await session.flush()
+    await _write_once_per_contract(
+        session, application.id, _contract_key(columns, None), lambda: session.add(application)
+    )
     await audit.record(
         session,
         actor=user,
@@ -144,8 +287,10 @@ async def update_application(
     data: ApplicationFields,
     expected_version: int | None = None,
     today: date | None = None,
+    settings: Settings | None = None,
 ) -> ContractApplication:
-    """Edit a draft, or the material of an application waiting for correction (补正)."""
+    """Edit a draft, or the material of an application waiting for correction (补正). Once
+    submitted, the office stays the one it was submitted to."""
     application = await _locked(session, user, application_id, expected_version)
     if Actor.applicant not in policy.capacities(user, application):
         raise NotPermitted()
@@ -156,11 +301,23 @@ async def update_application(
             message_zh="只有草稿和待补正的申请可以修改。",
             extra={"current_status": application.status.value},
         )
-    columns = await _route(session, user, data, today or today_in_china())
+    columns = await _route(
+        session,
+        user,
+        data,
+        today or today_in_china(),
+        settings or get_settings(),
+        office_id=None if application.status == Status.draft else application.office_id,
+    )
     before = {k: getattr(application, k) for k in columns}
-    for key, value in columns.items():
-        setattr(application, key, value)
-    application.version += 1
+
+    def write() -> None:
+        for key, value in columns.items():
+            setattr(application, key, value)
+        application.version += 1
+
+    key = _contract_key(columns, application.document_sha256)
+    await _write_once_per_contract(session, application.id, key, write)
     await audit.record(
         session,
         actor=user,
@@ -376,10 +533,15 @@ async def attach_document(
         )
     if not data:
         raise _invalid("body", "empty", "The document is empty.", "合同文本为空。")
-    sha256 = await store.put(data)
+    sha256 = await store.put(application.id, data)
     before = {"document_sha256": application.document_sha256, "document_name": application.document_name}
-    application.document_sha256, application.document_name = sha256, name
-    application.version += 1
+
+    def write() -> None:
+        application.document_sha256, application.document_name = sha256, name
+        application.version += 1
+
+    key = _contract_key({k: getattr(application, k) for k in KEY_COLUMNS}, sha256)
+    await _write_once_per_contract(session, application.id, key, write)
     await audit.record(
         session,
         actor=user,

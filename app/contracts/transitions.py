@@ -19,6 +19,8 @@ from app.contracts.service import (
     _locked,
     contribution,
     deadline,
+    duplicate_contract,
+    holder_of_contract,
     requires_experts,
     review_days,
 )
@@ -237,6 +239,9 @@ async def _leave_registered(app: ContractApplication, ctx: Context) -> dict[str,
 
 
 async def _object(app: ContractApplication, ctx: Context) -> dict[str, Any]:
+    # A refused application holds its contract again once objected to: not if another one does now.
+    if app.status == Status.refused and (holder := await holder_of_contract(ctx.session, app)):
+        raise duplicate_contract(holder)
     if app.status == Status.registered:
         await summary.apply(ctx.session, contribution(app, -1))
     return {"objection_to": app.status.value}

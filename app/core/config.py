@@ -1,5 +1,6 @@
 """All settings, read once from the environment and `.env` (see `.env.example`)."""
 
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
     contract_due_soon_working_days: int = Field(default=3, ge=0, le=30)
     # How long an Idempotency-Key of `submit` / `register` is remembered; after that it is a new request.
     idempotency_key_hours: int = Field(default=24, ge=1, le=720)
+    # Plausibility of a form: no contract signed before this date is registered now (the 2000
+    # 办法 took effect then), and none of one contract above this amount (元; the province's
+    # whole yearly target is 1000亿).
+    contract_signed_on_floor: date = date(2000, 1, 1)
+    contract_amount_ceiling: Decimal = Field(default=Decimal("100000000000"), gt=0)
     publicity_shows_amounts: bool = True
     # Printed as a QR code on certificates; must be the address the public reaches the API at.
     public_base_url: str = "http://127.0.0.1:8000"

@@ -1,6 +1,5 @@
 """Arranging registration offices, applicants and applications through the real API."""
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -65,7 +64,7 @@ async def world(client: httpx.AsyncClient, db: AsyncSession) -> World:
     )
 
 
-def body(seller: Organization, **overrides: Any) -> dict[str, Any]:
+def body(seller_org: Organization, **overrides: Any) -> dict[str, Any]:
     """A valid application: 1,000,000.00 元 development contract, 200,000.50 deducted."""
     data: dict[str, Any] = {
         "contract_type": "development",
@@ -78,9 +77,9 @@ def body(seller: Organization, **overrides: Any) -> dict[str, Any]:
             "kind": "enterprise",
         },
         "seller": {
-            "name": seller.name,
-            "credit_code": seller.credit_code,
-            "region_code": seller.region_code,
+            "name": seller_org.name,
+            "credit_code": seller_org.credit_code,
+            "region_code": seller_org.region_code,
             "kind": "university",
         },
         "signed_on": "2026-10-08",
@@ -92,19 +91,34 @@ def body(seller: Organization, **overrides: Any) -> dict[str, Any]:
         "technology_field": "new_energy",
         "ip_kind": "patent",
         "socio_economic_objective": "能源生产、分配和合理利用",
-        "document_sha256": hashlib.sha256(b"contract text").hexdigest(),
-        "document_name": "合同.pdf",
     }
     data.update(overrides)
     return data
 
 
-async def create(client: httpx.AsyncClient, w: World, **overrides: Any) -> dict[str, Any]:
+async def upload(client: httpx.AsyncClient, who: Person, app_id: str, document: bytes) -> httpx.Response:
+    return await client.put(
+        f"/api/v1/contracts/{app_id}/document",
+        params={"name": "合同.pdf"},
+        content=document,
+        headers={**who.headers, "Content-Type": "application/pdf"},
+    )
+
+
+async def create(
+    client: httpx.AsyncClient, w: World, document: bytes | None = b"", **overrides: Any
+) -> dict[str, Any]:
+    """A draft with its contract document uploaded (by default a text of its own; None: none)."""
     response = await client.post(
         "/api/v1/contracts", json=body(w.seller_org, **overrides), headers=w.applicant.headers
     )
     assert response.status_code == 201, response.text
-    return response.json()
+    draft = response.json()
+    if document is None:
+        return draft
+    uploaded = await upload(client, w.applicant, draft["id"], document or f"合同文本 {draft['id']}".encode())
+    assert uploaded.status_code == 200, uploaded.text
+    return uploaded.json()
 
 
 async def step(

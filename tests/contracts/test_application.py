@@ -1,7 +1,10 @@
 """The application form: exact amounts, consistency rules, routing, visibility."""
 
+from decimal import Decimal
+
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.contracts import helpers
@@ -29,9 +32,13 @@ async def test_json_number_with_three_decimals_is_refused(
     assert any(e["field"] == "contract_amount" for e in response.json()["errors"])
 
 
-async def test_large_json_number_keeps_every_fen(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_large_json_number_keeps_every_fen(
+    client: httpx.AsyncClient, db: AsyncSession, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
+    # Above the default ceiling (1000亿): a float loses the fen only past 15 digits.
+    monkeypatch.setattr(app.state.settings, "contract_amount_ceiling", Decimal("1e15"))
     w = await helpers.world(client, db)
     data = helpers.body(w.seller_org, deductions={"other": "0.01"})
     raw = (
@@ -178,37 +185,30 @@ async def test_queue_flags_overdue_and_due_soon(client: httpx.AsyncClient, db: A
     assert (await client.get("/api/v1/contracts/queue", headers=w.applicant.headers)).status_code == 403
 
 
-async def test_document_upload_is_content_addressed(
-    client: httpx.AsyncClient, db: AsyncSession, app, tmp_path
-) -> None:
+async def test_document_upload_is_content_addressed(client: httpx.AsyncClient, db: AsyncSession) -> None:
     import hashlib
 
     w = await helpers.world(client, db)
-    draft = await helpers.create(client, w, document_sha256=None, document_name=None)
+    draft = await helpers.create(client, w, document=None)
     refused = await client.post(f"/api/v1/contracts/{draft['id']}/submit", headers=w.applicant.headers)
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "document_sha256"
-    original = app.state.settings.data_dir
-    app.state.settings.data_dir = tmp_path
-    try:
-        pdf = b"%PDF-1.4 contract text \xe5\x90\x88\xe5\x90\x8c"
-        url = f"/api/v1/contracts/{draft['id']}/document"
-        uploaded = await client.put(
-            url,
-            params={"name": "技术开发合同.pdf"},
-            content=pdf,
-            headers={**w.applicant.headers, "Content-Type": "application/pdf"},
-        )
-        assert uploaded.status_code == 200, uploaded.text
-        assert uploaded.json()["document_sha256"] == hashlib.sha256(pdf).hexdigest()
-        assert uploaded.json()["document_name"] == "技术开发合同.pdf"
-        downloaded = await client.get(url, headers=w.admin.headers)
-        assert downloaded.content == pdf
-        assert (await client.get(url, headers=w.outsider.headers)).status_code == 404
-        assert (
-            await client.put(url, params={"name": "x.pdf"}, content=pdf, headers=w.admin.headers)
-        ).status_code == 403
-        await step(client, w.applicant, draft["id"], "submit")
-        late = await client.put(url, params={"name": "x.pdf"}, content=pdf, headers=w.applicant.headers)
-        assert late.status_code == 409
-    finally:
-        app.state.settings.data_dir = original
+    pdf = b"%PDF-1.4 contract text \xe5\x90\x88\xe5\x90\x8c"
+    url = f"/api/v1/contracts/{draft['id']}/document"
+    uploaded = await client.put(
+        url,
+        params={"name": "技术开发合同.pdf"},
+        content=pdf,
+        headers={**w.applicant.headers, "Content-Type": "application/pdf"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["document_sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert uploaded.json()["document_name"] == "技术开发合同.pdf"
+    downloaded = await client.get(url, headers=w.admin.headers)
+    assert downloaded.content == pdf
+    assert (await client.get(url, headers=w.outsider.headers)).status_code == 404
+    assert (
+        await client.put(url, params={"name": "x.pdf"}, content=pdf, headers=w.admin.headers)
+    ).status_code == 403
+    await step(client, w.applicant, draft["id"], "submit")
+    late = await client.put(url, params={"name": "x.pdf"}, content=pdf, headers=w.applicant.headers)
+    assert late.status_code == 409

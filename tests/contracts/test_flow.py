@@ -53,7 +53,7 @@ async def test_happy_path_registers_with_a_14_digit_number(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.object_id == app["id"])
         )
     ).scalar_one()
-    assert audits == 5  # create + four transitions
+    assert audits == 6  # create, the document, four transitions
     topics = (
         (await db.execute(select(OutboxMessage.topic).where(OutboxMessage.key == app["id"]))).scalars().all()
     )

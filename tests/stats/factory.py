@@ -1,6 +1,5 @@
 """Registering contracts through the services (fast, no HTTP) on chosen dates, for the statistics."""
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -10,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Organization, OrganizationKind, Role, User
 from app.contracts import service, transitions
+from app.contracts.documents import document_store
 from app.contracts.schemas import ApplicationCreate
 from app.contracts.workflow import Action
 from app.core.config import Settings
@@ -90,11 +90,17 @@ async def register(
             "socio_economic_objective": "测试",
             "expected_new_investment": "0",
             "expected_new_output": "0",
-            "document_sha256": hashlib.sha256(b"x").hexdigest(),
-            "document_name": "c.pdf",
         }
     )
-    app = await service.create_application(db, user=user, data=data, today=on)
+    app = await service.create_application(db, user=user, data=data, today=on, settings=settings)
+    await service.attach_document(
+        db,
+        user=user,
+        application_id=app.id,
+        name="c.pdf",
+        data=f"合同文本 {app.id}".encode(),
+        store=document_store(settings.data_dir),
+    )
     officer = s.officers[region]
     for action, who, params in [
         (Action.submit, user, {}),
