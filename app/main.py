@@ -1,6 +1,7 @@
 """The FastAPI application: wiring only; every rule lives in a domain's service."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,7 +21,10 @@ from app.matching.router import router as matching_router
 from app.matching.worker import Background
 from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
-from search.engine import Engine
+from search.engine import SearchUnavailable
+from search.keys import Engines
+
+log = logging.getLogger("techex.search")
 
 API_DESCRIPTION = """
 Techex — 技术产权交易市场 backend.
@@ -44,9 +48,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = Database.from_url(
             settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
         )
-        app.state.search = Engine.from_settings(settings)
+        # The request path searches with a search-only key, the relays index with their own; the
+        # master key only creates them (search/keys.py): now if Meilisearch answers, else the
+        # background set-up keeps trying and searches answer 503 meanwhile.
+        app.state.engines = Engines(settings)
+        app.state.search = app.state.engines.search
+        try:
+            await app.state.engines.provision()
+        except SearchUnavailable as exc:
+            log.warning("search keys not set up yet; retrying in the background", extra={"error": repr(exc)})
         # Index settings and the outbox relay (search/relay.py) run in this process too.
-        app.state.background = Background(app.state.database, app.state.search, settings)
+        app.state.background = Background(app.state.database, app.state.engines, settings)
         app.state.background.start()
         # What start-up built lives as long as the process: out of the collector's sight, a full
         # collection no longer walks ≈200,000 objects, a pause of tens of ms on whichever
@@ -58,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             gc.unfreeze()
             await app.state.background.stop()
-            await app.state.search.aclose()
+            await app.state.engines.aclose()
             await app.state.database.dispose()
 
     app = FastAPI(

@@ -8,35 +8,47 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.db import Database
 
 console = Console(stderr=True)
 
 
-def _connections() -> tuple[Database, "Engine"]:  # noqa: F821
-    from search.engine import Engine
-
+def _configured() -> Settings:
     settings = get_settings()
     if settings.database_url is None or settings.meili_url is None:
         console.print("[red]error:[/red] DATABASE_URL and MEILI_URL must be set")
         raise typer.Exit(code=1)
-    return Database.from_url(settings.database_url, pool_size=2), Engine.from_settings(settings)
+    return settings
+
+
+def _connections() -> tuple[Database, "Engine"]:  # noqa: F821
+    """The database, and Meilisearch with the master key: these are the operator's commands (an
+    index swap's task is visible to the master key only)."""
+    from search.engine import Engine
+
+    settings = _configured()
+    assert settings.database_url is not None
+    return Database.from_url(settings.database_url, pool_size=2), Engine.from_settings(settings, master=True)
 
 
 def search_setup() -> None:
-    """Create the search indexes and apply their settings (idempotent; also done at start-up)."""
+    """Create the search keys and indexes and apply the indexes' settings (idempotent; also done at
+    start-up)."""
+    from search import keys
 
     async def run() -> None:
         database, engine = _connections()
         try:
+            if get_settings().meili_master_key is not None:
+                await keys.ensure(engine, engine.prefix)
             await engine.setup()
         finally:
             await engine.aclose()
             await database.dispose()
 
     asyncio.run(run())
-    console.print("[green]search indexes are set up[/green]")
+    console.print("[green]search keys and indexes are set up[/green]")
 
 
 def reindex() -> None:
@@ -120,14 +132,18 @@ def worker(
     """Run the outbox relays (search index and subscriptions; webhooks) until SIGINT/SIGTERM.
     Any number of workers and API processes may run it side by side."""
     from app.matching.worker import Background
+    from search.keys import Engines
 
     async def run() -> None:
-        settings = get_settings()
-        database, engine = _connections()
-        background = Background(database, engine, settings)
+        settings = _configured()
+        assert settings.database_url is not None
+        database = Database.from_url(settings.database_url, pool_size=2)
+        engines = Engines(settings)  # the relays work with the indexing key
+        background = Background(database, engines, settings)
         try:
             if once:
-                await engine.setup()
+                await engines.provision()
+                await engines.indexing.setup()
                 await background.drain()
                 return
             stop = asyncio.Event()
@@ -139,7 +155,7 @@ def worker(
             await stop.wait()
         finally:
             await background.stop()
-            await engine.aclose()
+            await engines.aclose()
             await database.dispose()
 
     asyncio.run(run())

@@ -30,8 +30,7 @@ class Engine:
     def __init__(self, url: str, key: str | None, *, prefix: str, timeout: float = 5.0) -> None:
         self.url = url.rstrip("/")
         self.headers = {"Accept-Encoding": "identity", "Content-Type": "application/json"}
-        if key:
-            self.headers["Authorization"] = f"Bearer {key}"
+        self.use_key(key)
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.prefix = prefix
         self._set_up = False
@@ -47,11 +46,18 @@ class Engine:
             )
         return self._session
 
+    def use_key(self, key: str | None) -> None:
+        """Send `key` from now on (search/keys.py sets the scoped keys once they exist)."""
+        self._auth = {"Authorization": f"Bearer {key}"} if key else {}
+
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Engine":
+    def from_settings(cls, settings: Settings, *, key: str | None = None, master: bool = False) -> "Engine":
+        """A client with `key`, or with the master key (`master`): only key set-up and the operator's
+        commands (`techex search-setup`, `reindex`, `search-check`) use that one."""
         if settings.meili_url is None:
             raise RuntimeError("MEILI_URL is not set")
-        key = settings.meili_master_key.get_secret_value() if settings.meili_master_key else None
+        if master:
+            key = settings.meili_master_key.get_secret_value() if settings.meili_master_key else None
         return cls(
             settings.meili_url,
             key,
@@ -74,7 +80,9 @@ class Engine:
         reached or answers with a server error."""
         data = orjson.dumps(json) if json is not None else None
         try:
-            async with self._http().request(method, self.url + path, data=data, params=params) as response:
+            async with self._http().request(
+                method, self.url + path, data=data, params=params, headers=self._auth
+            ) as response:
                 status, content = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise SearchUnavailable(f"{method} {path}: {exc!r}") from exc
@@ -85,8 +93,12 @@ class Engine:
     async def call(
         self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
-        """The decoded body of a successful call; ValueError on a client error (a bug of ours)."""
+        """The decoded body of a successful call; SearchUnavailable when Meilisearch refuses the key
+        (its keys not set up yet, or a wrong one configured); ValueError on another client error (a
+        bug of ours)."""
         status, body = await self.send(method, path, json=json, params=params)
+        if status in (401, 403):
+            raise SearchUnavailable(f"{method} {path}: {status} {body}")
         if status >= 400:
             raise ValueError(f"{method} {path}: {status} {body}")
         return body

@@ -88,8 +88,8 @@ class LocalMeilisearch:
                 str(self.data_dir / "snapshots"),
                 "--http-addr",
                 f"127.0.0.1:{self.port}",
-                # `=` form: a generated key may begin with "-", which would read as an option.
-                f"--master-key={self.master_key}",
+                # The master key goes in the environment (`_environment`): a command line is
+                # readable by every user of the machine (ps, /proc/<pid>/cmdline).
                 "--env",
                 "development",
                 "--no-analytics",
@@ -118,10 +118,11 @@ class LocalMeilisearch:
         raise RuntimeError(f"Meilisearch did not become healthy within {timeout} s")
 
     def _environment(self) -> dict[str, str]:
+        # The master key, where only this user (and root) can read it: /proc/<pid>/environ is 0400.
+        environment = dict(os.environ, MEILI_MASTER_KEY=self.master_key)
         # Meilisearch sizes each indexing task's buffers from its indexing memory (default: two
         # thirds of RAM); at 16 GiB every one-document task paid hundreds of ms for them
         # (docs/search.md). None leaves Meilisearch's own default (or the environment's value).
-        environment = dict(os.environ)
         if self.max_indexing_memory is not None:
             environment["MEILI_MAX_INDEXING_MEMORY"] = self.max_indexing_memory
         return environment

@@ -125,6 +125,16 @@ async def list_visible(
     return [dict(record.items()) for record in records], total
 
 
+async def get_readable(
+    session: AsyncSession, model: type[ListingColumns], listing_id: uuid.UUID, user: User | None
+) -> ListingColumns | None:
+    """The listing as an entity, if `user` may read it — the detail's rule (`visible_clause`), for
+    the other reads of one listing (its matches, following a demand)."""
+    return await session.scalar(
+        select(model).where(model.id == listing_id, policy.visible_clause(model, user))
+    )
+
+
 async def get_for_update(
     session: AsyncSession, model: type[ListingColumns], listing_id: uuid.UUID, user: User | None
 ) -> ListingColumns | None:

@@ -12,16 +12,14 @@ from typing import Any
 
 import jieba.analyse
 import orjson
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.core.errors import NotFound
 from app.core.regions import region_name
 from app.core.vocabulary import TechnologyField
-from app.listings import policy
+from app.listings import repository
 from app.listings.models import LISTING_MODELS, ListingColumns
-from app.listings.vocabulary import ListingStatus
 from app.matching.schemas import Match, MatchResult
 from app.matching.search import unavailable
 from search import lexical
@@ -48,20 +46,12 @@ RETRIEVE = [
 async def load_for_matching(
     session: AsyncSession, kind: str, listing_id: uuid.UUID, user: User | None
 ) -> ListingColumns:
-    """The listing, if `user` may ask for its matches: anyone when published; otherwise its owner,
-    a tech manager or an administrator. Anything else is 404, revealing nothing."""
-    model = LISTING_MODELS[kind]
-    listing = await session.scalar(select(model).where(model.id == listing_id))
-    allowed = listing is not None and (
-        listing.status == ListingStatus.published
-        or (
-            user is not None
-            and (user.role in (Role.admin, Role.tech_manager) or policy.is_owner(user, listing))
-        )
-    )
-    if not allowed:
+    """The listing, if `user` may read it: its matches are shown to whoever sees the listing itself
+    (the same rule, `policy.visible_clause`: published ones to everyone, the others to the owning
+    organization and administrators). Anything else is 404, revealing nothing."""
+    listing = await repository.get_readable(session, LISTING_MODELS[kind], listing_id, user)
+    if listing is None:
         raise NotFound(code="listing_not_found", message_en=f"No such {kind}.", message_zh="信息不存在。")
-    assert listing is not None
     return listing
 
 

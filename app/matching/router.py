@@ -150,8 +150,9 @@ def _matches_route(kind: str, path: str, counterparts: tuple[str, ...], label: s
 
     route.__doc__ = (
         f"为{label}推荐匹配的{'、'.join(counterparts)}，每条带匹配度与理由（共同技术词、同一领域、同一地区、"
-        "成熟度、报价是否在预算内）。\n\nMatches of a published listing are open to everyone; a listing "
-        "that is not public only to its owner, a tech manager or an administrator (others get 404)."
+        "成熟度、报价是否在预算内）。\n\nThe matches of a listing are shown to whoever may read the listing "
+        "itself: of a published one to everyone, of a draft (or one no longer published) to its owning "
+        "organization and administrators only; others get 404 `listing_not_found`, as for the listing."
     )
 
 

@@ -21,6 +21,7 @@ from app.core.db import add_unique
 from app.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.core.pagination import PageParams
 from app.listings import policy
+from app.listings import repository as listings
 from app.listings.models import Demand
 from app.listings.vocabulary import ListingStatus
 from app.matching import matches as matching
@@ -45,7 +46,7 @@ async def create(
     if data.kind == SubscriptionKind.demand:
         demand = None
         if data.demand_id is not None:
-            demand = await session.scalar(select(Demand).where(Demand.id == data.demand_id))
+            demand = await listings.get_readable(session, Demand, data.demand_id, user)
         if demand is None or not policy.is_owner(user, demand):
             raise ValidationFailed(
                 errors=[

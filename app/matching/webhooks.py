@@ -47,13 +47,41 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+# IPv6 addresses whose last 32 bits are an IPv4 address the packets are delivered to: NAT64's
+# well-known prefix (RFC 6052), IPv4-mapped, IPv4-translated (RFC 2765) and the deprecated
+# IPv4-compatible form (::/96, which also holds :: and ::1 — 0.0.0.0 and 0.0.0.1, refused alike).
+_CARRY_IPV4 = tuple(
+    ipaddress.IPv6Network(prefix) for prefix in ("64:ff9b::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "::/96")
+)
+# NAT64's local-use prefix (RFC 8215): where the IPv4 address sits depends on the operator's prefix
+# length, which cannot be known from here, so none of it is public.
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
 def allowed(address: str, networks: Iterable[Network]) -> bool:
-    """Public unicast, or inside a range the operator allowed."""
+    """Public unicast, or inside a range the operator allowed. The one judge of an address, when a
+    subscription is saved and on every connection. An IPv6 address that carries an IPv4 one (NAT64,
+    6to4, IPv4-mapped or -compatible, Teredo) is judged by that IPv4 address, by the same rule: to
+    the rule's eye [64:ff9b::a9fe:a9fe] is 169.254.169.254."""
     ip = ipaddress.ip_address(address.split("%")[0])  # an IPv6 zone index is not part of the address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
+    networks = list(networks)
     if any(ip in network for network in networks):
         return True
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL_USE:
+            return False
+        if any(ip in prefix for prefix in _CARRY_IPV4):
+            return allowed(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)), networks)
+        if ip.sixtofour is not None:
+            return allowed(str(ip.sixtofour), networks)
+        if ip.teredo is not None:
+            # Tunnelled through the Teredo server to the client behind its NAT: both are judged,
+            # and the Teredo prefix itself (2001::/32) is not public either.
+            return _public(ip) and all(allowed(str(embedded), networks) for embedded in ip.teredo)
+    return _public(ip)
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 

@@ -14,6 +14,7 @@ from app.matching import subscriptions, webhooks
 from app.outbox import service as outbox
 from search import indexer
 from search.engine import Engine
+from search.keys import Engines
 from search.normalize import warm_up
 from search.relay import Relay, plain_dsn
 
@@ -42,13 +43,15 @@ def build_relays(
     return [index, *others]
 
 
-async def setup_in_background(engine: Engine) -> None:
-    """Apply index settings at start-up; if Meilisearch is down, keep trying without blocking the API."""
+async def setup_in_background(engines: Engines) -> None:
+    """Set up the search keys and apply index settings at start-up; if Meilisearch is down, keep
+    trying without blocking the API."""
     await asyncio.to_thread(warm_up)
     delay = 0.5
     while True:
         try:
-            await engine.setup()
+            await engines.provision()
+            await engines.indexing.setup()
             return
         except Exception as exc:
             log.warning("search index setup failed; retrying", extra={"error": repr(exc)})
@@ -71,13 +74,13 @@ PRUNE_EVERY_SECONDS = 3600
 
 
 class Background:
-    """What the API process runs beside requests: settings at start-up, the relays, and pruning
-    what they have long finished."""
+    """What the API process runs beside requests: search keys and settings at start-up, the relays
+    (with the indexing key), and pruning what they have long finished."""
 
-    def __init__(self, database: Database, engine: Engine, settings: Settings) -> None:
+    def __init__(self, database: Database, engines: Engines, settings: Settings) -> None:
         self.http = webhooks.client(settings)
-        self.relays = build_relays(database, engine, settings, self.http)
-        self.engine = engine
+        self.relays = build_relays(database, engines.indexing, settings, self.http)
+        self.engines = engines
         self.database = database
         self.retention = timedelta(days=settings.outbox_retention_days)
         self._setup: asyncio.Task[None] | None = None
@@ -87,7 +90,7 @@ class Background:
         self._prune = asyncio.create_task(
             prune_periodically(self.database, self.retention), name="outbox-prune"
         )
-        self._setup = asyncio.create_task(setup_in_background(self.engine), name="search-setup")
+        self._setup = asyncio.create_task(setup_in_background(self.engines), name="search-setup")
         for relay in self.relays:
             relay.start()
 

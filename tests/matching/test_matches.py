@@ -53,19 +53,31 @@ async def test_demand_matches_are_ranked_and_explained(client, owner, make_listi
     assert back.json()["matches"][0]["id"] == demand["id"]
 
 
-async def test_non_public_listing_matches_only_for_owner_tech_manager_admin(
+async def test_matches_of_a_draft_only_for_whoever_reads_the_draft(
     client, owner, make_listing, indexed, signed_in
 ) -> None:
+    """One rule for drafts everywhere: the owning organization and administrators. A technology
+    manager of another organization got the draft's title and matches while the draft itself
+    answered 404."""
     ent = await owner("demands")
     draft = await make_listing("demands", ent, publish=False, title="未公开的涂布检测需求")
     url = f"/api/v1/demands/{draft['id']}/matches"
     assert (await client.get(url)).status_code == 404
     stranger = await signed_in(role=Role.member, kind=OrganizationKind.enterprise)
-    assert (await client.get(url, headers=stranger.headers)).status_code == 404
-    for who in (ent, await signed_in(role=Role.tech_manager), await signed_in(role=Role.admin)):
+    broker = await signed_in(role=Role.tech_manager)
+    for outsider in (stranger, broker):
+        listing = await client.get(f"/api/v1/demands/{draft['id']}", headers=outsider.headers)
+        refused = await client.get(url, headers=outsider.headers)
+        assert listing.status_code == refused.status_code == 404, refused.text
+        assert refused.json()["code"] == "listing_not_found"
+        assert "涂布" not in refused.text
+    for who in (ent, await signed_in(role=Role.admin)):
         response = await client.get(url, headers=who.headers)
         assert response.status_code == 200, response.text
         assert response.json()["listing"]["id"] == draft["id"]
+    published = await client.post(f"/api/v1/demands/{draft['id']}/publish", headers=ent.headers)
+    assert published.status_code == 200, published.text
+    assert (await client.get(url, headers=broker.headers)).status_code == 200
 
 
 async def test_wrong_counterpart_type_is_rejected(client, owner, make_listing) -> None:

@@ -121,6 +121,13 @@ async def test_only_the_owner_rotates_a_secret_and_only_of_a_webhook(client, own
         ("http://[::1]:8080/hook", "not_public_address"),
         ("http://[::ffff:10.0.0.1]/hook", "not_public_address"),  # 10.0.0.1 written as IPv6
         ("http://0.0.0.0:7700/indexes", "not_public_address"),
+        # IPv6 forms that carry a private IPv4 address, judged as that address:
+        ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "not_public_address"),  # NAT64 of 169.254.169.254
+        ("http://[64:ff9b:1::a9fe:a9fe]/hook", "not_public_address"),  # NAT64 local use (RFC 8215)
+        ("http://[2002:a9fe:a9fe::]/hook", "not_public_address"),  # 6to4
+        ("http://[::7f00:2]:8080/hook", "not_public_address"),  # IPv4-compatible 127.0.0.2
+        ("http://[::ffff:0:a00:1]/hook", "not_public_address"),  # IPv4-translated 10.0.0.1
+        ("http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/hook", "not_public_address"),  # Teredo to 10.0.0.1
         ("http://no-such-host.invalid/hook", "unresolvable"),  # RFC 6761: never resolves
         ("http://127.0.0.1:9/" + "a" * 500, "value_error"),  # longer than stored (was a 500)
     ],
@@ -136,6 +143,39 @@ async def test_webhooks_to_internal_addresses_are_refused(client, db, owner, url
     assert response.json()["errors"][0]["field"] == "webhook_url"
     assert response.json()["errors"][0]["code"] == code
     assert await db.scalar(select(func.count()).select_from(Subscription)) == 0
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b:1::a9fe:a9fe",
+        "2002:a9fe:a9fe::",
+        "2002:7f00:1::1",
+        "::7f00:1",
+        "::ffff:0:7f00:1",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo: server 65.54.227.120, client 192.0.2.45
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo: client 10.0.0.1
+    ],
+)
+async def test_ipv6_forms_of_a_private_ipv4_address_are_refused_on_connect(settings, address) -> None:
+    """The delivery judges the address it connects to as save does: the IPv4 address an IPv6 one
+    carries, by the same rule."""
+    assert not webhooks.allowed(address, [])
+    async with webhooks.client(settings.model_copy(update={"webhook_allowed_networks": []})) as strict:
+        with pytest.raises(httpx.ConnectError, match="not a public address"):
+            await strict.post(f"http://[{address}]:9/hook", json={})
+
+
+def test_the_ipv4_address_an_ipv6_one_carries_is_judged_by_the_same_rule() -> None:
+    """Public IPv4 addresses stay reachable through NAT64 and 6to4, and the operator's allowed ranges
+    apply to the IPv4 address carried."""
+    internal = [ipaddress.ip_network("10.20.0.0/16")]
+    for address in ("64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8"):
+        assert webhooks.allowed(address, [])
+    for address in ("64:ff9b::a14:1", "2002:a14:1::1", "::ffff:10.20.0.1", "::a14:1"):
+        assert not webhooks.allowed(address, []) and webhooks.allowed(address, internal)
+    assert not webhooks.allowed("64:ff9b::a15:1", internal)  # 10.21.0.1: outside the range
 
 
 async def test_the_delivery_client_checks_the_address_it_connects_to(settings, webhook_receiver) -> None:

@@ -3,7 +3,7 @@ Meilisearch to have them (the in-process relay indexes them), read documents bac
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.accounts.models import OrganizationKind, Role
+from app.core.config import Settings
 from search import lexical
 from search.engine import Engine
 from tests.fixtures.accounts import SignedIn
@@ -46,7 +47,16 @@ AIDS_SURVEY = {"title": "孕妇人群AIDS认知程度调查", "description": "AI
 
 @pytest.fixture
 def engine(app: FastAPI) -> Engine:
-    return app.state.search
+    """The relays' client (the indexing key): it reads and writes documents, and searches."""
+    return app.state.engines.indexing
+
+
+@pytest.fixture
+async def master_engine(settings: Settings) -> AsyncIterator[Engine]:
+    """The operator's client (the master key), as `techex reindex` and `search-check` use it."""
+    master = Engine.from_settings(settings, master=True)
+    yield master
+    await master.aclose()
 
 
 @pytest.fixture
@@ -129,7 +139,7 @@ async def _empty_indexes(request: pytest.FixtureRequest) -> None:
     """Each test that uses the app starts from empty indexes, as it starts from empty tables."""
     if "app" not in request.fixturenames:
         return
-    engine: Engine = request.getfixturevalue("app").state.search
+    engine: Engine = request.getfixturevalue("app").state.engines.indexing
     await engine.setup()
     for kind in KIND_OF.values():
         await engine.wait(await engine.call("DELETE", f"/indexes/{engine.index(kind)}/documents"))

@@ -10,7 +10,7 @@ from tests.search.conftest import document, wait_for
 
 
 async def test_check_finds_drift_and_reindex_repairs_it(
-    app, client, db, engine, owner, make_listing, indexed
+    app, client, db, engine, master_engine, owner, make_listing, indexed
 ) -> None:
     who = await owner("achievements")
     kept = await make_listing("achievements", who, title="索引中保留的成果")
@@ -44,14 +44,14 @@ async def test_check_finds_drift_and_reindex_repairs_it(
         older["_vectors"] = unstamped["_vectors"] = {"lex": None}
         for doc in (stray, older, unstamped):
             await engine.wait(await engine.upsert(engine.index("achievement"), [doc]))
-        report = await rebuilding.check(app.state.database, engine)
+        report = await rebuilding.check(app.state.database, master_engine)
         assert report.missing["achievement"] == [lost["id"]]
         assert report.extra["achievement"] == [stray["id"]]
         assert report.stale["achievement"] == sorted([behind["id"], old_format["id"]])
         assert not report.clean
-        counts = await rebuilding.reindex(app.state.database, engine)
+        counts = await rebuilding.reindex(app.state.database, master_engine)
         assert counts["achievement"] == 4
-        assert (await rebuilding.check(app.state.database, engine)).clean
+        assert (await rebuilding.check(app.state.database, master_engine)).clean
         assert await document(engine, "achievement", lost["id"]) is not None
         restamped = await document(engine, "achievement", old_format["id"])
         assert restamped is not None and restamped["text_format"] == documents.TEXT_FORMAT
@@ -61,5 +61,5 @@ async def test_check_finds_drift_and_reindex_repairs_it(
     finally:
         from app.matching.worker import Background
 
-        app.state.background = Background(app.state.database, engine, app.state.settings)
+        app.state.background = Background(app.state.database, app.state.engines, app.state.settings)
         app.state.background.start()

@@ -12,9 +12,12 @@ from search.server import LocalMeilisearch, free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_generated_key_beginning_with_a_dash_still_starts_the_server(tmp_path: Path) -> None:
-    # secrets.token_urlsafe draws from an alphabet with "-": one generated key in 64 begins with it,
-    # and the data directory keeps that key for good.
+def test_the_master_key_reaches_meilisearch_through_its_environment_not_its_command_line(
+    tmp_path: Path,
+) -> None:
+    """Every user of the machine reads a command line (ps, /proc/<pid>/cmdline); the environment only
+    its owner. A key beginning with "-" works too: secrets.token_urlsafe draws from an alphabet with
+    "-", one generated key in 64 begins with it, and the data directory keeps that key for good."""
     (tmp_path / "master_key").write_text("-leading-dash-master-key-0123456789")
     server = LocalMeilisearch(
         locate(Path(os.environ["MEILI_BIN"]) if os.environ.get("MEILI_BIN") else None, ROOT / ".cache"),
@@ -23,10 +26,14 @@ def test_a_generated_key_beginning_with_a_dash_still_starts_the_server(tmp_path:
     )
     server.start()
     try:
+        command_line = Path(f"/proc/{server.pid}/cmdline").read_bytes()
+        environment = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
         authorised = httpx.get(f"{server.url}/keys", headers={"Authorization": f"Bearer {server.master_key}"})
         refused = httpx.get(f"{server.url}/keys", headers={"Authorization": "Bearer wrong-key-0123456789"})
     finally:
         server.stop()
+    assert server.master_key.encode() not in command_line and b"master-key" not in command_line
+    assert b"MEILI_MASTER_KEY=" + server.master_key.encode() in environment
     assert authorised.status_code == 200
     assert refused.status_code == 403
 
