@@ -85,3 +85,18 @@ Money = Annotated[
     Decimal,
     Field(ge=0, lt=Decimal("1e14"), max_digits=16, decimal_places=2, description="金额（元），最多两位小数"),
 ]
+CENT = Decimal("0.01")
+
+
+def in_yuan(value: Decimal) -> str:
+    """An amount as responses write it, with two decimals (800000.00) whatever it was read from: a
+    NUMERIC(16,2) column, a request's 800000, or a search document's double 800000.0."""
+    return str(value.quantize(CENT))
+
+
+# An amount in a response.
+Yuan = Annotated[
+    Decimal,
+    PlainSerializer(in_yuan, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["800000.00"]}),
+]
