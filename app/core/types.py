@@ -54,13 +54,17 @@ def _region_code(value: str) -> str:
 # C0 controls and DEL, line breaks included: none belongs in a name, an e-mail or a file name, and
 # PostgreSQL refuses NUL in any text parameter.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-# Markup and control characters have no business in listing text and would be stored XSS later.
-_UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|<\s*/?\s*[a-zA-Z!]")
+# Control characters (tab and line breaks allowed) have no business in stored text, and PostgreSQL
+# refuses NUL; nor have the noncharacters U+FDD0-U+FDEF, U+FFFE and U+FFFF, which Unicode reserves for
+# a program's internal use: search marks its highlights with two of them (app/matching/search.py).
+# Markup is text like any other: an abstract pasted from a web page holds <br>, a formula p<q. It
+# is stored as given, and whatever turns text into markup escapes it first (search highlights do).
+_UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufdd0-\ufdef\ufffe\uffff]")
 
 
 def _safe_text(value: str) -> str:
     if _UNSAFE_TEXT.search(value):
-        raise ValueError("must not contain HTML tags or control characters")
+        raise ValueError("must not contain control characters or Unicode noncharacters")
     return value
 
 

@@ -107,8 +107,9 @@ async def search(
     `total` is the number of listings holding every word of the query (in any order; synonyms and
     script variants count), and each hit says whether it is one of them (`matches_all_words`):
     ranked by relevance, the hits go on with listings sharing only some of the words, marked false
-    and not counted — show "N 条结果" over the true ones and the rest as related. Prices are
-    written with two decimals, as in the listing itself."""
+    and not counted — show "N 条结果" over the true ones and the rest as related. Highlights are
+    HTML: the listing's text escaped (a `<br>` or `p<q` it holds shows as typed), matched words in
+    `<em>`. Prices are written with two decimals, as in the listing itself."""
     filters = SearchFilters(
         field=field,
         region=region,

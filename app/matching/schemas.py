@@ -19,7 +19,11 @@ class SearchHit(BaseModel):
     type: Kind = Field(description="achievement=科技成果、demand=技术需求、expert=专家、agency=服务机构")
     id: uuid.UUID
     title: str = Field(description="标题（专家、机构为名称）")
-    highlight: dict[str, str] = Field(description="命中词以 <em> 标出的标题与摘要片段（简体、半角）")
+    highlight: dict[str, str] = Field(
+        description="标题与摘要片段（简体、半角）：HTML 转义后的文本，命中词以 <em>…</em> 标出，"
+        "可直接作为 HTML 显示。Title and abstract snippet as HTML: the text escaped, matched words "
+        "marked with <em>."
+    )
     score: float = Field(description="0–1 的相关度")
     matches_all_words: bool = Field(
         description="是否包含全部搜索词（同义词、繁简、全半角均算）；total 即此项为 true 的信息数，"

@@ -1,6 +1,7 @@
 """Search across the four kinds: one multi-search request to Meilisearch, each kind's query hybrid
 (keyword ranking fused with the lexical BM25 vector, search/lexical.py), the kinds' hits merged here."""
 
+import html
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,6 +34,9 @@ SORTS: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
     ),
 }
 RETRIEVE = ["id", "type", "display_title", "field", "region_code", "maturity", "asking_price", "published_at"]
+# Meilisearch marks matched words with these; listing text cannot hold them (app/core/types.SafeText
+# refuses Unicode's noncharacters), so the text around them is escaped and they become <em> here.
+MARK, END = "\ufdd0", "\ufdd1"
 
 
 def unavailable(exc: Exception | None = None) -> ServiceUnavailable:
@@ -81,8 +85,8 @@ def kind_query(
         "attributesToHighlight": ["title", "description"],
         "attributesToCrop": ["description"],
         "cropLength": 40,
-        "highlightPreTag": "<em>",
-        "highlightPostTag": "</em>",
+        "highlightPreTag": MARK,
+        "highlightPostTag": END,
         "locales": ["cmn"],
     }
     if vector is not None:
@@ -123,9 +127,11 @@ def shares_a_word(hit: dict[str, Any]) -> bool:
 
 
 def _highlighted(text: str) -> str:
-    """Meilisearch marks each matched segment: 无人机, cut 无人 + 机, came back as
-    <em>无人</em><em>机</em>. One mark per run of matched text. (Listing text holds no tags.)"""
-    return text.replace("</em><em>", "")
+    """The text html-escaped, then Meilisearch's marks as <em>: nothing a user typed becomes markup
+    (an abstract may hold <br> or p<q, stored as given). Meilisearch marks each matched segment —
+    无人机, cut 无人 + 机, came back as two marks — so adjacent marks are joined into one."""
+    escaped = html.escape(text).replace(END + MARK, "")
+    return escaped.replace(MARK, "<em>").replace(END, "</em>")
 
 
 def _hit(raw: dict[str, Any], every_word: bool) -> SearchHit:

@@ -1,6 +1,8 @@
 """GET /api/v1/search: scripts, synonyms, kinds, facets, filters, highlights."""
 
+import html
 import itertools
+import re
 
 import pytest
 
@@ -212,6 +214,23 @@ async def test_prices_in_hits_read_as_in_the_listing(client, owner, make_listing
     hit = (await _search(client, q="柔轮加工", types="achievement"))["hits"][0]
     read = (await client.get(f"/api/v1/achievements/{listing['id']}")).json()
     assert hit["asking_price"] == read["asking_price"] == "800000.00"
+
+
+async def test_highlights_escape_the_text_a_user_typed(client, owner, make_listing, indexed) -> None:
+    """Text is stored as given — an abstract pasted from a web page holds <br>, a formula p<q —
+    and a highlight is that text html-escaped with only its own marks as markup."""
+    uni = await owner("achievements")
+    title = "当 p<q 时<b>柔轮</b>的疲劳寿命"
+    description = "结果如下：<br>1 材料与方法 <script>alert(1)</script> 柔轮 <em>R&D</em>"
+    listing = await make_listing("achievements", uni, title=title, description=description)
+    assert (listing["title"], listing["description"]) == (title, description)
+    await indexed("achievement", listing["id"])
+    highlight = (await _search(client, q="柔轮", types="achievement"))["hits"][0]["highlight"]
+    assert highlight["title"] == "当 p&lt;q 时&lt;b&gt;<em>柔轮</em>&lt;/b&gt;的疲劳寿命"
+    for shown, typed in ((highlight["title"], title), (highlight["description"], description)):
+        text = re.sub("</?em>", "", shown)
+        assert "<" not in text and html.unescape(text) == normalize(typed), shown  # ： → : (NFKC)
+    assert "&lt;script&gt;" in highlight["description"] and "<em>柔轮</em>" in highlight["description"]
 
 
 async def test_a_latin_last_word_is_matched_whole_a_chinese_one_as_a_prefix(
