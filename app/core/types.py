@@ -54,13 +54,17 @@ def _region_code(value: str) -> str:
 # C0 controls and DEL, line breaks included: none belongs in a name, an e-mail or a file name, and
 # PostgreSQL refuses NUL in any text parameter.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-# Markup and control characters have no business in listing text and would be stored XSS later.
-_UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|<\s*/?\s*[a-zA-Z!]")
+# Control characters (tab and line breaks allowed) have no business in stored text, and PostgreSQL
+# refuses NUL; nor have the noncharacters U+FDD0-U+FDEF, U+FFFE and U+FFFF, which Unicode reserves for
+# a program's internal use: search marks its highlights with two of them (app/matching/search.py).
+# Markup is text like any other: an abstract pasted from a web page holds <br>, a formula p<q. It
+# is stored as given, and whatever turns text into markup escapes it first (search highlights do).
+_UNSAFE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufdd0-\ufdef\ufffe\uffff]")
 
 
 def _safe_text(value: str) -> str:
     if _UNSAFE_TEXT.search(value):
-        raise ValueError("must not contain HTML tags or control characters")
+        raise ValueError("must not contain control characters or Unicode noncharacters")
     return value
 
 
@@ -84,4 +88,19 @@ SafeText = Annotated[str, AfterValidator(_safe_text)]
 Money = Annotated[
     Decimal,
     Field(ge=0, lt=Decimal("1e14"), max_digits=16, decimal_places=2, description="金额（元），最多两位小数"),
+]
+CENT = Decimal("0.01")
+
+
+def in_yuan(value: Decimal) -> str:
+    """An amount as responses write it, with two decimals (800000.00) whatever it was read from: a
+    NUMERIC(16,2) column, a request's 800000, or a search document's double 800000.0."""
+    return str(value.quantize(CENT))
+
+
+# An amount in a response.
+Yuan = Annotated[
+    Decimal,
+    PlainSerializer(in_yuan, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["800000.00"]}),
 ]

@@ -3,12 +3,11 @@ the same `*Create` classes, so a row that imports is a row the API would accept.
 
 import uuid
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, computed_field, create_model
 
-from app.core.types import ChinaTime, CreditCode, Money, RegionCode, SafeText
+from app.core.types import ChinaTime, CreditCode, Money, RegionCode, SafeText, Yuan
 from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
 from app.listings.vocabulary import (
     AgencyService,
@@ -198,7 +197,7 @@ class AchievementRead(_ListingRead):
     maturity: int | None
     ip_rights: list[dict[str, Any]]
     transfer_modes: list[str]
-    asking_price: Decimal | None
+    asking_price: Yuan | None
     team: list[str]
     application_scenarios: str
     publicly_funded: bool
@@ -217,8 +216,8 @@ class DemandRead(_ListingRead):
     description: str
     field: TechnologyField | None
     cooperation_modes: list[str]
-    budget_min: Decimal | None
-    budget_max: Decimal | None
+    budget_min: Yuan | None
+    budget_max: Yuan | None
     deadline: date | None
     confidential: bool
     contacts: list[dict[str, Any]] | None = None

@@ -21,7 +21,7 @@ from app.core.vocabulary import TechnologyField
 from app.listings import repository
 from app.listings.models import LISTING_MODELS, ListingColumns
 from app.matching.schemas import Match, MatchResult
-from app.matching.search import unavailable
+from app.matching.search import only, unavailable
 from search import lexical
 from search.engine import Engine, SearchUnavailable
 from search.normalize import normalize
@@ -92,11 +92,6 @@ def counterpart_query(
             "rankingScoreThreshold": 0.51,  # at least one shared term (app/matching/search.py)
         }
     return query
-
-
-def only(ids: Sequence[str]) -> str:
-    """The filter restricting a search to these listings (ids are UUIDs: nothing to escape)."""
-    return "id IN [" + ", ".join(f'"{listing_id}"' for listing_id in ids) + "]"
 
 
 # A term names something: a figure or a percentage (2000, 8%) is no shared technology.

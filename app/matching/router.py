@@ -102,7 +102,14 @@ async def search(
     `price_max` concern achievements only, so setting one limits the result to achievements; so do
     the price orders. An order other than relevance lists the listings containing every word of the
     query, strictly in that order. Only published listings are indexed. 503 with `Retry-After` when
-    the search engine is down."""
+    the search engine is down.
+
+    `total` is the number of listings holding every word of the query (in any order; synonyms and
+    script variants count), and each hit says whether it is one of them (`matches_all_words`):
+    ranked by relevance, the hits go on with listings sharing only some of the words, marked false
+    and not counted — show "N 条结果" over the true ones and the rest as related. Highlights are
+    HTML: the listing's text escaped (a `<br>` or `p<q` it holds shows as typed), matched words in
+    `<em>`. Prices are written with two decimals, as in the listing itself."""
     filters = SearchFilters(
         field=field,
         region=region,

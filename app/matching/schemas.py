@@ -1,13 +1,12 @@
 """Search, match, subscription and notification payloads."""
 
 import uuid
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.core.pagination import Page
-from app.core.types import ChinaTime, Money, RegionCode, SafeText
+from app.core.types import ChinaTime, Money, RegionCode, SafeText, Yuan
 from app.core.vocabulary import TechnologyField
 from app.listings.vocabulary import TransferMode
 from app.matching.models import WEBHOOK_URL_MAX, SubscriptionKind
@@ -20,12 +19,22 @@ class SearchHit(BaseModel):
     type: Kind = Field(description="achievement=科技成果、demand=技术需求、expert=专家、agency=服务机构")
     id: uuid.UUID
     title: str = Field(description="标题（专家、机构为名称）")
-    highlight: dict[str, str] = Field(description="命中词以 <em> 标出的标题与摘要片段（简体、半角）")
+    highlight: dict[str, str] = Field(
+        description="标题与摘要片段（简体、半角）：HTML 转义后的文本，命中词以 <em>…</em> 标出，"
+        "可直接作为 HTML 显示。Title and abstract snippet as HTML: the text escaped, matched words "
+        "marked with <em>."
+    )
     score: float = Field(description="0–1 的相关度")
+    matches_all_words: bool = Field(
+        description="是否包含全部搜索词（同义词、繁简、全半角均算）；total 即此项为 true 的信息数，"
+        "为 false 的是只包含部分搜索词的相关信息。无搜索词时为 true。"
+        "Whether the listing holds every word of the query (synonyms and script variants count); "
+        "`total` counts the listings for which it is true, the others share only some of the words."
+    )
     field: list[str] = []
     region_code: str | None = None
     maturity: int | None = None
-    asking_price: Decimal | None = None
+    asking_price: Yuan | None = Field(default=None, description="意向价格（元，两位小数）；空为面议")
     published_at: ChinaTime | None = None
 
 
@@ -35,10 +44,12 @@ class SearchResult(BaseModel):
         description="各分面取值的命中数：type、field、region_province、maturity、transfer_modes"
     )
     total: int = Field(
-        description="包含全部搜索词的信息数（与搜索词顺序无关，分面计数同此）；"
-        "按相关度排列的 hits 之后还会列出只包含部分搜索词的信息。"
-        "Listings containing every word (facets count the same); the ranked hits "
-        "go on with listings sharing some of the words."
+        description="包含全部搜索词的信息数（与搜索词顺序无关，分面计数同此），即各页 hits 中 "
+        "matches_all_words 为 true 的条数之和；按相关度排列时，hits 还会列出只包含部分搜索词的信息"
+        "（matches_all_words 为 false），不计入 total。Listings holding every word (facets count the "
+        "same): the hits with `matches_all_words` true over all pages. Ranked by relevance, the hits "
+        "also list listings sharing only some of the words (`matches_all_words` false), which `total` "
+        "does not count."
     )
     limit: int
     offset: int

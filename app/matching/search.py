@@ -1,8 +1,10 @@
 """Search across the four kinds: one multi-search request to Meilisearch, each kind's query hybrid
 (keyword ranking fused with the lexical BM25 vector, search/lexical.py), the kinds' hits merged here."""
 
+import html
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from app.core.errors import ServiceUnavailable
@@ -32,6 +34,9 @@ SORTS: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
     ),
 }
 RETRIEVE = ["id", "type", "display_title", "field", "region_code", "maturity", "asking_price", "published_at"]
+# Meilisearch marks matched words with these; listing text cannot hold them (app/core/types.SafeText
+# refuses Unicode's noncharacters), so the text around them is escaped and they become <em> here.
+MARK, END = "\ufdd0", "\ufdd1"
 
 
 def unavailable(exc: Exception | None = None) -> ServiceUnavailable:
@@ -80,8 +85,8 @@ def kind_query(
         "attributesToHighlight": ["title", "description"],
         "attributesToCrop": ["description"],
         "cropLength": 40,
-        "highlightPreTag": "<em>",
-        "highlightPostTag": "</em>",
+        "highlightPreTag": MARK,
+        "highlightPostTag": END,
         "locales": ["cmn"],
     }
     if vector is not None:
@@ -91,7 +96,20 @@ def kind_query(
         # every word (docs/search.md: two keywords 0.952 → 0.956).
         query["matchingStrategy"] = "all"
         query["showMatchesPosition"] = True  # for `shares_a_word`
+        query["showRankingScoreDetails"] = True  # for `from_keyword_side`
     return query
+
+
+def only(ids: Sequence[str]) -> str:
+    """The filter restricting a search to these listings (ids are UUIDs: nothing to escape)."""
+    return "id IN [" + ", ".join(f'"{listing_id}"' for listing_id in ids) + "]"
+
+
+def from_keyword_side(hit: dict[str, Any]) -> bool:
+    """Whether a hybrid hit came from its keyword side, which asks for every word: it then holds
+    them all. A hit of the vector side may hold them all too (its vector score beat its keyword
+    score, or the keyword side listed enough others) or only some."""
+    return "vectorSort" not in (hit.get("_rankingScoreDetails") or {})
 
 
 def shares_a_word(hit: dict[str, Any]) -> bool:
@@ -109,14 +127,17 @@ def shares_a_word(hit: dict[str, Any]) -> bool:
 
 
 def _highlighted(text: str) -> str:
-    """Meilisearch marks each matched segment: 无人机, cut 无人 + 机, came back as
-    <em>无人</em><em>机</em>. One mark per run of matched text. (Listing text holds no tags.)"""
-    return text.replace("</em><em>", "")
+    """The text html-escaped, then Meilisearch's marks as <em>: nothing a user typed becomes markup
+    (an abstract may hold <br> or p<q, stored as given). Meilisearch marks each matched segment —
+    无人机, cut 无人 + 机, came back as two marks — so adjacent marks are joined into one."""
+    escaped = html.escape(text).replace(END + MARK, "")
+    return escaped.replace(MARK, "<em>").replace(END, "</em>")
 
 
-def _hit(engine: Engine, raw: dict[str, Any]) -> SearchHit:
+def _hit(raw: dict[str, Any], every_word: bool) -> SearchHit:
     formatted = raw.get("_formatted") or {}
     published = raw.get("published_at")
+    price = raw.get("asking_price")
     return SearchHit(
         type=raw["type"],
         id=raw["id"],
@@ -126,12 +147,26 @@ def _hit(engine: Engine, raw: dict[str, Any]) -> SearchHit:
             "description": _highlighted(formatted.get("description", "")),
         },
         score=round(raw.get("_rankingScore", 0.0), 4),
+        matches_all_words=every_word,
         field=raw.get("field") or [],
         region_code=raw.get("region_code"),
         maturity=raw.get("maturity"),
-        asking_price=raw.get("asking_price"),
+        # A double in the document (Meilisearch filters numbers so): its shortest form, then 2 places.
+        asking_price=Decimal(repr(price)) if price is not None else None,
         published_at=datetime.fromtimestamp(published, UTC) if published else None,
     )
+
+
+def every_word_query(engine: Engine, kind: str, keywords: str, filters: list[str]) -> dict[str, Any]:
+    """The keyword query for the listings of a kind holding every word of the query, whatever
+    their order: what `total` and the facets count, and what `matches_all_words` says of a hit."""
+    return {
+        "indexUid": engine.index(kind),
+        "q": keywords,
+        "filter": filters,
+        "matchingStrategy": "all",
+        "locales": ["cmn"],
+    }
 
 
 def search_queries(
@@ -165,19 +200,27 @@ def search_queries(
     for kind in kinds:
         query = kind_query(engine, kind, keywords, vector, clauses)
         query |= {"limit": offset + limit, "showRankingScore": True}
-        count = {
-            "indexUid": engine.index(kind),
-            "q": keywords,
-            "filter": clauses,
-            "limit": 0,
-            "facets": FACETS,
-            "matchingStrategy": "all",
-            "locales": ["cmn"],
-        }
+        count = every_word_query(engine, kind, keywords, clauses) | {"limit": 0, "facets": FACETS}
         if ordered:
             query |= {"sort": [SORTS[sort][0]], "matchingStrategy": "all"}
         queries += [query, count]
     return queries
+
+
+async def holding_every_word(
+    engine: Engine, q: str, filters: SearchFilters, candidates: dict[str, list[str]]
+) -> set[str]:
+    """Which of these listings (ids by kind) hold every word: the counting query, restricted to
+    them. Asked only when the hits alone cannot tell (`search`)."""
+    keywords = keyword_query(normalize(q.strip()))
+    clauses = filter_expression(filters)
+    queries = [
+        every_word_query(engine, kind, keywords, [*clauses, only(ids)])
+        | {"limit": len(ids), "attributesToRetrieve": ["id"]}
+        for kind, ids in candidates.items()
+    ]
+    answer = await engine.multi_search({"queries": queries})
+    return {hit["id"] for result in answer["results"] for hit in result["hits"]}
 
 
 async def search(
@@ -190,7 +233,14 @@ async def search(
     offset: int,
     sort: SearchOrder | None = None,
 ) -> SearchResult:
-    """Without `sort`: by relevance when there is a query, newest first when browsing."""
+    """Without `sort`: by relevance when there is a query, newest first when browsing.
+
+    Each hit says whether it holds every word of the query (`matches_all_words`); `total` counts
+    the listings that do, so a client can show "N results" above the hits that do and list the
+    others as related. A hit of the keyword side holds every word (it asks for all). One of the
+    vector side holds only some when the keyword side already brought as many listings as hold
+    every word; otherwise a second, small request asks Meilisearch which of those hits hold them
+    all, by the same query that counts. A hit holding every word is listed whatever its score."""
     sort = sort or ("relevance" if q.strip() else "newest")
     kinds = kinds_for(types, filters, sort)
     if not kinds:
@@ -198,12 +248,30 @@ async def search(
     queries = search_queries(engine, q, kinds, filters, limit=limit, offset=offset, sort=sort)
     try:
         answer = await engine.multi_search({"queries": queries})
+        results = answer["results"]
+        found: list[dict[str, Any]] = []
+        every_word: dict[str, bool] = {}
+        unsure: dict[str, list[str]] = {}
+        for kind, result, counted in zip(kinds, results[0::2], results[1::2], strict=True):
+            keyword_side = {hit["id"] for hit in result["hits"] if from_keyword_side(hit)}
+            complete = len(keyword_side) >= counted.get("estimatedTotalHits", 0)
+            for hit in result["hits"]:
+                found.append(hit)
+                if hit["id"] in keyword_side or complete:
+                    every_word[hit["id"]] = hit["id"] in keyword_side
+                else:
+                    unsure.setdefault(kind, []).append(hit["id"])
+        if unsure:
+            holding = await holding_every_word(engine, q, filters, unsure)
+            every_word |= {listing: listing in holding for ids in unsure.values() for listing in ids}
     except SearchUnavailable as exc:
         raise unavailable(exc) from exc
-    results = answer["results"]
-    found = [hit for result in results[0::2] for hit in result["hits"]]
     if sort == "relevance":
-        found = [hit for hit in found if hit.get("_rankingScore", 0.0) >= MIN_SCORE and shares_a_word(hit)]
+        found = [
+            hit
+            for hit in found
+            if every_word[hit["id"]] or (hit.get("_rankingScore", 0.0) >= MIN_SCORE and shares_a_word(hit))
+        ]
         found.sort(key=lambda hit: hit.get("_rankingScore", 0.0), reverse=True)
     else:
         found.sort(key=SORTS[sort][1])
@@ -217,7 +285,7 @@ async def search(
             for value, count in values.items():
                 merged[value] = merged.get(value, 0) + count
     return SearchResult(
-        hits=[_hit(engine, raw) for raw in hits],
+        hits=[_hit(raw, every_word[raw["id"]]) for raw in hits],
         facets=facets,
         total=total,
         limit=limit,

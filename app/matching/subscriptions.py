@@ -28,7 +28,7 @@ from app.matching import matches as matching
 from app.matching import webhooks
 from app.matching.models import Notification, Subscription, SubscriptionKind
 from app.matching.schemas import SearchFilters, SubscriptionCreate, SubscriptionUpdate
-from app.matching.search import filter_expression, kinds_for
+from app.matching.search import every_word_query, filter_expression, kinds_for, only
 from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue
 from search.engine import Engine
@@ -341,15 +341,13 @@ async def _saved_search_hits(
         filters = SearchFilters.model_validate(subscription.filters)
         if kind not in kinds_for(subscription.types, filters):
             continue
-        query = {
-            "indexUid": engine.index(kind),
-            "q": keyword_query(normalize(subscription.query)),
-            "filter": [matching.only(listing_ids), *filter_expression(filters)],
-            "matchingStrategy": "all",
-            "limit": len(listing_ids),
-            "attributesToRetrieve": ["id"],
-            "locales": ["cmn"],
-        }
+        # The query search's `total` counts by: a saved search notifies of what it would count.
+        query = every_word_query(
+            engine,
+            kind,
+            keyword_query(normalize(subscription.query)),
+            [only(listing_ids), *filter_expression(filters)],
+        ) | {"limit": len(listing_ids), "attributesToRetrieve": ["id"]}
         asked.append((subscription, query))
     found: list[tuple[Subscription, str]] = []
     for chunk in _per_request(asked, len(listing_ids)):

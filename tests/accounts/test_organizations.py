@@ -48,7 +48,7 @@ async def test_registration_refuses_bad_codes_and_writes_nothing(
         "organization.credit_code": registration(credit_code=bad_check_character),
         "organization.region_code": registration(region_code="329999"),
         "organization.kind": registration(kind="registration_office"),
-        "organization.name": registration(name="<script>alert(1)</script>"),
+        "organization.name": registration(name="某某\x07科技有限公司"),
     }
     for field, body in cases.items():
         response = await client.post("/api/v1/auth/register", json=body)

@@ -182,7 +182,7 @@ async def test_dry_run_reports_and_writes_nothing(client, db, owner):
 async def test_one_bad_row_rejects_the_file_unless_partial(client, db, owner):
     who = await owner("achievements")
     before = await counts(db, Achievement)
-    bad = CSV_OK + "<b>标题</b>,描述,agriculture,,,,,\n"
+    bad = CSV_OK + "标题\x07,描述,agriculture,,,,,\n"
     response = await _upload(client, who, "c.csv", bad.encode())
     assert response.status_code == 422
     body = response.json()

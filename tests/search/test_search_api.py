@@ -1,9 +1,12 @@
 """GET /api/v1/search: scripts, synonyms, kinds, facets, filters, highlights."""
 
+import html
 import itertools
+import re
 
 import pytest
 
+from app.matching import search as searching
 from search import lexical
 from search.normalize import normalize, tokens
 from tests.search.conftest import AIDS_SURVEY, MINIMAL
@@ -140,6 +143,94 @@ async def test_the_total_counts_listings_with_every_word_in_any_order(client, ca
         assert {catalogue["graphene"], catalogue["ai"]} <= {hit["id"] for hit in body["hits"]}, q
     both = await _search(client, q="导热 石墨烯")
     assert both["total"] == 2 and both["facets"]["type"] == {"achievement": 1, "demand": 1}
+
+
+async def test_each_hit_says_whether_it_holds_every_word_and_the_total_counts_those(
+    client, catalogue
+) -> None:
+    """石墨烯 病理 answered total 0 above two hits, 稀土永磁 total 2 above eight: a client showed
+    "2 results" over 8 and could not tell which two."""
+    for q in ("石墨烯 病理", "导热 石墨烯", "石墨烯", "人工智能", "电网 负荷", "石墨烯 病理 电网", "石墨"):
+        body = await _search(client, q=q, limit=100)
+        assert sum(hit["matches_all_words"] for hit in body["hits"]) == body["total"], q
+    partial = await _search(client, q="石墨烯 病理")
+    flags = {hit["id"]: hit["matches_all_words"] for hit in partial["hits"]}
+    assert partial["total"] == 0 and flags[catalogue["graphene"]] is False and flags[catalogue["ai"]] is False
+    both = await _search(client, q="导热 石墨烯")
+    assert {hit["id"] for hit in both["hits"] if hit["matches_all_words"]} == {
+        catalogue["graphene"],
+        catalogue["demand"],
+    }
+    # Browsing, or an explicit order, lists only listings holding every word.
+    for params in ({}, {"sort": "newest", "q": "石墨烯"}, {"sort": "price_asc"}):
+        body = await _search(client, **params)
+        assert body["hits"] and all(hit["matches_all_words"] for hit in body["hits"]), params
+
+
+async def test_a_hit_holding_every_word_is_listed_and_marked_whichever_side_found_it(
+    client, owner, make_listing, indexed, monkeypatch
+) -> None:
+    """Two typos score the keyword side 0.5, and the listing came from the vector side (0.5, no
+    token in common): it was counted (total 1) and dropped from the hits as under 0.51. Which of
+    the vector side's hits hold every word is then asked of Meilisearch by the counting query."""
+    uni = await owner("achievements")
+    coating = await make_listing(
+        "achievements",
+        uni,
+        title="Graphene coating for heat spreading",
+        description="A graphene coating sprayed on copper.",
+    )
+    other = await make_listing(
+        "achievements", uni, title="石墨烯导热涂层", description="导热石墨烯涂层的喷涂工艺。"
+    )
+    for listing in (coating, other):
+        await indexed("achievement", listing["id"])
+    asked: list[dict[str, list[str]]] = []
+    ask = searching.holding_every_word
+
+    async def spy(engine, q, filters, candidates):
+        asked.append(candidates)
+        return await ask(engine, q, filters, candidates)
+
+    monkeypatch.setattr(searching, "holding_every_word", spy)
+    body = await _search(client, q="graphane coatinq", types="achievement")
+    assert body["total"] == 1
+    assert [(hit["id"], hit["matches_all_words"]) for hit in body["hits"]] == [(coating["id"], True)]
+    assert coating["id"] in asked[0]["achievement"]
+
+
+async def test_prices_in_hits_read_as_in_the_listing(client, owner, make_listing, indexed) -> None:
+    """Hits wrote "800000.0" (the search document's double) where the listing wrote "800000.00"."""
+    uni = await owner("achievements")
+    listing = await make_listing(
+        "achievements",
+        uni,
+        title="谐波减速器柔轮加工工艺",
+        description="柔轮的旋压加工。",
+        asking_price="800000",
+    )
+    assert listing["asking_price"] == "800000.00"
+    await indexed("achievement", listing["id"])
+    hit = (await _search(client, q="柔轮加工", types="achievement"))["hits"][0]
+    read = (await client.get(f"/api/v1/achievements/{listing['id']}")).json()
+    assert hit["asking_price"] == read["asking_price"] == "800000.00"
+
+
+async def test_highlights_escape_the_text_a_user_typed(client, owner, make_listing, indexed) -> None:
+    """Text is stored as given — an abstract pasted from a web page holds <br>, a formula p<q —
+    and a highlight is that text html-escaped with only its own marks as markup."""
+    uni = await owner("achievements")
+    title = "当 p<q 时<b>柔轮</b>的疲劳寿命"
+    description = "结果如下：<br>1 材料与方法 <script>alert(1)</script> 柔轮 <em>R&D</em>"
+    listing = await make_listing("achievements", uni, title=title, description=description)
+    assert (listing["title"], listing["description"]) == (title, description)
+    await indexed("achievement", listing["id"])
+    highlight = (await _search(client, q="柔轮", types="achievement"))["hits"][0]["highlight"]
+    assert highlight["title"] == "当 p&lt;q 时&lt;b&gt;<em>柔轮</em>&lt;/b&gt;的疲劳寿命"
+    for shown, typed in ((highlight["title"], title), (highlight["description"], description)):
+        text = re.sub("</?em>", "", shown)
+        assert "<" not in text and html.unescape(text) == normalize(typed), shown  # ： → : (NFKC)
+    assert "&lt;script&gt;" in highlight["description"] and "<em>柔轮</em>" in highlight["description"]
 
 
 async def test_a_latin_last_word_is_matched_whole_a_chinese_one_as_a_prefix(
