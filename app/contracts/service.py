@@ -114,17 +114,22 @@ def _implausible(data: ApplicationFields, today: date, settings: Settings) -> li
         found.append(
             FieldError("signed_on", "before_floor", f"Signed before {floor}.", f"签订日期早于 {floor}。")
         )
-    if data.contract_amount > settings.contract_amount_ceiling:
-        ceiling = f"{settings.contract_amount_ceiling:,}"
-        found.append(
-            FieldError(
-                "contract_amount",
-                "above_ceiling",
-                f"A contract amount above {ceiling} yuan is not plausible.",
-                f"成交额超过 {ceiling} 元，不合常理。",
-            )
-        )
+    if (too_large := above_ceiling(data.contract_amount, settings)) is not None:
+        found.append(too_large)
     return found
+
+
+def above_ceiling(contract_amount: Decimal, settings: Settings) -> FieldError | None:
+    """A form's amount and an amendment's are judged alike: above the ceiling is not plausible."""
+    if contract_amount <= settings.contract_amount_ceiling:
+        return None
+    ceiling = f"{settings.contract_amount_ceiling:,}"
+    return FieldError(
+        "contract_amount",
+        "above_ceiling",
+        f"A contract amount above {ceiling} yuan is not plausible.",
+        f"成交额超过 {ceiling} 元，不合常理。",
+    )
 
 
 async def _route(

@@ -17,6 +17,7 @@ from app.contracts.models import ContractApplication, ContractEvent
 from app.contracts.service import (
     _invalid,
     _locked,
+    above_ceiling,
     contribution,
     deadline,
     duplicate_contract,
@@ -26,7 +27,7 @@ from app.contracts.service import (
 )
 from app.contracts.workflow import Action, Actor, Status, TransitionRefused, resolve
 from app.core.config import Settings
-from app.core.errors import Conflict, InvalidTransition, NotPermitted
+from app.core.errors import Conflict, InvalidTransition, NotPermitted, ValidationFailed
 from app.core.types import today_in_china
 from app.stats import summary
 
@@ -196,6 +197,8 @@ async def _end_amendment_review(app: ContractApplication, ctx: Context) -> dict[
 async def _amend(app: ContractApplication, ctx: Context) -> dict[str, Any]:
     contract_amount: Decimal = ctx.params["contract_amount"]
     technology_amount: Decimal = ctx.params["technology_amount"]
+    if (too_large := above_ceiling(contract_amount, ctx.settings)) is not None:
+        raise ValidationFailed(errors=[too_large])
     _technology_amount_fits(technology_amount, contract_amount, "technology_amount")
     decision: dict[str, Any] = {}
     if app.status == Status.amendment_review:

@@ -93,3 +93,21 @@ async def test_an_amendment_to_zero_is_refused(
     current = (await client.get(f"/api/v1/contracts/{app['id']}", headers=w.officer.headers)).json()
     assert current["registered_technology_amount"] == "700000.00" and current["amendment_count"] == 0
     assert await _events(db, app["id"]) == before
+
+
+async def test_an_amendment_above_the_ceiling_is_refused(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    """The ceiling a form is held to holds for a change registration too: an officer cannot amend a
+    contract to 99,999,999,999,999.99 元."""
+    w = await helpers.world(client, db)
+    app = await helpers.registered(client, w)
+    before = await _events(db, app["id"])
+    response = await client.post(
+        f"/api/v1/contracts/{app['id']}/amend",
+        json={"contract_amount": "99999999999999.99", "technology_amount": "800000.00", "reason": "补充协议"},
+        headers=w.officer.headers,
+    )
+    assert response.status_code == 422, response.text
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        ("contract_amount", "above_ceiling")
+    ]
+    assert await _events(db, app["id"]) == before
