@@ -32,8 +32,12 @@ async def issue_token(
 ) -> TokenResponse:
     """Sign in (OAuth2 password flow): form fields `username` (the e-mail) and `password`.
 
-    Returns a short-lived access token and a refresh token. After repeated failures the account
-    is locked for a while (429 with `Retry-After`). 登录。"""
+    Returns a short-lived access token and a refresh token. Attempts are counted per e-mail,
+    registered or not, before the password is checked: after `TECHEX_LOGIN_MAX_FAILURES` failures
+    (or while that many are being checked) the e-mail is refused for a while, 429
+    `account_locked` with `Retry-After`. A wrong password, an unknown e-mail and a deactivated
+    account all answer 401 `invalid_credentials`; only the right password of a deactivated account
+    answers 403 `account_disabled`. 登录。"""
     return await service.login(
         session, email=form.username, password=form.password, settings=request.app.state.settings
     )

@@ -232,8 +232,8 @@ _INVALID_CREDENTIALS = Unauthenticated(
 )
 
 
-def _locked(until: datetime, now: datetime) -> TooManyRequests:
-    seconds = max(1, int((until - now).total_seconds()) + 1)
+def _locked(until: datetime | None, now: datetime) -> TooManyRequests:
+    seconds = max(1, int(((until or now) - now).total_seconds()) + 1)
     return TooManyRequests(
         code="account_locked",
         message_en=f"Too many failed sign-ins; try again in {seconds} seconds.",
@@ -242,20 +242,19 @@ def _locked(until: datetime, now: datetime) -> TooManyRequests:
     )
 
 
-async def _record_failed_login(
-    session: AsyncSession, *, user: User, settings: Settings, now: datetime
+async def _lock_out(
+    session: AsyncSession, *, email_digest: str, user: User | None, settings: Settings
 ) -> None:
-    failures = await repository.register_failed_login(session, user.id)
-    if failures >= settings.login_max_failures:
-        until = now + timedelta(seconds=settings.login_lockout_seconds)
-        await repository.lock_user(session, user.id, until)
+    """The attempt that reached the limit failed: the lockout runs from now."""
+    until = datetime.now(UTC) + timedelta(seconds=settings.login_lockout_seconds)
+    if await repository.lock_login(session, email_digest, until=until, limit=settings.login_max_failures):
         await audit.record(
             session,
             actor=None,
-            object_type="user",
-            object_id=user.id,
+            object_type="user" if user else "login_throttle",
+            object_id=user.id if user else email_digest,
             action="locked_out",
-            changes={"failed_logins": failures, "locked_until": until},
+            changes={"failed_logins": settings.login_max_failures, "locked_until": until},
         )
     await _commit_before_failing(session)
 
@@ -309,23 +308,37 @@ async def login(session: AsyncSession, *, email: str, password: str, settings: S
             ]
         )
     now = datetime.now(UTC)
+    # Counted, and committed, before the password is checked: however many guesses arrive at once,
+    # no more than the limit are checked. Counted per e-mail whether or not an account has it, and
+    # an unknown e-mail is checked against a dummy hash, so that until the password is right an
+    # unknown, a wrong and a deactivated account answer alike, in the same time.
+    email_digest = digest_token(email.lower())
+    attempt = await repository.count_login_attempt(
+        session,
+        email_digest,
+        now=now,
+        window=timedelta(seconds=settings.login_lockout_seconds),
+        limit=settings.login_max_failures,
+    )
+    if attempt is None:
+        raise _locked(await repository.get_login_lockout_end(session, email_digest), now)
+    await repository.prune_login_throttles(session, now=now)
     user = await repository.get_user_by_email(session, email)
-    # Ends the read: the connection goes back to the pool while argon2 works (tens of ms in a thread).
+    # Ends the transaction: the connection goes back to the pool while argon2 works in a thread.
     await session.commit()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise _locked(user.locked_until, now)
     if not await verify_password(password, user.password_hash if user else None):
-        if user is not None:
-            await _record_failed_login(session, user=user, settings=settings, now=now)
+        if attempt >= settings.login_max_failures:
+            await _lock_out(session, email_digest=email_digest, user=user, settings=settings)
         raise _INVALID_CREDENTIALS
     assert user is not None
+    await repository.clear_login_attempts(session, email_digest)
     if not user.is_active:
+        # The password proves the owner, who may learn why; the count is cleared all the same.
+        await _commit_before_failing(session)
         raise NotPermitted(
             code="account_disabled", message_en="This account is disabled.", message_zh="该账号已停用。"
         )
 
-    user.failed_login_count = 0
-    user.locked_until = None
     user.last_login_at = now
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)

@@ -1,6 +1,8 @@
 """Password hashing (Argon2id) and access tokens (JWT, HS256).
 
-Argon2 is deliberately slow, so hashing runs in a worker thread and never blocks the event loop.
+Argon2 is deliberately slow, so hashing runs in a worker thread and never blocks the event loop;
+each hash takes `password_hash_memory_kib` of memory, so at most `password_hash_concurrency` run at
+once and further ones wait their turn.
 """
 
 import hashlib
@@ -11,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import jwt
+from anyio import CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from starlette.concurrency import run_in_threadpool
 
 from app.core.config import get_settings
 
@@ -33,20 +36,32 @@ def _hasher() -> tuple[PasswordHasher, str]:
     return hasher, hasher.hash(secrets.token_hex(16))
 
 
+# One limiter per event loop (a limiter belongs to the loop it waits on), as anyio keeps its own.
+_HASH_LIMITER: RunVar[CapacityLimiter] = RunVar("password_hash_limiter")
+
+
+def _hash_limiter() -> CapacityLimiter:
+    try:
+        return _HASH_LIMITER.get()
+    except LookupError:
+        limiter = CapacityLimiter(get_settings().password_hash_concurrency)
+        _HASH_LIMITER.set(limiter)
+        return limiter
+
+
 async def hash_password(password: str) -> str:
-    return await run_in_threadpool(_hasher()[0].hash, password)
+    return await to_thread.run_sync(lambda: _hasher()[0].hash(password), limiter=_hash_limiter())
 
 
 async def verify_password(password: str, password_hash: str | None) -> bool:
-    hasher, dummy = _hasher()
-
     def verify() -> bool:
+        hasher, dummy = _hasher()
         try:
             return hasher.verify(password_hash or dummy, password) and password_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 
-    return await run_in_threadpool(verify)
+    return await to_thread.run_sync(verify, limiter=_hash_limiter())
 
 
 def needs_rehash(password_hash: str) -> bool:
