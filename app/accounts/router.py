@@ -74,7 +74,9 @@ async def logout(
 )
 async def register(session: SessionDep, body: RegistrationRequest) -> UserRead:
     """Self-service sign-up of a university, institute, enterprise or agency with its first user.
-    The organization may publish only after an administrator verifies it. 机构自助注册。"""
+    The organization may publish only after an administrator verifies it. A guessable password
+    (common, repetitive, or made of the e-mail, name or organization) is 422 `weak_password`
+    naming `user.password`, with the strength estimator's advice in `password_feedback`. 机构自助注册。"""
     user = await service.register(session, data=body)
     return UserRead.model_validate(user)
 
@@ -93,7 +95,7 @@ async def read_me(user: CurrentUser) -> UserRead:
 )
 async def create_user(session: SessionDep, admin: AdminUser, body: UserCreate) -> UserRead:
     """Create a user in an existing organization (administrators only), e.g. a registration
-    officer. 创建用户。"""
+    officer. A guessable password is 422 `weak_password` naming `password`. 创建用户。"""
     organization = await service.get_organization(session, organization_id=body.organization_id)
     user = await service.create_user(
         session,

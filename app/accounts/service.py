@@ -10,7 +10,7 @@ from app.accounts.models import ROLE_ORGANIZATION_KINDS, AuthSession, Organizati
 from app.accounts.schemas import OrganizationCreate, RegistrationRequest, TokenResponse
 from app.audit import service as audit
 from app.audit.service import Actor, SystemActor
-from app.core.config import Settings
+from app.core.config import Settings, get_settings
 from app.core.db import add_unique
 from app.core.errors import (
     Conflict,
@@ -27,6 +27,7 @@ from app.core.security import (
     hash_password,
     needs_rehash,
     new_refresh_token,
+    password_weakness,
     verify_password,
 )
 from app.core.types import CONTROL_CHARACTERS
@@ -110,6 +111,38 @@ async def create_organization(
     return organization
 
 
+async def check_password_strength(password: str, *, field: str, user_inputs: list[str]) -> None:
+    """Refuses a guessable password (zxcvbn's score below `password_min_score`) wherever one is
+    set, with the estimator's advice, before anything is hashed or written."""
+    weakness = await password_weakness(
+        password, user_inputs=user_inputs, min_score=get_settings().password_min_score
+    )
+    if weakness is None:
+        return
+    advice = " ".join(filter(None, [weakness.warning, *weakness.suggestions]))
+    raise ValidationFailed(
+        code="weak_password",
+        message_en="The password is too easy to guess; choose another.",
+        message_zh="密码过于简单、容易被猜到，请另选一个。",
+        errors=[
+            FieldError(
+                field,
+                "weak_password",
+                f"Too easy to guess (strength {weakness.score} of 4). {advice}".strip(),
+                f"密码过于简单（强度 {weakness.score}/4），请避免常见密码、重复或连续字符、"
+                f"邮箱、姓名和机构名称。{advice}".strip(),
+            )
+        ],
+        extra={
+            "password_feedback": {
+                "score": weakness.score,
+                "warning": weakness.warning,
+                "suggestions": weakness.suggestions,
+            }
+        },
+    )
+
+
 async def create_user(
     session: AsyncSession,
     *,
@@ -119,8 +152,14 @@ async def create_user(
     password: str,
     role: Role,
     full_name: str = "",
+    input_prefix: str = "",
 ) -> User:
+    """`input_prefix` is where the caller's input holds the user (`user.` in a sign-up), so that a
+    422 names the field as the caller sent it."""
     check_role_fits_organization(role, organization)
+    await check_password_strength(
+        password, field=f"{input_prefix}password", user_inputs=[email, full_name, organization.name]
+    )
     user = User(
         email=email.lower(),
         password_hash=await hash_password(password),
@@ -153,6 +192,7 @@ async def register(session: AsyncSession, *, data: RegistrationRequest) -> User:
         password=data.user.password,
         role=Role.member,
         full_name=data.user.full_name,
+        input_prefix="user.",
     )
 
 
