@@ -66,7 +66,7 @@ def make_migration(message: Annotated[str, typer.Argument(help="slug, e.g. add_l
 @cli.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="sign-in e-mail")],
-    password: Annotated[str, typer.Option(help="at least 10 characters")],
+    password: Annotated[str, typer.Option(help="at least 10 characters, not guessable (zxcvbn)")],
     role: Annotated[Role, typer.Option(help="admin, member, tech_manager or registration_officer")],
     org: Annotated[str, typer.Option(help="organization name; created when missing")],
     org_kind: Annotated[OrganizationKind, typer.Option(help="kind of the organization")],

@@ -1,6 +1,6 @@
 """Imports every domain's models so that `Base.metadata` (and so Alembic) sees all tables."""
 
-from app.accounts.models import AuthSession, Organization, RefreshToken, User
+from app.accounts.models import AuthSession, LoginThrottle, Organization, RefreshToken, User
 from app.audit.models import AuditEntry
 from app.contracts.models import (
     CalendarDay,
@@ -31,6 +31,7 @@ __all__ = [
     "Demand",
     "Expert",
     "IdempotencyRecord",
+    "LoginThrottle",
     "Notification",
     "Organization",
     "OutboxMessage",

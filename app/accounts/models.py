@@ -113,11 +113,23 @@ class User(UUIDPrimaryKey, Timestamps, Base):
         ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    failed_login_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
 
     organization: Mapped[Organization] = relationship(lazy="raise", foreign_keys=[organization_id])
+
+
+class LoginThrottle(Base):
+    """Sign-in attempts counted per e-mail, registered or not, so that a lockout tells nothing about
+    which e-mails have accounts. Keyed by the SHA-256 of the lower-cased e-mail: the typed address
+    is any text, of any length, often someone's mistyped real one."""
+
+    __tablename__ = "login_throttles"
+
+    email_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Attempts counted since the last success, each before its password was checked.
+    attempts: Mapped[int] = mapped_column(Integer)
+    # The row counts until then: the last attempt plus the lockout, or the end of the lockout.
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class AuthSession(UUIDPrimaryKey, Base):

@@ -1,13 +1,14 @@
 """All SQL of the accounts domain."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from app.accounts.models import AuthSession, Organization, RefreshToken, User
+from app.accounts.models import AuthSession, LoginThrottle, Organization, RefreshToken, User
 from app.core.pagination import PageParams, fetch_page
 
 
@@ -85,21 +86,63 @@ async def get_user_in_live_session(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def register_failed_login(session: AsyncSession, user_id: uuid.UUID) -> int:
-    """Atomically count one more failure; concurrent guesses cannot slip past the limit."""
+async def count_login_attempt(
+    session: AsyncSession, email_digest: str, *, now: datetime, window: timedelta, limit: int
+) -> int | None:
+    """Count one sign-in attempt for an e-mail, in one statement: concurrent attempts queue on the
+    row, so no more than `limit` are ever counted. The attempt's number, or None when `limit` are
+    counted already and have not expired (a lockout, or that many still being checked). An
+    expired count starts again from one."""
+    expired = LoginThrottle.expires_at <= now
     statement = (
-        update(User)
-        .where(User.id == user_id)
-        .values(failed_login_count=User.failed_login_count + 1)
-        .returning(User.failed_login_count)
+        pg_insert(LoginThrottle)
+        .values(email_digest=email_digest, attempts=1, expires_at=now + window)
+        .on_conflict_do_update(
+            index_elements=[LoginThrottle.email_digest],
+            set_={
+                "attempts": case((expired, 1), else_=LoginThrottle.attempts + 1),
+                "expires_at": now + window,
+            },
+            where=or_(expired, LoginThrottle.attempts < limit),
+        )
+        .returning(LoginThrottle.attempts)
     )
-    return (await session.execute(statement)).scalar_one()
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def lock_user(session: AsyncSession, user_id: uuid.UUID, until: datetime) -> None:
-    await session.execute(
-        update(User).where(User.id == user_id).values(locked_until=until, failed_login_count=0)
+async def get_login_lockout_end(session: AsyncSession, email_digest: str) -> datetime | None:
+    statement = select(LoginThrottle.expires_at).where(LoginThrottle.email_digest == email_digest)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def lock_login(session: AsyncSession, email_digest: str, *, until: datetime, limit: int) -> bool:
+    """Start the lockout once the attempt that reached the limit failed; False when a success in
+    the meantime cleared the count."""
+    statement = (
+        update(LoginThrottle)
+        .where(LoginThrottle.email_digest == email_digest, LoginThrottle.attempts >= limit)
+        .values(expires_at=until)
+        .returning(LoginThrottle.email_digest)
     )
+    return (await session.execute(statement)).scalar_one_or_none() is not None
+
+
+async def clear_login_attempts(session: AsyncSession, email_digest: str) -> None:
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.email_digest == email_digest))
+
+
+async def prune_login_throttles(session: AsyncSession, *, now: datetime, batch: int = 2) -> None:
+    """Delete a few expired counts. Each attempt adds at most one row and removes up to `batch`,
+    so the table holds little more than the e-mails tried within the lockout period, however many
+    unknown ones are guessed; rows another attempt holds are skipped, not waited for."""
+    expired = (
+        select(LoginThrottle.email_digest)
+        .where(LoginThrottle.expires_at <= now)
+        .order_by(LoginThrottle.expires_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.email_digest.in_(expired)))
 
 
 async def get_refresh_token(session: AsyncSession, digest: str) -> tuple[RefreshToken, AuthSession] | None:

@@ -32,8 +32,12 @@ async def issue_token(
 ) -> TokenResponse:
     """Sign in (OAuth2 password flow): form fields `username` (the e-mail) and `password`.
 
-    Returns a short-lived access token and a refresh token. After repeated failures the account
-    is locked for a while (429 with `Retry-After`). 登录。"""
+    Returns a short-lived access token and a refresh token. Attempts are counted per e-mail,
+    registered or not, before the password is checked: after `TECHEX_LOGIN_MAX_FAILURES` failures
+    (or while that many are being checked) the e-mail is refused for a while, 429
+    `account_locked` with `Retry-After`. A wrong password, an unknown e-mail and a deactivated
+    account all answer 401 `invalid_credentials`; only the right password of a deactivated account
+    answers 403 `account_disabled`. 登录。"""
     return await service.login(
         session, email=form.username, password=form.password, settings=request.app.state.settings
     )
@@ -70,7 +74,9 @@ async def logout(
 )
 async def register(session: SessionDep, body: RegistrationRequest) -> UserRead:
     """Self-service sign-up of a university, institute, enterprise or agency with its first user.
-    The organization may publish only after an administrator verifies it. 机构自助注册。"""
+    The organization may publish only after an administrator verifies it. A guessable password
+    (common, repetitive, or made of the e-mail, name or organization) is 422 `weak_password`
+    naming `user.password`, with the strength estimator's advice in `password_feedback`. 机构自助注册。"""
     user = await service.register(session, data=body)
     return UserRead.model_validate(user)
 
@@ -89,7 +95,7 @@ async def read_me(user: CurrentUser) -> UserRead:
 )
 async def create_user(session: SessionDep, admin: AdminUser, body: UserCreate) -> UserRead:
     """Create a user in an existing organization (administrators only), e.g. a registration
-    officer. 创建用户。"""
+    officer. A guessable password is 422 `weak_password` naming `password`. 创建用户。"""
     organization = await service.get_organization(session, organization_id=body.organization_id)
     user = await service.create_user(
         session,

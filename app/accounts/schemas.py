@@ -14,11 +14,17 @@ from pydantic import (
 
 from app.accounts.models import OrganizationKind, Role
 from app.core.regions import region_name
+from app.core.security import PASSWORD_MAX_LENGTH
 from app.core.types import ChinaTime, CreditCode, RegionCode, SafeText
 
 Email = Annotated[EmailStr, AfterValidator(str.lower), Field(max_length=254, examples=["zhang@nju.edu.cn"])]
 Password = Annotated[
-    str, Field(min_length=10, max_length=128, description="至少 10 个字符 / at least 10 characters")
+    str,
+    Field(
+        min_length=10,
+        max_length=PASSWORD_MAX_LENGTH,
+        description="至少 10 个字符且不易猜测 / at least 10 characters, not guessable (zxcvbn score)",
+    ),
 ]
 OrganizationName = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 PersonName = Annotated[SafeText, StringConstraints(strip_whitespace=True, max_length=100)]

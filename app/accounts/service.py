@@ -10,7 +10,7 @@ from app.accounts.models import ROLE_ORGANIZATION_KINDS, AuthSession, Organizati
 from app.accounts.schemas import OrganizationCreate, RegistrationRequest, TokenResponse
 from app.audit import service as audit
 from app.audit.service import Actor, SystemActor
-from app.core.config import Settings
+from app.core.config import Settings, get_settings
 from app.core.db import add_unique
 from app.core.errors import (
     Conflict,
@@ -27,6 +27,7 @@ from app.core.security import (
     hash_password,
     needs_rehash,
     new_refresh_token,
+    password_weakness,
     verify_password,
 )
 from app.core.types import CONTROL_CHARACTERS
@@ -110,6 +111,38 @@ async def create_organization(
     return organization
 
 
+async def check_password_strength(password: str, *, field: str, user_inputs: list[str]) -> None:
+    """Refuses a guessable password (zxcvbn's score below `password_min_score`) wherever one is
+    set, with the estimator's advice, before anything is hashed or written."""
+    weakness = await password_weakness(
+        password, user_inputs=user_inputs, min_score=get_settings().password_min_score
+    )
+    if weakness is None:
+        return
+    advice = " ".join(filter(None, [weakness.warning, *weakness.suggestions]))
+    raise ValidationFailed(
+        code="weak_password",
+        message_en="The password is too easy to guess; choose another.",
+        message_zh="密码过于简单、容易被猜到，请另选一个。",
+        errors=[
+            FieldError(
+                field,
+                "weak_password",
+                f"Too easy to guess (strength {weakness.score} of 4). {advice}".strip(),
+                f"密码过于简单（强度 {weakness.score}/4），请避免常见密码、重复或连续字符、"
+                f"邮箱、姓名和机构名称。{advice}".strip(),
+            )
+        ],
+        extra={
+            "password_feedback": {
+                "score": weakness.score,
+                "warning": weakness.warning,
+                "suggestions": weakness.suggestions,
+            }
+        },
+    )
+
+
 async def create_user(
     session: AsyncSession,
     *,
@@ -119,8 +152,14 @@ async def create_user(
     password: str,
     role: Role,
     full_name: str = "",
+    input_prefix: str = "",
 ) -> User:
+    """`input_prefix` is where the caller's input holds the user (`user.` in a sign-up), so that a
+    422 names the field as the caller sent it."""
     check_role_fits_organization(role, organization)
+    await check_password_strength(
+        password, field=f"{input_prefix}password", user_inputs=[email, full_name, organization.name]
+    )
     user = User(
         email=email.lower(),
         password_hash=await hash_password(password),
@@ -153,6 +192,7 @@ async def register(session: AsyncSession, *, data: RegistrationRequest) -> User:
         password=data.user.password,
         role=Role.member,
         full_name=data.user.full_name,
+        input_prefix="user.",
     )
 
 
@@ -232,8 +272,8 @@ _INVALID_CREDENTIALS = Unauthenticated(
 )
 
 
-def _locked(until: datetime, now: datetime) -> TooManyRequests:
-    seconds = max(1, int((until - now).total_seconds()) + 1)
+def _locked(until: datetime | None, now: datetime) -> TooManyRequests:
+    seconds = max(1, int(((until or now) - now).total_seconds()) + 1)
     return TooManyRequests(
         code="account_locked",
         message_en=f"Too many failed sign-ins; try again in {seconds} seconds.",
@@ -242,20 +282,19 @@ def _locked(until: datetime, now: datetime) -> TooManyRequests:
     )
 
 
-async def _record_failed_login(
-    session: AsyncSession, *, user: User, settings: Settings, now: datetime
+async def _lock_out(
+    session: AsyncSession, *, email_digest: str, user: User | None, settings: Settings
 ) -> None:
-    failures = await repository.register_failed_login(session, user.id)
-    if failures >= settings.login_max_failures:
-        until = now + timedelta(seconds=settings.login_lockout_seconds)
-        await repository.lock_user(session, user.id, until)
+    """The attempt that reached the limit failed: the lockout runs from now."""
+    until = datetime.now(UTC) + timedelta(seconds=settings.login_lockout_seconds)
+    if await repository.lock_login(session, email_digest, until=until, limit=settings.login_max_failures):
         await audit.record(
             session,
             actor=None,
-            object_type="user",
-            object_id=user.id,
+            object_type="user" if user else "login_throttle",
+            object_id=user.id if user else email_digest,
             action="locked_out",
-            changes={"failed_logins": failures, "locked_until": until},
+            changes={"failed_logins": settings.login_max_failures, "locked_until": until},
         )
     await _commit_before_failing(session)
 
@@ -309,23 +348,37 @@ async def login(session: AsyncSession, *, email: str, password: str, settings: S
             ]
         )
     now = datetime.now(UTC)
+    # Counted, and committed, before the password is checked: however many guesses arrive at once,
+    # no more than the limit are checked. Counted per e-mail whether or not an account has it, and
+    # an unknown e-mail is checked against a dummy hash, so that until the password is right an
+    # unknown, a wrong and a deactivated account answer alike, in the same time.
+    email_digest = digest_token(email.lower())
+    attempt = await repository.count_login_attempt(
+        session,
+        email_digest,
+        now=now,
+        window=timedelta(seconds=settings.login_lockout_seconds),
+        limit=settings.login_max_failures,
+    )
+    if attempt is None:
+        raise _locked(await repository.get_login_lockout_end(session, email_digest), now)
+    await repository.prune_login_throttles(session, now=now)
     user = await repository.get_user_by_email(session, email)
-    # Ends the read: the connection goes back to the pool while argon2 works (tens of ms in a thread).
+    # Ends the transaction: the connection goes back to the pool while argon2 works in a thread.
     await session.commit()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise _locked(user.locked_until, now)
     if not await verify_password(password, user.password_hash if user else None):
-        if user is not None:
-            await _record_failed_login(session, user=user, settings=settings, now=now)
+        if attempt >= settings.login_max_failures:
+            await _lock_out(session, email_digest=email_digest, user=user, settings=settings)
         raise _INVALID_CREDENTIALS
     assert user is not None
+    await repository.clear_login_attempts(session, email_digest)
     if not user.is_active:
+        # The password proves the owner, who may learn why; the count is cleared all the same.
+        await _commit_before_failing(session)
         raise NotPermitted(
             code="account_disabled", message_en="This account is disabled.", message_zh="该账号已停用。"
         )
 
-    user.failed_login_count = 0
-    user.locked_until = None
     user.last_login_at = now
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)

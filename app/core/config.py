@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=8192)
     password_hash_parallelism: int = Field(default=4, ge=1)
+    # Hashes and verifications running at once, each taking password_hash_memory_kib; more wait.
+    password_hash_concurrency: int = Field(default=4, ge=1)
+    # zxcvbn's score (0-4) a new password needs; 3 = "safely unguessable" against online guessing.
+    password_min_score: int = Field(default=3, ge=0, le=4)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
 
