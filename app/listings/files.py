@@ -48,7 +48,10 @@ def add_file_routes(router: APIRouter, spec: KindSpec) -> None:
         response_class=Response,
         summary=f"Export own {spec.path} · 导出本机构{spec.label_zh}",
         description="All listings of this kind owned by the caller's organization, every status, as CSV "
-        "(UTF-8 with BOM, for Excel) or XLSX. Lists are joined with `;`; contacts and IP rights are JSON.",
+        "(UTF-8 with BOM, for Excel) or XLSX. Lists are joined with `;`; contacts and IP rights are JSON. "
+        "Every cell is text, and one that begins with `= + - @`, a tab or a carriage return is written "
+        "behind an apostrophe (`'=…`) so that no spreadsheet runs it as a formula; the import removes "
+        "that apostrophe again.",
     )
     async def export(
         session: SessionDep,

@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 
 from app.core.types import CHINA
 from app.core.vocabulary import TechnologyField
@@ -80,6 +81,9 @@ _LABELLED: dict[str, type[Enum]] = {
     "service_kinds": AgencyService,
 }
 _SEPARATORS = re.compile(r"[;；、,，\n]+")
+# A spreadsheet takes a cell starting with one of these as a formula (CSV injection, OWASP): an
+# export prefixes it with an apostrophe, which makes it text, and the import removes that again.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRUE = {"是", "true", "1", "y", "yes", "t"}
 _FALSE = {"否", "false", "0", "n", "no", "f"}
 
@@ -120,6 +124,8 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(value, str):
             value = value.strip()
+            if value.startswith("'") and value[1:].startswith(FORMULA_TRIGGERS):  # as `cell` exported it
+                value = value[1:].strip()
             if key in LIST_FIELDS:
                 value = [v.strip() for v in _SEPARATORS.split(value) if v.strip()]
             elif key in JSON_FIELDS:
@@ -204,27 +210,30 @@ def detect_format(filename: str | None, content_type: str | None) -> str | None:
     }.get((content_type or "").split(";")[0].strip())
 
 
-def cell(value: Any) -> Any:
-    """A value as it goes into an export cell: lists joined with ';', structures as JSON."""
+def cell(value: Any) -> str:
+    """A value as it goes into an export cell, always text: lists joined with ';', structures as
+    JSON, and a leading formula character neutralised."""
     if value is None:
         return ""
     if isinstance(value, list):
-        if value and isinstance(value[0], dict):
-            return json.dumps(value, ensure_ascii=False)
-        return ";".join(str(v) for v in value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):  # stored in UTC, read by people in China: their time, with offset
-        return value.astimezone(CHINA).isoformat(timespec="seconds")
-    if isinstance(value, str | int | float | bool):
-        return value
-    return str(value)  # Decimal (exact digits), date, UUID
+        text = (
+            json.dumps(value, ensure_ascii=False)
+            if value and isinstance(value[0], dict)
+            else ";".join(str(v) for v in value)
+        )
+    elif isinstance(value, Enum):
+        text = str(value.value)
+    elif isinstance(value, datetime):  # stored in UTC, read by people in China: their time, with offset
+        text = value.astimezone(CHINA).isoformat(timespec="seconds")
+    else:
+        text = str(value)  # Decimal (exact digits), date, UUID, numbers, booleans
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(headers)
+    writer.writerow([cell(h) for h in headers])
     writer.writerows([[cell(v) for v in row] for row in rows])
     return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8 Chinese correctly
 
@@ -232,9 +241,16 @@ def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 def write_xlsx(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str) -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title)
-    sheet.append(list(headers))
+
+    def text_cell(value: Any) -> WriteOnlyCell:
+        # openpyxl makes any string starting with "=" a formula; a cell typed as a string never is.
+        written = WriteOnlyCell(sheet, value=cell(value))
+        written.data_type = "s"
+        return written
+
+    sheet.append([text_cell(h) for h in headers])
     for row in rows:
-        sheet.append([cell(v) for v in row])
+        sheet.append([text_cell(v) for v in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
