@@ -161,16 +161,22 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def read_rows(content: bytes, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number as the user sees it, cells) for each non-empty data row."""
+def read_rows(
+    content: bytes, fmt: str, *, max_columns: int | None = None
+) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """(row number as the user sees it, cells) for each row read after the headers; cells are None
+    for a blank row. An XLSX is read `max_columns` wide at most."""
     if fmt == "jsonl":
-        for number, line in enumerate(content.decode("utf-8-sig").splitlines(), start=1):
-            if line.strip():
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError:
-                    value = None
-                yield number, value if isinstance(value, dict) else {"__invalid__": line[:80]}
+        # Line by line, not splitlines(): 20 MB of newlines made a list of 20 million strings.
+        for number, line in enumerate(io.StringIO(content.decode("utf-8-sig"), newline=None), start=1):
+            if not line.strip():
+                yield number, None
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                value = None
+            yield number, value if isinstance(value, dict) else {"__invalid__": line[:80]}
     elif fmt == "csv":
         try:
             text = content.decode("utf-8-sig")
@@ -183,16 +189,16 @@ def read_rows(content: bytes, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
         line = reader.line_num
         for values in reader:
             number, line = line + 1, reader.line_num
-            if any(v.strip() for v in values):
-                yield number, dict(zip(headers, values, strict=False))
+            blank = not any(v.strip() for v in values)
+            yield number, None if blank else dict(zip(headers, values, strict=False))
     else:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         try:
-            rows = workbook.worksheets[0].iter_rows(values_only=True)
+            rows = workbook.worksheets[0].iter_rows(values_only=True, max_col=max_columns)
             headers = [str(h).strip() if h is not None else "" for h in next(rows, ())]
             for number, values in enumerate(rows, start=2):
-                if any(v not in (None, "") for v in values):
-                    yield number, {h: v for h, v in zip(headers, values, strict=False) if h}
+                blank = all(v in (None, "") for v in values)
+                yield number, None if blank else {h: v for h, v in zip(headers, values, strict=False) if h}
         finally:
             workbook.close()
 
