@@ -15,6 +15,7 @@ import multiprocessing
 import resource
 import struct
 import threading
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -239,36 +240,52 @@ def _address_space() -> int | None:
         return None
 
 
+# Rows go back in pieces: unpickling 20,000 rows at once held the GIL, and with it the event loop,
+# for hundreds of milliseconds; between pieces the loop runs.
+_PIECE = 200
+
+
 def _child(connection: Connection, content: bytes, fmt: str, limits: Limits) -> None:
     size = _address_space()
     if size is not None:
         resource.setrlimit(resource.RLIMIT_AS, (size + limits.memory_bytes, resource.RLIM_INFINITY))
     try:
-        result: tuple[Any, ...] = ("ok", parse(content, fmt, limits))
+        parsed = parse(content, fmt, limits)
+        for start in range(0, max(len(parsed.valid), len(parsed.errors)), _PIECE):
+            end = start + _PIECE
+            connection.send(("rows", parsed.valid[start:end], parsed.errors[start:end]))
+        result: tuple[Any, ...] = ("ok", parsed.total_rows)
     except Refused as exc:
         result = ("refused", exc.message_zh, exc.message_en)
     except MemoryError:
         result = ("memory",)
     except Unreadable as exc:
         result = ("unreadable", str(exc))
-    try:
-        connection.send(result)
-    except MemoryError:  # the report itself did not fit
-        connection.send(("memory",))
+    connection.send(result)
     connection.close()
 
 
 def _run(content: bytes, fmt: str, limits: Limits) -> tuple[Any, ...]:
-    """In a worker thread: one child per file, at most `workers` at once (the others wait)."""
+    """In a worker thread: one child per file; its pieces of rows, then how it ended."""
     receiver, sender = _FORKSERVER.Pipe(duplex=False)
     process = _FORKSERVER.Process(target=_child, args=(sender, content, fmt, limits), daemon=True)
     process.start()
     sender.close()
+    deadline = time.monotonic() + limits.seconds
+    parsed = Parsed(total_rows=0)
     try:
-        if not receiver.poll(limits.seconds):
-            return ("timeout",)
-        return receiver.recv()  # type: ignore[no-any-return]
-    except EOFError:  # the child died (the kernel's OOM killer, a crash in C): nothing was sent
+        while receiver.poll(max(0.0, deadline - time.monotonic())):
+            message = receiver.recv()
+            if message[0] == "rows":
+                parsed.valid.extend(message[1])
+                parsed.errors.extend(message[2])
+                continue
+            if message[0] == "ok":
+                parsed.total_rows = message[1]
+                return ("ok", parsed)
+            return message  # type: ignore[no-any-return]
+        return ("timeout",)
+    except EOFError:  # the child died (the kernel's OOM killer, a crash in C): nothing more was sent
         return ("memory",)
     finally:
         receiver.close()
