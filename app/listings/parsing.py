@@ -12,6 +12,7 @@ sends back only the valid values and the errors."""
 
 import io
 import multiprocessing
+import os
 import resource
 import struct
 import threading
@@ -198,10 +199,10 @@ def read_rows(content: bytes, fmt: str, limits: Limits) -> Iterator[tuple[int, d
 
 def parse(content: bytes, fmt: str, limits: Limits) -> Parsed:
     """Check, read and validate a whole file (in the child)."""
-    if fmt == "xlsx":
-        check_archive(content, limits)
     parsed = Parsed(total_rows=0)
     try:
+        if fmt == "xlsx":
+            check_archive(content, limits)
         for number, raw in read_rows(content, fmt, limits):
             parsed.total_rows += 1
             values, errors = validate(number, raw)
@@ -209,7 +210,7 @@ def parse(content: bytes, fmt: str, limits: Limits) -> Parsed:
                 parsed.errors.extend(errors)
             else:
                 parsed.valid.append((number, values))
-    except (Refused, MemoryError):
+    except (Refused, Unreadable, MemoryError):
         raise
     except Exception as exc:  # openpyxl/csv raise many types on a corrupt file
         raise Unreadable(f"{type(exc).__name__}: {exc}"[:300]) from exc
@@ -246,6 +247,7 @@ _PIECE = 200
 
 
 def _child(connection: Connection, content: bytes, fmt: str, limits: Limits) -> None:
+    os.nice(10)  # on a busy machine the API's requests get the CPU first
     size = _address_space()
     if size is not None:
         resource.setrlimit(resource.RLIMIT_AS, (size + limits.memory_bytes, resource.RLIM_INFINITY))
