@@ -37,7 +37,7 @@ MAX_IMPORT_COLUMNS = 100  # of an XLSX; the catalogue has about twenty
 # What the child reading one file may allocate on top of what it starts with, and how long it may
 # take; IMPORT_WORKERS files are read at once at most, so imports hold IMPORT_WORKERS x this at worst.
 IMPORT_MEMORY_BYTES = 768 * 1024 * 1024
-IMPORT_SECONDS = 120.0
+IMPORT_SECONDS = 300.0
 IMPORT_WORKERS = 2
 # Rows per INSERT: each batch is built and compiled on the event loop; a smaller one keeps it free.
 _BATCH = 250
