@@ -1,5 +1,6 @@
-"""Bulk import of a university's 科技成果目录: every row through `AchievementCreate` (the API's
-own schema), all-or-nothing unless partial import is asked for, written with multi-row INSERTs
+"""Bulk import of a university's 科技成果目录, for verified organizations: the file read and every
+row checked through `AchievementCreate` (the API's own schema) in a child process (`parsing`),
+all-or-nothing unless partial import is asked for, written with multi-row INSERTs
 and recorded through `record_changes_bulk` like any other listing change. A row whose title the
 organization already holds is skipped and reported, so a catalogue uploaded again (its invalid
 rows corrected after a partial import) adds only what is new."""
