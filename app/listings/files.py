@@ -4,14 +4,14 @@ listings (`GET /{kind}/export`). Registered before `/{id}` so their paths are no
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.auth import CurrentUser
+from app.accounts.auth import CurrentUser, OptionalUser
 from app.accounts.models import User
 from app.core.db import SessionDep
-from app.core.errors import problem_responses
+from app.core.errors import Unauthenticated, problem_responses
 from app.core.types import CHINA
 from app.listings import importing, repository, tabular
 from app.listings.kinds import KindSpec
@@ -25,6 +25,15 @@ _MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+async def _importer(user: OptionalUser) -> User:
+    """The caller, loaded in a short session of its own rather than the request's: the request's
+    session then holds no database connection while the file is read, which takes seconds, so
+    imports waiting for a reader cannot drain the pool."""
+    if user is None:
+        raise Unauthenticated()
+    return user
 
 
 async def export_owned(session: AsyncSession, spec: KindSpec, user: User, fmt: str) -> tuple[bytes, str]:
@@ -48,7 +57,10 @@ def add_file_routes(router: APIRouter, spec: KindSpec) -> None:
         response_class=Response,
         summary=f"Export own {spec.path} · 导出本机构{spec.label_zh}",
         description="All listings of this kind owned by the caller's organization, every status, as CSV "
-        "(UTF-8 with BOM, for Excel) or XLSX. Lists are joined with `;`; contacts and IP rights are JSON.",
+        "(UTF-8 with BOM, for Excel) or XLSX. Lists are joined with `;`; contacts and IP rights are JSON. "
+        "Every cell is text, and one that begins with `= + - @`, a tab or a carriage return is written "
+        "behind an apostrophe (`'=…`) so that no spreadsheet runs it as a formula; the import removes "
+        "that apostrophe again.",
     )
     async def export(
         session: SessionDep,
@@ -74,24 +86,33 @@ def add_file_routes(router: APIRouter, spec: KindSpec) -> None:
             **problem_responses(401, 403, 413, 415, 422),
         },
         summary="Import a catalogue · 导入科技成果目录",
-        description=f"""Upload a university's 科技成果目录 as CSV, XLSX or JSON Lines (at most
-{importing.MAX_IMPORT_ROWS} rows and {importing.MAX_IMPORT_BYTES // 1024 // 1024} MB). The first row
-(CSV/XLSX) names the columns: the API's field names or their Chinese names (标题, 简介, 技术领域, 关键词,
-技术成熟度, 知识产权, 转化方式, 意向价格, 地区代码, 完成人, 应用场景, 财政资金项目, 项目名称, 有效期至,
-联系人, 联系电话, 联系邮箱);
+        description=f"""Upload a university's 科技成果目录 as CSV, XLSX or JSON Lines. Members of a
+verified organization only (403 `organization_not_verified`, dry runs included).
+
+Limits (422 `import_limit` naming `file`, nothing written): {importing.MAX_IMPORT_BYTES // 1024 // 1024} MB
+uploaded (413 past it); {importing.MAX_IMPORT_ROWS} rows read, **blank rows included**; an XLSX
+unpacks to at most {importing.MAX_IMPORT_UNPACKED_BYTES // 1024 // 1024} MB, by its declared sizes and by
+its actual ones, which must agree, holds at most {importing.MAX_IMPORT_ARCHIVE_MEMBERS} parts and is read
+{importing.MAX_IMPORT_COLUMNS} columns wide; reading a file may take
+{importing.IMPORT_MEMORY_BYTES // 1024 // 1024} MB of memory and {importing.IMPORT_SECONDS:g} s. A file
+that is not what its extension says is 415 `unsupported_file`.
+
+The first row (CSV/XLSX) names the columns: the API's field names or their Chinese names
+(标题, 简介, 技术领域, 关键词, 技术成熟度, 知识产权, 转化方式, 意向价格, 地区代码, 完成人, 应用场景,
+财政资金项目, 项目名称, 有效期至, 联系人, 联系电话, 联系邮箱);
 cells may hold codes or Chinese labels (农业, 独占许可 …); lists are separated by `;` `、` or `,`.
 
 Every row is checked exactly like `POST /achievements`. `dry_run=true` only reports (200).
 Otherwise a file with any invalid row changes nothing (422, with the per-row report) unless
 `partial=true`, which imports the valid rows and reports the others. `publish=true` publishes
-the rows that meet the publishing rule at once (verified organizations only). A row whose title
+the rows that meet the publishing rule at once. A row whose title
 the organization already holds, or that repeats an earlier row's title, is not created again: it
 is listed under `duplicates` (with `existing_id`), so a corrected catalogue can be uploaded whole
 again.""",
     )
     async def import_catalogue(
         session: SessionDep,
-        user: CurrentUser,
+        user: Annotated[User, Depends(_importer)],
         file: Annotated[UploadFile, File(description="the catalogue (.csv, .xlsx, .jsonl)")],
         dry_run: Annotated[bool, Form(description="只校验，不写入")] = False,
         partial: Annotated[bool, Form(description="部分导入：跳过有错误的行")] = False,

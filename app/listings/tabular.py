@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 
 from app.core.types import CHINA
 from app.core.vocabulary import TechnologyField
@@ -80,6 +81,9 @@ _LABELLED: dict[str, type[Enum]] = {
     "service_kinds": AgencyService,
 }
 _SEPARATORS = re.compile(r"[;；、,，\n]+")
+# A spreadsheet takes a cell starting with one of these as a formula (CSV injection, OWASP): an
+# export prefixes it with an apostrophe, which makes it text, and the import removes that again.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRUE = {"是", "true", "1", "y", "yes", "t"}
 _FALSE = {"否", "false", "0", "n", "no", "f"}
 
@@ -120,6 +124,8 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(value, str):
             value = value.strip()
+            if value.startswith("'") and value[1:].startswith(FORMULA_TRIGGERS):  # as `cell` exported it
+                value = value[1:].strip()
             if key in LIST_FIELDS:
                 value = [v.strip() for v in _SEPARATORS.split(value) if v.strip()]
             elif key in JSON_FIELDS:
@@ -155,16 +161,22 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def read_rows(content: bytes, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number as the user sees it, cells) for each non-empty data row."""
+def read_rows(
+    content: bytes, fmt: str, *, max_columns: int | None = None
+) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """(row number as the user sees it, cells) for each row read after the headers; cells are None
+    for a blank row. An XLSX is read `max_columns` wide at most."""
     if fmt == "jsonl":
-        for number, line in enumerate(content.decode("utf-8-sig").splitlines(), start=1):
-            if line.strip():
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError:
-                    value = None
-                yield number, value if isinstance(value, dict) else {"__invalid__": line[:80]}
+        # Line by line, not splitlines(): 20 MB of newlines made a list of 20 million strings.
+        for number, line in enumerate(io.StringIO(content.decode("utf-8-sig"), newline=None), start=1):
+            if not line.strip():
+                yield number, None
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                value = None
+            yield number, value if isinstance(value, dict) else {"__invalid__": line[:80]}
     elif fmt == "csv":
         try:
             text = content.decode("utf-8-sig")
@@ -177,16 +189,16 @@ def read_rows(content: bytes, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
         line = reader.line_num
         for values in reader:
             number, line = line + 1, reader.line_num
-            if any(v.strip() for v in values):
-                yield number, dict(zip(headers, values, strict=False))
+            blank = not any(v.strip() for v in values)
+            yield number, None if blank else dict(zip(headers, values, strict=False))
     else:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         try:
-            rows = workbook.worksheets[0].iter_rows(values_only=True)
+            rows = workbook.worksheets[0].iter_rows(values_only=True, max_col=max_columns)
             headers = [str(h).strip() if h is not None else "" for h in next(rows, ())]
             for number, values in enumerate(rows, start=2):
-                if any(v not in (None, "") for v in values):
-                    yield number, {h: v for h, v in zip(headers, values, strict=False) if h}
+                blank = all(v in (None, "") for v in values)
+                yield number, None if blank else {h: v for h, v in zip(headers, values, strict=False) if h}
         finally:
             workbook.close()
 
@@ -204,27 +216,30 @@ def detect_format(filename: str | None, content_type: str | None) -> str | None:
     }.get((content_type or "").split(";")[0].strip())
 
 
-def cell(value: Any) -> Any:
-    """A value as it goes into an export cell: lists joined with ';', structures as JSON."""
+def cell(value: Any) -> str:
+    """A value as it goes into an export cell, always text: lists joined with ';', structures as
+    JSON, and a leading formula character neutralised."""
     if value is None:
         return ""
     if isinstance(value, list):
-        if value and isinstance(value[0], dict):
-            return json.dumps(value, ensure_ascii=False)
-        return ";".join(str(v) for v in value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):  # stored in UTC, read by people in China: their time, with offset
-        return value.astimezone(CHINA).isoformat(timespec="seconds")
-    if isinstance(value, str | int | float | bool):
-        return value
-    return str(value)  # Decimal (exact digits), date, UUID
+        text = (
+            json.dumps(value, ensure_ascii=False)
+            if value and isinstance(value[0], dict)
+            else ";".join(str(v) for v in value)
+        )
+    elif isinstance(value, Enum):
+        text = str(value.value)
+    elif isinstance(value, datetime):  # stored in UTC, read by people in China: their time, with offset
+        text = value.astimezone(CHINA).isoformat(timespec="seconds")
+    else:
+        text = str(value)  # Decimal (exact digits), date, UUID, numbers, booleans
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(headers)
+    writer.writerow([cell(h) for h in headers])
     writer.writerows([[cell(v) for v in row] for row in rows])
     return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8 Chinese correctly
 
@@ -232,9 +247,16 @@ def write_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 def write_xlsx(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str) -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title)
-    sheet.append(list(headers))
+
+    def text_cell(value: Any) -> WriteOnlyCell:
+        # openpyxl makes any string starting with "=" a formula; a cell typed as a string never is.
+        written = WriteOnlyCell(sheet, value=cell(value))
+        written.data_type = "s"
+        return written
+
+    sheet.append([text_cell(h) for h in headers])
     for row in rows:
-        sheet.append([cell(v) for v in row])
+        sheet.append([text_cell(v) for v in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

