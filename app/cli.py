@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
-import click
 import typer
 from rich.console import Console
 
@@ -62,7 +61,7 @@ def _start_meilisearch(settings: Settings, data_dir: Path, started: ExitStack) -
 
 
 @contextmanager
-def _local_services(*, database: bool, search: bool) -> Iterator[None]:
+def _local_services(command: str, *, database: bool, search: bool) -> Iterator[None]:
     """Development: the services of the `techex run` in this folder (./.data), or where none runs,
     the embedded PostgreSQL (migrated) and local Meilisearch the command needs, stopped after it.
     What is configured (DATABASE_URL, MEILI_URL) is used as it is; production configures all."""
@@ -76,6 +75,7 @@ def _local_services(*, database: bool, search: bool) -> Iterator[None]:
     data_dir = settings.data_dir.resolve()
     running = read_running(data_dir)
     with ExitStack() as started:
+        postgres_data_dir = None
         if settings.database_url is None and (database or (running and running.postgres_data_dir)):
             if running is not None and running.postgres_data_dir is None:
                 raise _fail(
@@ -86,6 +86,7 @@ def _local_services(*, database: bool, search: bool) -> Iterator[None]:
             postgres = EmbeddedPostgres(data_dir / "postgres")
             os.environ["DATABASE_URL"] = postgres.start()
             started.callback(postgres.stop)
+            postgres_data_dir = str(postgres.data_dir)
             if running is None:  # `techex run` migrates at start; an embedded database alone may lag
                 migrations.upgrade(os.environ["DATABASE_URL"])
         if settings.meili_url is None:
@@ -97,7 +98,8 @@ def _local_services(*, database: bool, search: bool) -> Iterator[None]:
                 # Commands run beside this one use this Meilisearch rather than start a second on its data.
                 record = LocalServices(
                     pid=os.getpid(),
-                    command=click.get_current_context().info_name or "",
+                    command=command,
+                    postgres_data_dir=postgres_data_dir,
                     meili_url=meili.url,
                     meili_master_key_file=str(data_dir / "meilisearch" / "master_key"),
                 )
@@ -115,7 +117,7 @@ R = TypeVar("R")
 
 
 def with_local_services(
-    *, database: bool = True, search: bool = False
+    name: str, *, database: bool = True, search: bool = False
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """A command that finds its database and search without settings in development (see
     _local_services). Wrapped around the command, not in the group's callback, so that `--help`
@@ -124,7 +126,7 @@ def with_local_services(
     def decorate(command: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(command)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            with _local_services(database=database, search=search):
+            with _local_services(name, database=database, search=search):
                 return command(*args, **kwargs)
 
         return wrapper
@@ -133,7 +135,7 @@ def with_local_services(
 
 
 @cli.command()
-@with_local_services()
+@with_local_services("migrate")
 def migrate() -> None:
     """Apply all pending database migrations (alembic upgrade head)."""
     from app.core import migrate as migrations
@@ -159,7 +161,7 @@ def make_migration(message: Annotated[str, typer.Argument(help="slug, e.g. add_l
 
 
 @cli.command("create-user")
-@with_local_services()
+@with_local_services("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="sign-in e-mail")],
     password: Annotated[str, typer.Option(help="at least 10 characters")],
@@ -203,7 +205,7 @@ def create_user(
 
 
 @cli.command()
-@with_local_services(database=False)
+@with_local_services("serve", database=False)
 def serve() -> None:
     """Serve the API with the configured DATABASE_URL and MEILI_URL (production entry point);
     in development, beside a `techex run` in this folder, with its services."""
@@ -291,17 +293,20 @@ def run() -> None:
         serve()
 
 
-cli.command("import")(with_local_services()(listings_cli.import_catalogue))
-cli.command("export")(with_local_services()(listings_cli.export_listings))
-cli.command("expire-listings")(with_local_services()(listings_cli.expire_listings_command))
-cli.command("seed-demo")(with_local_services()(listings_cli.seed_demo))
-cli.command("search-setup")(with_local_services(search=True)(search_cli.search_setup))
-cli.command("reindex")(with_local_services(search=True)(search_cli.reindex))
-cli.command("search-check")(with_local_services(search=True)(search_cli.search_check))
-cli.command("worker")(with_local_services(search=True)(search_cli.worker))
-cli.command("stats-rebuild")(with_local_services()(stats_cli.stats_rebuild))
-cli.command("stats-verify")(with_local_services()(stats_cli.stats_verify))
+def _register(name: str, command: Callable[..., None], *, search: bool = False) -> None:
+    cli.command(name)(with_local_services(name, search=search)(command))
 
+
+_register("import", listings_cli.import_catalogue)
+_register("export", listings_cli.export_listings)
+_register("expire-listings", listings_cli.expire_listings_command)
+_register("seed-demo", listings_cli.seed_demo)
+_register("search-setup", search_cli.search_setup, search=True)
+_register("reindex", search_cli.reindex, search=True)
+_register("search-check", search_cli.search_check, search=True)
+_register("worker", search_cli.worker, search=True)
+_register("stats-rebuild", stats_cli.stats_rebuild)
+_register("stats-verify", stats_cli.stats_verify)
 
 if __name__ == "__main__":
     main()

@@ -176,7 +176,7 @@ class Running:
 
 @contextmanager
 def techex_run(project: Path, env: dict[str, str]) -> Iterator[Running]:
-    """`make run` in miniature in that folder, ready within two minutes; Ctrl-C (SIGINT) at the end."""
+    """`make run` in miniature in that folder, ready within four minutes; Ctrl-C (SIGINT) at the end."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "run"],
@@ -191,7 +191,7 @@ def techex_run(project: Path, env: dict[str, str]) -> Iterator[Running]:
     reader.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240  # 2 cores shared by parallel test runs: minutes at worst
         ready = False
         while time.monotonic() < deadline and process.poll() is None:
             try:
@@ -290,6 +290,43 @@ def test_commands_with_nothing_running_start_and_stop_the_embedded_database(tmp_
     again = in_project(project, env, "create-user", *user, *org)
     assert again.returncode == 1 and "already registered" in again.stderr
     assert not _children_named("postgres", tmp_path), "PostgreSQL left running"
+
+
+def test_commands_beside_a_worker_use_the_services_it_started(tmp_path: Path) -> None:
+    """With nothing running, `techex worker` starts the embedded PostgreSQL and Meilisearch and records
+    them: a command run meanwhile uses both (a second Meilisearch could not open the same data)."""
+    project, env = _project(tmp_path)
+    record = project / ".data" / "running.json"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"],
+        env=env,
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not record.exists() and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.5)
+        assert json.loads(record.read_text())["command"] == "worker"
+        user = ["--email", "wang@example.cn", "--password", "member-password-1", "--role", "member"]
+        org = ["--org", "某企业", "--org-kind", "enterprise"]
+        created = in_project(project, env, "create-user", *user, *org)
+        assert created.returncode == 0, created.stderr
+        checked = in_project(project, env, "search-check")
+        assert checked.returncode == 0 and "starting Meilisearch" not in checked.stderr, checked.stderr
+        assert len(_children_named("meilisearch", tmp_path)) == 1
+        refused = in_project(project, env, "run")
+        assert refused.returncode == 1 and "techex worker" in refused.stderr, refused.stderr
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.wait(timeout=60)
+    assert worker.returncode == 0
+    time.sleep(1)
+    assert not _children_named("meilisearch", tmp_path), "Meilisearch left running"
+    assert not _children_named("postgres", tmp_path), "PostgreSQL left running"
+    assert not record.exists()
 
 
 def test_production_starts_nothing_and_requires_the_settings(tmp_path: Path) -> None:
