@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -140,6 +142,15 @@ def _children_named(name: str, data_dir: Path) -> list[psutil.Process]:
     return found
 
 
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """Not pytest's tmp_path: a pytest run starting meanwhile (tests run in parallel here) resets
+    /tmp/pytest-of-<user> to 0700, and the embedded PostgreSQL, run as user pgserver when the tests
+    run as root, could no longer reach its data directory below it."""
+    with tempfile.TemporaryDirectory(prefix="techex-cli-") as directory:
+        yield Path(directory)
+
+
 # No service settings: a newcomer's shell, where the project folder alone says where things are.
 SERVICE_SETTINGS = {"DATABASE_URL", "MEILI_URL", "MEILI_MASTER_KEY", "TECHEX_DATA_DIR", "TECHEX_SECRET_KEY"}
 
@@ -209,13 +220,13 @@ def techex_run(project: Path, env: dict[str, str]) -> Iterator[Running]:
         reader.join(timeout=5)
 
 
-def test_run_serves_with_embedded_services_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+def test_run_serves_with_embedded_services_and_ctrl_c_stops_everything(scratch: Path) -> None:
     """`make run` in miniature: embedded PostgreSQL and Meilisearch, migrations, demo admin,
     ready within a minute; SIGINT (Ctrl-C) leaves nothing running."""
-    project, env = _project(tmp_path)
+    project, env = _project(scratch)
     with techex_run(project, env) as running:
-        assert _children_named("meilisearch", tmp_path)
-        assert _children_named("postgres", tmp_path)
+        assert _children_named("meilisearch", scratch)
+        assert _children_named("postgres", scratch)
         # The credentials printed once work.
         credentials = re.search(r"e-mail (\S+)\s+password (\S+)", "".join(running.lines))
         assert credentials, "".join(running.lines)
@@ -230,8 +241,8 @@ def test_run_serves_with_embedded_services_and_ctrl_c_stops_everything(tmp_path:
         assert me.json()["role"] == "admin"
     assert running.process.returncode == 0, "".join(running.lines)
     time.sleep(1)
-    assert not _children_named("meilisearch", tmp_path), "Meilisearch left running"
-    assert not _children_named("postgres", tmp_path), "PostgreSQL left running"
+    assert not _children_named("meilisearch", scratch), "Meilisearch left running"
+    assert not _children_named("postgres", scratch), "PostgreSQL left running"
     assert not (project / ".data" / "running.json").exists()
 
 
@@ -242,11 +253,11 @@ def _readme_quickstart() -> str:
     return block[1]
 
 
-def test_readme_quickstart_beside_make_run_creates_a_user_who_signs_in(tmp_path: Path) -> None:
+def test_readme_quickstart_beside_make_run_creates_a_user_who_signs_in(scratch: Path) -> None:
     """Beside a running `techex run`, the README's lines after `make run` work as typed, with no
     DATABASE_URL or MEILI_* set: `techex create-user` said `DATABASE_URL is not set`. The command
     uses the server `techex run` started (never a second one on its data) and leaves it running."""
-    project, env = _project(tmp_path)
+    project, env = _project(scratch)
     with techex_run(project, env) as running:
         port = running.url.rsplit(":", 1)[1]
         script = _readme_quickstart().replace("127.0.0.1:8000", f"127.0.0.1:{port}")
@@ -263,39 +274,39 @@ def test_readme_quickstart_beside_make_run_creates_a_user_who_signs_in(tmp_path:
         me = json.loads(typed.stdout)
         assert me["email"] == "zhang@example.edu.cn" and me["role"] == "member", typed.stdout
         assert me["organization"]["verified"] is True
-        assert len(_children_named("postgres", tmp_path)) == 1  # one postmaster on ./.data/postgres
+        assert len(_children_named("postgres", scratch)) == 1  # one postmaster on ./.data/postgres
         # A command that needs search uses the running Meilisearch rather than start its own.
         checked = in_project(project, env, "search-check")
         assert checked.returncode == 0, checked.stderr
         assert "starting Meilisearch" not in checked.stderr
-        assert len(_children_named("meilisearch", tmp_path)) == 1
+        assert len(_children_named("meilisearch", scratch)) == 1
         assert httpx.get(f"{running.url}/readyz", timeout=5).status_code == 200
         # A second `techex run` here would start a second Meilisearch on the same data: refused, named.
         second = in_project(project, env, "run")
         assert second.returncode == 1 and "already running" in " ".join(second.stderr.split()), second.stderr
     assert running.process.returncode == 0, "".join(running.lines)
     time.sleep(1)
-    assert not _children_named("postgres", tmp_path), "PostgreSQL left running"
+    assert not _children_named("postgres", scratch), "PostgreSQL left running"
 
 
-def test_commands_with_nothing_running_start_and_stop_the_embedded_database(tmp_path: Path) -> None:
+def test_commands_with_nothing_running_start_and_stop_the_embedded_database(scratch: Path) -> None:
     """Without `techex run`, create-user starts the embedded PostgreSQL of ./.data (migrating a new
     one) and stops it after; the next command finds what the first one wrote there."""
-    project, env = _project(tmp_path)
+    project, env = _project(scratch)
     user = ["--email", "li@example.cn", "--password", "member-password-1", "--role", "member"]
     org = ["--org", "某企业", "--org-kind", "enterprise"]
     created = in_project(project, env, "create-user", *user, *org)
     assert created.returncode == 0, created.stderr
-    assert not _children_named("postgres", tmp_path), "PostgreSQL left running"
+    assert not _children_named("postgres", scratch), "PostgreSQL left running"
     again = in_project(project, env, "create-user", *user, *org)
     assert again.returncode == 1 and "already registered" in again.stderr
-    assert not _children_named("postgres", tmp_path), "PostgreSQL left running"
+    assert not _children_named("postgres", scratch), "PostgreSQL left running"
 
 
-def test_commands_beside_a_worker_use_the_services_it_started(tmp_path: Path) -> None:
+def test_commands_beside_a_worker_use_the_services_it_started(scratch: Path) -> None:
     """With nothing running, `techex worker` starts the embedded PostgreSQL and Meilisearch and records
     them: a command run meanwhile uses both (a second Meilisearch could not open the same data)."""
-    project, env = _project(tmp_path)
+    project, env = _project(scratch)
     record = project / ".data" / "running.json"
     worker = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "worker"],
@@ -316,7 +327,7 @@ def test_commands_beside_a_worker_use_the_services_it_started(tmp_path: Path) ->
         assert created.returncode == 0, created.stderr
         checked = in_project(project, env, "search-check")
         assert checked.returncode == 0 and "starting Meilisearch" not in checked.stderr, checked.stderr
-        assert len(_children_named("meilisearch", tmp_path)) == 1
+        assert len(_children_named("meilisearch", scratch)) == 1
         refused = in_project(project, env, "run")
         assert refused.returncode == 1 and "techex worker" in refused.stderr, refused.stderr
     finally:
@@ -324,13 +335,13 @@ def test_commands_beside_a_worker_use_the_services_it_started(tmp_path: Path) ->
         worker.wait(timeout=60)
     assert worker.returncode == 0
     time.sleep(1)
-    assert not _children_named("meilisearch", tmp_path), "Meilisearch left running"
-    assert not _children_named("postgres", tmp_path), "PostgreSQL left running"
+    assert not _children_named("meilisearch", scratch), "Meilisearch left running"
+    assert not _children_named("postgres", scratch), "PostgreSQL left running"
     assert not record.exists()
 
 
-def test_production_starts_nothing_and_requires_the_settings(tmp_path: Path) -> None:
-    project, env = _project(tmp_path)
+def test_production_starts_nothing_and_requires_the_settings(scratch: Path) -> None:
+    project, env = _project(scratch)
     refused = in_project(
         project,
         {**env, "TECHEX_ENVIRONMENT": "production"},
