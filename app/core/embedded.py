@@ -73,7 +73,8 @@ class LocalServices:
 
     `techex run` writes it (and so does a command that had to start Meilisearch itself); a field
     is None where that process uses a service it was given (DATABASE_URL, MEILI_URL) instead.
-    The Meilisearch key stays in its own 0600 file; this names the file.
+    The Meilisearch key stays in its own 0600 file; this names the file. The socket directory is
+    for people: `psql -h DIR -U postgres techex` reaches the same database.
     """
 
     pid: int
