@@ -1,12 +1,15 @@
 """`techex`: every operation an operator performs, as a command with --help and a non-zero exit on failure."""
 
 import asyncio
+import functools
 import os
 import secrets
 import tempfile
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,6 +19,9 @@ from app.core.config import Settings, get_settings
 from app.listings import cli as listings_cli
 from app.stats import cli as stats_cli
 from search import cli as search_cli
+
+if TYPE_CHECKING:
+    from search.server import LocalMeilisearch
 
 cli = typer.Typer(
     help="Techex — 技术产权交易市场 operations.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -38,7 +44,98 @@ def _require_database(settings: Settings) -> str:
     return settings.database_url
 
 
+def _start_meilisearch(settings: Settings, data_dir: Path, started: ExitStack) -> "LocalMeilisearch":
+    from search.binary import locate
+    from search.server import LocalMeilisearch
+
+    binary = locate(settings.meili_bin, settings.cache_dir.resolve())
+    meili = LocalMeilisearch(
+        binary, data_dir / "meilisearch", max_indexing_memory=settings.meili_max_indexing_memory
+    )
+    console.print(f"starting Meilisearch on {meili.url} …")
+    meili.start()
+    started.callback(meili.stop)
+    os.environ["MEILI_URL"] = meili.url
+    os.environ["MEILI_MASTER_KEY"] = meili.master_key
+    return meili
+
+
+@contextmanager
+def _local_services(command: str, *, database: bool, search: bool) -> Iterator[None]:
+    """Development: the services of the `techex run` in this folder (./.data), or where none runs,
+    the embedded PostgreSQL (migrated) and local Meilisearch the command needs, stopped after it.
+    What is configured (DATABASE_URL, MEILI_URL) is used as it is; production configures all."""
+    from app.core import migrate as migrations
+    from app.core.embedded import EmbeddedPostgres, LocalServices, read_running
+
+    settings = get_settings()
+    if settings.environment == "production":
+        yield
+        return
+    data_dir = settings.data_dir.resolve()
+    running = read_running(data_dir)
+    with ExitStack() as started:
+        postgres_data_dir = None
+        if settings.database_url is None and (database or (running and running.postgres_data_dir)):
+            if running is not None and running.postgres_data_dir is None:
+                raise _fail(
+                    f"the `techex {running.command}` running here (pid {running.pid}) uses a DATABASE_URL"
+                    " of its own: set the same one for this command"
+                )
+            # Attaches to the server `techex run` started, or starts it and stops it afterwards.
+            postgres = EmbeddedPostgres(data_dir / "postgres")
+            os.environ["DATABASE_URL"] = postgres.start()
+            started.callback(postgres.stop)
+            postgres_data_dir = str(postgres.data_dir)
+            if running is None:  # `techex run` migrates at start; an embedded database alone may lag
+                migrations.upgrade(os.environ["DATABASE_URL"])
+        if settings.meili_url is None:
+            if running is not None and running.meili_url is not None:
+                os.environ["MEILI_URL"] = running.meili_url
+                os.environ["MEILI_MASTER_KEY"] = running.meili_master_key or ""
+            elif search and running is None:
+                meili = _start_meilisearch(settings, data_dir, started)
+                # Commands run beside this one use this Meilisearch rather than start a second on its data.
+                record = LocalServices(
+                    pid=os.getpid(),
+                    command=command,
+                    postgres_data_dir=postgres_data_dir,
+                    meili_url=meili.url,
+                    meili_master_key_file=str(data_dir / "meilisearch" / "master_key"),
+                )
+                record.write(data_dir)
+                started.callback(record.forget, data_dir)
+        if settings.secret_key is None and (data_dir / "secret_key").exists():
+            os.environ["TECHEX_SECRET_KEY"] = (data_dir / "secret_key").read_text().strip()
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def with_local_services(
+    name: str, *, database: bool = True, search: bool = False
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A command that finds its database and search without settings in development (see
+    _local_services). Wrapped around the command, not in the group's callback, so that `--help`
+    and a usage error start nothing."""
+
+    def decorate(command: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(command)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with _local_services(name, database=database, search=search):
+                return command(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 @cli.command()
+@with_local_services("migrate")
 def migrate() -> None:
     """Apply all pending database migrations (alembic upgrade head)."""
     from app.core import migrate as migrations
@@ -64,6 +161,7 @@ def make_migration(message: Annotated[str, typer.Argument(help="slug, e.g. add_l
 
 
 @cli.command("create-user")
+@with_local_services("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="sign-in e-mail")],
     password: Annotated[str, typer.Option(help="at least 10 characters, not guessable (zxcvbn)")],
@@ -107,8 +205,10 @@ def create_user(
 
 
 @cli.command()
+@with_local_services("serve", database=False)
 def serve() -> None:
-    """Serve the API with the configured DATABASE_URL and MEILI_URL (production entry point)."""
+    """Serve the API with the configured DATABASE_URL and MEILI_URL (production entry point);
+    in development, beside a `techex run` in this folder, with its services."""
     import uvicorn
 
     from app.main import create_app
@@ -135,35 +235,44 @@ def _persistent_secret(path: Path) -> str:
 @cli.command()
 def run() -> None:
     """Development: start embedded PostgreSQL and Meilisearch where no URL is set, migrate,
-    create a demo administrator and serve. Ctrl-C stops everything it started."""
+    create a demo administrator and serve. Ctrl-C stops everything it started. Other `techex`
+    commands run in this folder meanwhile use the same services (recorded in ./.data)."""
     from app.core import migrate as migrations
-    from app.core.embedded import EmbeddedPostgres
-    from search.binary import locate
-    from search.server import LocalMeilisearch
+    from app.core.embedded import EmbeddedPostgres, LocalServices, read_running
 
     settings = get_settings()
     data_dir = settings.data_dir.resolve()
+    running = read_running(data_dir)
+    if running is not None:
+        # Its Meilisearch holds ./.data/meilisearch: a second one there could not start.
+        raise _fail(
+            f"`techex {running.command}` (pid {running.pid}) is already running with {data_dir}"
+            + (f", serving on {running.api_url}" if running.api_url else "")
+        )
     with ExitStack() as started:
+        record = LocalServices(
+            pid=os.getpid(), command="run", api_url=f"http://{settings.host}:{settings.port}"
+        )
         if settings.database_url is None:
             postgres = EmbeddedPostgres(data_dir / "postgres")
             console.print("starting embedded PostgreSQL …")
             os.environ["DATABASE_URL"] = postgres.start()
             started.callback(postgres.stop)
-        if settings.meili_url is None:
-            binary = locate(settings.meili_bin, settings.cache_dir.resolve())
-            meili = LocalMeilisearch(
-                binary, data_dir / "meilisearch", max_indexing_memory=settings.meili_max_indexing_memory
+            record = replace(
+                record, postgres_data_dir=str(postgres.data_dir), postgres_socket_dir=postgres.socket_dir
             )
-            console.print(f"starting Meilisearch on {meili.url} …")
-            meili.start()
-            started.callback(meili.stop)
-            os.environ["MEILI_URL"] = meili.url
-            os.environ["MEILI_MASTER_KEY"] = meili.master_key
+        if settings.meili_url is None:
+            meili = _start_meilisearch(settings, data_dir, started)
+            record = replace(
+                record, meili_url=meili.url, meili_master_key_file=str(meili.data_dir / "master_key")
+            )
         if settings.secret_key is None:
             os.environ["TECHEX_SECRET_KEY"] = _persistent_secret(data_dir / "secret_key")
         get_settings.cache_clear()
         settings = get_settings()
         migrations.upgrade(settings.database_url)  # type: ignore[arg-type]
+        record.write(data_dir)
+        started.callback(record.forget, data_dir)
 
         from app.accounts.operations import ensure_demo_admin
 
@@ -177,21 +286,27 @@ def run() -> None:
             )
         if os.environ.get("DEMO_DATA") == "1":  # `DEMO_DATA=1 make run`
             listings_cli.seed_demo()
-        console.print(f"serving on http://{settings.host}:{settings.port}  (docs at /docs)")
+        console.print(
+            f"serving on http://{settings.host}:{settings.port}  (docs at /docs);"
+            " `techex` commands run in this folder use these services"
+        )
         serve()
 
 
-cli.command("import")(listings_cli.import_catalogue)
-cli.command("export")(listings_cli.export_listings)
-cli.command("expire-listings")(listings_cli.expire_listings_command)
-cli.command("seed-demo")(listings_cli.seed_demo)
-cli.command("search-setup")(search_cli.search_setup)
-cli.command("reindex")(search_cli.reindex)
-cli.command("search-check")(search_cli.search_check)
-cli.command("worker")(search_cli.worker)
-cli.command("stats-rebuild")(stats_cli.stats_rebuild)
-cli.command("stats-verify")(stats_cli.stats_verify)
+def _register(name: str, command: Callable[..., None], *, search: bool = False) -> None:
+    cli.command(name)(with_local_services(name, search=search)(command))
 
+
+_register("import", listings_cli.import_catalogue)
+_register("export", listings_cli.export_listings)
+_register("expire-listings", listings_cli.expire_listings_command)
+_register("seed-demo", listings_cli.seed_demo)
+_register("search-setup", search_cli.search_setup, search=True)
+_register("reindex", search_cli.reindex, search=True)
+_register("search-check", search_cli.search_check, search=True)
+_register("worker", search_cli.worker, search=True)
+_register("stats-rebuild", stats_cli.stats_rebuild)
+_register("stats-verify", stats_cli.stats_verify)
 
 if __name__ == "__main__":
     main()

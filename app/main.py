@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from app.accounts.router import auth_router, organizations_router, users_router
 from app.contracts.router import routers as contract_routers
@@ -73,7 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.engines.aclose()
             await app.state.database.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the service itself (the package ships them),
+    # not from a CDN: they work on a network without internet.
+    app = FastAPIOffline(
         title="Techex",
         version="0.1.0",
         description=API_DESCRIPTION,

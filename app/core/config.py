@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     contract_amount_ceiling: Decimal = Field(default=Decimal("100000000000"), gt=0)
     publicity_shows_amounts: bool = True
     # Printed as a QR code on certificates; must be the address the public reaches the API at.
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Unset (empty): this process's own address, http://{host}:{port} (see _default_public_base_url).
+    public_base_url: str = ""
 
     # Webhooks (subscriptions) are posted to public addresses only, so that a subscriber cannot make
     # the server reach the internal network or a cloud metadata service; operators may allow ranges.
@@ -108,6 +109,17 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
         raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+    @model_validator(mode="after")
+    def _default_public_base_url(self) -> "Settings":
+        # A fixed default named port 8000 whatever PORT was, and the certificates' QR codes led to a
+        # refused connection; a wildcard host is not an address anyone can visit, so the loopback.
+        if not self.public_base_url:
+            host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)  # noqa: S104
+            if ":" in host:  # an IPv6 literal goes in brackets in a URL
+                host = f"[{host.strip('[]')}]"
+            self.public_base_url = f"http://{host}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> "Settings":

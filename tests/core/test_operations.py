@@ -1,4 +1,7 @@
-"""Request ids, health, readiness, metrics and CORS."""
+"""Request ids, health, readiness, metrics, CORS and the API docs."""
+
+import re
+from html.parser import HTMLParser
 
 import httpx
 from fastapi import FastAPI
@@ -65,3 +68,39 @@ async def test_openapi_lists_problem_responses(client: httpx.AsyncClient) -> Non
     responses = spec["paths"]["/api/v1/organizations/{organization_id}/verify"]["post"]["responses"]
     assert {"401", "403", "404"} <= set(responses)
     assert "application/problem+json" in responses["403"]["content"]
+
+
+class _References(HTMLParser):
+    """Every address a page makes the browser load: src and href attributes and ReDoc's spec-url."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found += [value for name, value in attrs if name in {"src", "href", "spec-url"} and value]
+
+
+async def test_api_docs_load_nothing_from_outside_hosts(client: httpx.AsyncClient) -> None:
+    """/docs and /redoc work on a network without internet: their scripts, styles and icon are
+    served by the service itself (they came from a CDN, and the pages were blank offline)."""
+    content_types = {
+        ".js": "javascript",
+        ".css": "text/css",
+        ".png": "image/png",
+        ".json": "application/json",
+    }
+    for page in ("/docs", "/redoc"):
+        response = await client.get(page)
+        assert response.status_code == 200
+        assert not re.search(r"(https?:)?//[\w.-]", response.text), response.text  # no other host named
+        references = _References()
+        references.feed(response.text)
+        references.found += re.findall(r"url: '([^']+)'", response.text)  # Swagger UI's OpenAPI address
+        assert any(address.endswith(".js") for address in references.found), references.found
+        assert "/openapi.json" in references.found
+        for address in references.found:
+            asset = await client.get(address)
+            assert asset.status_code == 200, address
+            expected = content_types[address[address.rindex(".") :]]
+            assert expected in asset.headers["content-type"], (address, asset.headers["content-type"])
