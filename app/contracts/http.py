@@ -126,7 +126,7 @@ async def idempotent(
                 message_en="The application changed since this Idempotency-Key was answered; "
                 "read it again before deciding.",
                 message_zh="该 Idempotency-Key 应答后申请已变化，请重新读取后再操作。",
-                extra={"status": now},
+                extra={"current_status": now},
             )
         return JSONResponse(
             stored.response,

@@ -29,7 +29,7 @@ async def test_a_register_key_does_not_replay_after_an_objection_reopened_the_re
     replay = await client.post(url, json={"technology_amount": "700000.00"}, headers=headers)
     assert replay.status_code == 409, replay.text
     assert replay.json()["code"] == "idempotency_key_stale"
-    assert replay.json()["status"] == "under_review"
+    assert replay.json()["current_status"] == "under_review"
     assert "Idempotent-Replayed" not in replay.headers
     current = (await client.get(f"/api/v1/contracts/{app['id']}", headers=w.officer.headers)).json()
     assert current["status"] == "under_review"
@@ -47,7 +47,7 @@ async def test_a_submit_key_does_not_replay_once_the_office_accepted(
     await step(client, w.officer, app["id"], "accept")
     replay = await client.post(url, headers=headers)
     assert replay.status_code == 409 and replay.json()["code"] == "idempotency_key_stale"
-    assert replay.json()["status"] == "accepted"
+    assert replay.json()["current_status"] == "accepted"
 
 
 async def test_an_expired_key_is_a_new_request(client: httpx.AsyncClient, db: AsyncSession) -> None:
