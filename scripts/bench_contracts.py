@@ -37,7 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.contracts.vocabulary import IPKind, PartyKind  # noqa: E402
+from app.contracts.vocabulary import IPCategory, PartyKind  # noqa: E402
 from app.core.regions import current_regions  # noqa: E402
 from app.core.vocabulary import TechnologyField  # noqa: E402
 
@@ -51,7 +51,7 @@ TYPES = {
 }
 FIELDS = [field.value for field in TechnologyField]
 KINDS = [kind.value for kind in PartyKind]
-IPS = [kind.value for kind in IPKind]
+IPS = [kind.value for kind in IPCategory]
 COLUMNS = [
     "id",
     "status",
@@ -485,7 +485,7 @@ def report(base: str, dsn: str, ids: dict, args: argparse.Namespace) -> None:
     with httpx.Client(base_url=base, timeout=60) as http:
         token = http.post("/api/v1/auth/token", data={"username": ids["admin"], "password": PASSWORD}).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
-        targets = http.get("/api/v1/targets", headers=headers).json()
+        targets = http.get("/api/v1/targets", headers=headers).json()["items"]
         print("\n| query | API p50 ms | API p95 ms | naive SQL p50 ms | naive SQL p95 ms | equal |")
         print("| --- | --- | --- | --- | --- | --- |")
         # The floor every authenticated request pays: token check and the user's session lookup.

@@ -26,7 +26,12 @@ users_router = APIRouter(prefix="/users", tags=["users"])
 organizations_router = APIRouter(prefix="/organizations", tags=["organizations"])
 
 
-@auth_router.post("/token", response_model=TokenResponse, responses=problem_responses(401, 403, 422, 429))
+@auth_router.post(
+    "/token",
+    response_model=TokenResponse,
+    responses=problem_responses(401, 403, 422, 429),
+    summary="Sign in · 登录",
+)
 async def issue_token(
     request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> TokenResponse:
@@ -43,7 +48,12 @@ async def issue_token(
     )
 
 
-@auth_router.post("/refresh", response_model=TokenResponse, responses=problem_responses(401, 422))
+@auth_router.post(
+    "/refresh",
+    response_model=TokenResponse,
+    responses=problem_responses(401, 422),
+    summary="Refresh the tokens · 刷新令牌",
+)
 async def refresh_token(request: Request, session: SessionDep, body: RefreshRequest) -> TokenResponse:
     """Exchange a refresh token for a new pair. Each refresh token works once; presenting a used
     one again revokes the whole sign-in session (it was probably stolen). 刷新令牌。"""
@@ -52,7 +62,12 @@ async def refresh_token(request: Request, session: SessionDep, body: RefreshRequ
     )
 
 
-@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 422))
+@auth_router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 422),
+    summary="Sign out · 退出登录",
+)
 async def logout(
     session: SessionDep, principal: OptionalPrincipal, body: Annotated[LogoutRequest | None, Body()] = None
 ) -> None:
@@ -71,6 +86,7 @@ async def logout(
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(409, 422),
+    summary="Sign up an organization · 机构自助注册",
 )
 async def register(session: SessionDep, body: RegistrationRequest) -> UserRead:
     """Self-service sign-up of a university, institute, enterprise or agency with its first user.
@@ -81,7 +97,12 @@ async def register(session: SessionDep, body: RegistrationRequest) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@users_router.get("/me", response_model=UserRead, responses=problem_responses(401))
+@users_router.get(
+    "/me",
+    response_model=UserRead,
+    responses=problem_responses(401),
+    summary="Read the signed-in user · 当前用户",
+)
 async def read_me(user: CurrentUser) -> UserRead:
     """The signed-in user with their organization. 当前用户。"""
     return UserRead.model_validate(user)
@@ -92,6 +113,7 @@ async def read_me(user: CurrentUser) -> UserRead:
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Create a user · 创建用户",
 )
 async def create_user(session: SessionDep, admin: AdminUser, body: UserCreate) -> UserRead:
     """Create a user in an existing organization (administrators only), e.g. a registration
@@ -109,7 +131,12 @@ async def create_user(session: SessionDep, admin: AdminUser, body: UserCreate) -
     return UserRead.model_validate(user)
 
 
-@users_router.get("", response_model=Page[UserRead], responses=problem_responses(401, 403, 422))
+@users_router.get(
+    "",
+    response_model=Page[UserRead],
+    responses=problem_responses(401, 403, 422),
+    summary="List users · 用户列表",
+)
 async def list_users(
     session: SessionDep,
     _: AdminUser,
@@ -128,7 +155,10 @@ async def list_users(
 
 
 @users_router.post(
-    "/{user_id}/deactivate", response_model=UserRead, responses=problem_responses(401, 403, 404, 409)
+    "/{user_id}/deactivate",
+    response_model=UserRead,
+    responses=problem_responses(401, 403, 404, 409),
+    summary="Deactivate a user · 停用用户",
 )
 async def deactivate_user(session: SessionDep, admin: AdminUser, user_id: uuid.UUID) -> UserRead:
     """Deactivate a user (administrators only): they can no longer sign in, their tokens stop
@@ -139,7 +169,10 @@ async def deactivate_user(session: SessionDep, admin: AdminUser, user_id: uuid.U
 
 
 @users_router.post(
-    "/{user_id}/reactivate", response_model=UserRead, responses=problem_responses(401, 403, 404)
+    "/{user_id}/reactivate",
+    response_model=UserRead,
+    responses=problem_responses(401, 403, 404),
+    summary="Reactivate a user · 恢复用户",
 )
 async def reactivate_user(session: SessionDep, admin: AdminUser, user_id: uuid.UUID) -> UserRead:
     """Reactivate a deactivated user (administrators only); they sign in again. 恢复用户。"""
@@ -147,7 +180,12 @@ async def reactivate_user(session: SessionDep, admin: AdminUser, user_id: uuid.U
     return UserRead.model_validate(user)
 
 
-@organizations_router.get("", response_model=Page[OrganizationRead], responses=problem_responses(401, 403))
+@organizations_router.get(
+    "",
+    response_model=Page[OrganizationRead],
+    responses=problem_responses(401, 403),
+    summary="List organizations · 机构列表",
+)
 async def list_organizations(
     session: SessionDep,
     _: AdminUser,
@@ -165,6 +203,7 @@ async def list_organizations(
     response_model=OrganizationRead,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(401, 403, 409, 422),
+    summary="Create an organization · 创建机构",
 )
 async def create_organization(
     session: SessionDep, admin: AdminUser, body: OrganizationCreate
@@ -176,7 +215,10 @@ async def create_organization(
 
 
 @organizations_router.get(
-    "/{organization_id}", response_model=OrganizationRead, responses=problem_responses(401, 404)
+    "/{organization_id}",
+    response_model=OrganizationRead,
+    responses=problem_responses(401, 404),
+    summary="Read one organization · 机构详情",
 )
 async def read_organization(
     session: SessionDep, _: CurrentUser, organization_id: uuid.UUID
@@ -188,7 +230,10 @@ async def read_organization(
 
 
 @organizations_router.post(
-    "/{organization_id}/verify", response_model=OrganizationRead, responses=problem_responses(401, 403, 404)
+    "/{organization_id}/verify",
+    response_model=OrganizationRead,
+    responses=problem_responses(401, 403, 404),
+    summary="Verify an organization · 认证机构",
 )
 async def verify_organization(
     session: SessionDep, admin: AdminUser, organization_id: uuid.UUID

@@ -91,7 +91,12 @@ async def publish_year(
     await recount_provisional_deadlines(session, user=user, settings=settings)
 
 
-@router.put("/{year}", status_code=204, responses=problem_responses(401, 403, 422))
+@router.put(
+    "/{year}",
+    status_code=204,
+    responses=problem_responses(401, 403, 422),
+    summary="Publish a year's working calendar · 发布年度工作日历",
+)
 async def put_year(
     request: Request, session: SessionDep, admin: AdminUser, year: Year, body: YearCalendar
 ) -> None:
@@ -101,7 +106,12 @@ async def put_year(
     await publish_year(session, user=admin, year=year, data=body, settings=request.app.state.settings)
 
 
-@router.get("/{year}", response_model=YearCalendarRead, responses=problem_responses(401))
+@router.get(
+    "/{year}",
+    response_model=YearCalendarRead,
+    responses=problem_responses(401),
+    summary="Read a year's working calendar · 年度工作日历",
+)
 async def get_year(session: SessionDep, _: CurrentUser, year: Year) -> YearCalendarRead:
     """Which source decides the working days of a year, and its exceptional days."""
     probe = WorkingCalendar().is_working_day(date(year, 6, 1))

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.contracts.vocabulary import ContractSubtype, ContractType, IPKind, PartyKind
+from app.contracts.vocabulary import ContractSubtype, ContractType, IPCategory, PartyKind
 from app.contracts.workflow import IN_FORCE_SQL, Status
 from app.core.db import Base, Timestamps, UUIDPrimaryKey
 from app.core.vocabulary import TechnologyField
@@ -113,7 +113,7 @@ class ContractApplication(UUIDPrimaryKey, Timestamps, Base):
     deduction_other: Mapped[Decimal] = _money()
 
     technology_field: Mapped[TechnologyField] = mapped_column(_enum(TechnologyField, "technology_field"))
-    ip_kind: Mapped[IPKind] = mapped_column(_enum(IPKind, "ip_kind"))
+    ip_kind: Mapped[IPCategory] = mapped_column(_enum(IPCategory, "ip_kind"))
     socio_economic_objective: Mapped[str] = mapped_column(String(100))
     expected_new_investment: Mapped[Decimal | None] = _money(nullable=True)
     expected_new_output: Mapped[Decimal | None] = _money(nullable=True)

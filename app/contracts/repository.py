@@ -54,10 +54,10 @@ ARRIVALS = frozenset({Status.submitted, Status.resubmitted})
 
 
 async def office_queue(
-    session: AsyncSession, office_id: uuid.UUID, limit: int
-) -> list[tuple[ContractApplication, datetime]]:
-    """The office's open applications with the instant each entered its current state: arrivals
-    first, longest waiting first; then the rest by deadline."""
+    session: AsyncSession, office_id: uuid.UUID, page: PageParams
+) -> tuple[list[tuple[ContractApplication, datetime]], int]:
+    """One page of the office's open applications with the instant each entered its current state:
+    arrivals first, longest waiting first; then the rest by deadline. And how many there are."""
     entered = (
         select(func.max(ContractEvent.created_at))
         .where(
@@ -70,22 +70,21 @@ async def office_queue(
     )
     waiting_since = func.coalesce(entered, ContractApplication.submitted_at, ContractApplication.updated_at)
     arrival = ContractApplication.status.in_([s.value for s in ARRIVALS])
-    statement = (
-        select(ContractApplication, waiting_since)
-        .where(
-            ContractApplication.office_id == office_id,
-            ContractApplication.status.in_([s.value for s in OPEN_STATES | ARRIVALS]),
-            arrival | ContractApplication.due_on.is_not(None),
-        )
-        .order_by(
-            case((arrival, 0), else_=1),
-            case((arrival, waiting_since)),
-            ContractApplication.due_on,
-            ContractApplication.id,
-        )
-        .limit(limit)
+    statement = select(ContractApplication, waiting_since).where(
+        ContractApplication.office_id == office_id,
+        ContractApplication.status.in_([s.value for s in OPEN_STATES | ARRIVALS]),
+        arrival | ContractApplication.due_on.is_not(None),
     )
-    return [(app, since) for app, since in await session.execute(statement)]
+    rows, total = await fetch_page(
+        session,
+        statement,
+        page,
+        case((arrival, 0), else_=1),
+        case((arrival, waiting_since)),
+        ContractApplication.due_on,
+        ContractApplication.id,
+    )
+    return [(app, since) for app, since in rows], total
 
 
 async def office_for_region(session: AsyncSession, region_code: str) -> Organization | None:
@@ -157,6 +156,14 @@ async def next_sequence(session: AsyncSession, office_id: uuid.UUID, year: int) 
         .returning(RegistrationCounter.last_sequence)
     )
     return result.scalar_one()
+
+
+async def event_page(
+    session: AsyncSession, application_id: uuid.UUID, page: PageParams
+) -> tuple[list[ContractEvent], int]:
+    statement = select(ContractEvent).where(ContractEvent.application_id == application_id)
+    rows, total = await fetch_page(session, statement, page, ContractEvent.id)
+    return list(rows.scalars()), total
 
 
 async def events(session: AsyncSession, application_id: uuid.UUID) -> list[ContractEvent]:

@@ -59,6 +59,7 @@ def _version(if_match: str | None) -> int | None:
     response_model=ApplicationRead,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(401, 403, 409, 422),
+    summary="Start a registration application · 新建技术合同登记申请",
 )
 async def create_application(
     request: Request, session: SessionDep, user: CurrentUser, body: ApplicationCreate
@@ -80,7 +81,12 @@ async def create_application(
     return _read(await service.create_application(session, user=user, data=body, settings=settings), user)
 
 
-@router.get("", response_model=Page[ApplicationRead], responses=problem_responses(401))
+@router.get(
+    "",
+    response_model=Page[ApplicationRead],
+    responses=problem_responses(401),
+    summary="List applications · 登记申请列表",
+)
 async def list_applications(
     session: SessionDep,
     user: CurrentUser,
@@ -92,19 +98,28 @@ async def list_applications(
     return Page.of([_read(r, user) for r in rows], total, page)
 
 
-@router.get("/queue", response_model=list[QueueItem], responses=problem_responses(401, 403))
-async def officer_queue(
-    session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> list[QueueItem]:
+@router.get(
+    "/queue",
+    response_model=Page[QueueItem],
+    responses=problem_responses(401, 403),
+    summary="Officer's queue · 登记员待办",
+)
+async def officer_queue(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[QueueItem]:
     """The office's work (登记员待办). New arrivals first — submitted applications waiting for
     acceptance and resubmissions after 补正 — longest waiting first, each with `waiting_since` (when
     it entered its current state) and `working_days_waited` (China's statutory working days after
     that day; 0 on the day itself). Then the other open applications by deadline, with overdue and
     due-soon flags; `working_days_left` is null until acceptance starts the clock."""
-    return await service.queue(session, user=user, limit=limit)
+    items, total = await service.queue(session, user=user, page=page)
+    return Page.of(items, total, page)
 
 
-@router.get("/{application_id}", response_model=ApplicationRead, responses=problem_responses(401, 404))
+@router.get(
+    "/{application_id}",
+    response_model=ApplicationRead,
+    responses=problem_responses(401, 404),
+    summary="Read one application · 登记申请详情",
+)
 async def read_application(
     session: SessionDep, user: CurrentUser, application_id: uuid.UUID
 ) -> ApplicationRead:
@@ -112,7 +127,12 @@ async def read_application(
     return _read(await service.get_application(session, user=user, application_id=application_id), user)
 
 
-@router.put("/{application_id}", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.put(
+    "/{application_id}",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Replace the application form · 修改登记申请",
+)
 async def update_application(
     request: Request,
     session: SessionDep,
@@ -146,6 +166,7 @@ async def update_application(
             },
         }
     },
+    summary="Upload the contract document · 上传合同文本",
 )
 async def upload_document(
     request: Request,
@@ -173,6 +194,7 @@ async def upload_document(
         **problem_responses(401, 404),
         200: {"content": {"application/octet-stream": {}}, "description": "合同文本"},
     },
+    summary="Download the contract document · 下载合同文本",
 )
 async def download_document(
     request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID
@@ -192,14 +214,19 @@ async def download_document(
 
 
 @router.get(
-    "/{application_id}/history", response_model=list[EventRead], responses=problem_responses(401, 404)
+    "/{application_id}/history",
+    response_model=Page[EventRead],
+    responses=problem_responses(401, 404),
+    summary="Application history · 登记申请历史",
 )
 async def application_history(
-    session: SessionDep, user: CurrentUser, application_id: uuid.UUID
-) -> list[EventRead]:
-    """Every decision and amendment, oldest first; superseded amounts stay here."""
+    session: SessionDep, user: CurrentUser, application_id: uuid.UUID, page: PageDep
+) -> Page[EventRead]:
+    """Every decision and amendment, oldest first, paged (`{items, total, limit, offset}`); superseded
+    amounts stay here. 办理历史。"""
     await service.get_application(session, user=user, application_id=application_id)
-    return [EventRead.model_validate(e) for e in await repository.events(session, application_id)]
+    events, total = await repository.event_page(session, application_id, page)
+    return Page.of([EventRead.model_validate(e) for e in events], total, page)
 
 
 def _replay_guard(
@@ -239,7 +266,12 @@ async def _act(
     return _read(app, user)
 
 
-@router.post("/{application_id}/submit", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/submit",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Submit to the office · 提交登记申请",
+)
 async def submit(
     request: Request,
     session: SessionDep,
@@ -263,7 +295,12 @@ async def submit(
     )
 
 
-@router.post("/{application_id}/accept", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/accept",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Accept for review · 受理",
+)
 async def accept(
     request: Request,
     session: SessionDep,
@@ -275,7 +312,12 @@ async def accept(
     return await _act(request, session, user, application_id, Action.accept, if_match=if_match)
 
 
-@router.post("/{application_id}/request-correction", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/request-correction",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Request correction · 要求补正",
+)
 async def request_correction(
     request: Request,
     session: SessionDep,
@@ -290,7 +332,12 @@ async def request_correction(
     )
 
 
-@router.post("/{application_id}/resubmit", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/resubmit",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Resubmit after correction · 补正后重新提交",
+)
 async def resubmit(
     request: Request,
     session: SessionDep,
@@ -302,7 +349,12 @@ async def resubmit(
     return await _act(request, session, user, application_id, Action.resubmit, if_match=if_match)
 
 
-@router.post("/{application_id}/start-review", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/start-review",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Start the review · 开始审查",
+)
 async def start_review(
     request: Request,
     session: SessionDep,
@@ -314,7 +366,12 @@ async def start_review(
     return await _act(request, session, user, application_id, Action.start_review, if_match=if_match)
 
 
-@router.post("/{application_id}/refer-to-experts", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/refer-to-experts",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Refer to expert review · 提交专家评审",
+)
 async def refer_to_experts(
     request: Request,
     session: SessionDep,
@@ -329,7 +386,12 @@ async def refer_to_experts(
     )
 
 
-@router.post("/{application_id}/expert-opinions", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/expert-opinions",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Record an expert's opinion · 录入专家意见",
+)
 async def add_expert_opinion(
     request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: ExpertOpinion
 ) -> ApplicationRead:
@@ -344,7 +406,12 @@ async def add_expert_opinion(
     )
 
 
-@router.post("/{application_id}/register", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/register",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Register the contract · 准予登记",
+)
 async def register(
     request: Request,
     session: SessionDep,
@@ -379,7 +446,12 @@ async def register(
     )
 
 
-@router.post("/{application_id}/refuse", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/refuse",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Refuse registration · 不予登记",
+)
 async def refuse(
     request: Request,
     session: SessionDep,
@@ -394,7 +466,12 @@ async def refuse(
     )
 
 
-@router.post("/{application_id}/amend", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/amend",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Amend the registration · 变更登记",
+)
 async def amend(
     request: Request,
     session: SessionDep,
@@ -417,7 +494,12 @@ async def amend(
     return await _act(request, session, user, application_id, Action.amend, params, if_match)
 
 
-@router.post("/{application_id}/reject-amendment", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/reject-amendment",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Reject an amendment · 不予变更登记",
+)
 async def reject_amendment(
     request: Request,
     session: SessionDep,
@@ -433,7 +515,12 @@ async def reject_amendment(
     )
 
 
-@router.post("/{application_id}/cancel", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/cancel",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Cancel the registration · 注销登记",
+)
 async def cancel(
     request: Request,
     session: SessionDep,
@@ -448,7 +535,12 @@ async def cancel(
     )
 
 
-@router.post("/{application_id}/object", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/object",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Raise an objection · 提出异议",
+)
 async def raise_objection(
     request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: Reason
 ) -> ApplicationRead:
@@ -456,7 +548,12 @@ async def raise_objection(
     return await _act(request, session, user, application_id, Action.object, {"reason": body.reason})
 
 
-@router.post("/{application_id}/reopen", response_model=ApplicationRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{application_id}/reopen",
+    response_model=ApplicationRead,
+    responses=ACTION_ERRORS,
+    summary="Reopen after an objection · 异议复核",
+)
 async def reopen(
     request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID, body: OptionalComment
 ) -> ApplicationRead:
@@ -471,6 +568,7 @@ async def reopen(
         **problem_responses(401, 404, 409),
         200: {"content": {"application/pdf": {}}, "description": "登记证明 PDF"},
     },
+    summary="Download the certificate · 下载登记证明",
 )
 async def certificate_pdf(
     request: Request, session: SessionDep, user: CurrentUser, application_id: uuid.UUID
@@ -489,7 +587,10 @@ async def certificate_pdf(
 
 
 @public_router.get(
-    "/certificates/{number}", response_model=public.CertificatePublic, responses=problem_responses(404, 422)
+    "/certificates/{number}",
+    response_model=public.CertificatePublic,
+    responses=problem_responses(404, 422),
+    summary="Verify a certificate · 登记证明核验",
 )
 async def verify_certificate(
     session: SessionDep,
@@ -506,7 +607,10 @@ async def verify_certificate(
 
 
 @public_router.get(
-    "/publicity/contracts", response_model=Page[public.PublicityItem], responses=problem_responses(422)
+    "/publicity/contracts",
+    response_model=Page[public.PublicityItem],
+    responses=problem_responses(422),
+    summary="Registered contracts made public · 登记公示",
 )
 async def publicity(
     request: Request,

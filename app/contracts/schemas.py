@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.contracts.vocabulary import SUBTYPES, ContractSubtype, ContractType, IPKind, PartyKind, describe
+from app.contracts.vocabulary import SUBTYPES, ContractSubtype, ContractType, IPCategory, PartyKind, describe
 from app.contracts.workflow import STATUS_DESCRIPTION, Action, Status
 from app.core.errors import FieldError
 from app.core.types import ChinaTime, CreditCode, Money, RegionCode, SafeText
@@ -67,7 +67,9 @@ class ApplicationFields(BaseModel):
     claimed_technology_amount: Amount = Field(description="申报技术交易额（元）= 成交额 − 非技术性费用")
     deductions: Deductions = Field(default_factory=Deductions)
     technology_field: TechnologyField = Field(description=FIELD_DESCRIPTION)
-    ip_kind: IPKind = Field(description=describe(IPKind, "知识产权类型"))
+    ip_kind: IPCategory = Field(
+        description=describe(IPCategory, "知识产权类别（登记表的分类，不是成果的 IPKind）")
+    )
     socio_economic_objective: Annotated[
         SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
     ]
@@ -187,7 +189,7 @@ class ApplicationRead(BaseModel):
     deduction_construction: Decimal
     deduction_other: Decimal
     technology_field: TechnologyField
-    ip_kind: IPKind
+    ip_kind: IPCategory
     socio_economic_objective: str
     expected_new_investment: Decimal | None
     expected_new_output: Decimal | None

@@ -29,6 +29,7 @@ from app.core.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
+from app.core.pagination import PageParams
 from app.core.types import CHINA, today_in_china
 from app.stats import summary
 
@@ -352,7 +353,7 @@ async def _locked(
     if application is None:
         raise NOT_FOUND
     if expected_version is not None and application.version != expected_version:
-        raise PreconditionFailed(extra={"version": application.version})
+        raise PreconditionFailed(extra={"current_version": application.version})
     return application
 
 
@@ -448,10 +449,10 @@ async def queue(
     session: AsyncSession,
     *,
     user: User,
-    limit: int,
+    page: PageParams,
     today: date | None = None,
     settings: Settings | None = None,
-) -> list[QueueItem]:
+) -> tuple[list[QueueItem], int]:
     """The officer's queue: new arrivals (submitted, resubmitted after 补正) first, longest waiting
     first; then the open applications by deadline, overdue and due-soon flagged."""
     if user.role != Role.registration_officer:
@@ -462,7 +463,7 @@ async def queue(
         )
     today = today or today_in_china()
     due_soon = (settings or get_settings()).contract_due_soon_working_days
-    rows = await repository.office_queue(session, user.organization_id, limit)
+    rows, total = await repository.office_queue(session, user.organization_id, page)
     # Waits and deadlines are counted in China's working days, whatever years they span.
     days = [today, *(since.astimezone(CHINA).date() for _, since in rows)]
     days += [app.due_on for app, _ in rows if app.due_on]
@@ -486,7 +487,7 @@ async def queue(
             item.overdue = today > app.due_on
             item.due_soon = today <= app.due_on and left <= due_soon
         items.append(item)
-    return items
+    return items, total
 
 
 async def certificate_pdf(

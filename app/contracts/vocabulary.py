@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from app.listings.vocabulary import IPKind
+
 
 class ContractType(StrEnum):
     development = "development"
@@ -94,7 +96,13 @@ class PartyKind(StrEnum):
         }[self]
 
 
-class IPKind(StrEnum):
+class IPCategory(StrEnum):
+    """知识产权类别 of the registration form (技术合同登记表): what the contract concerns.
+
+    Not the rights an achievement holds (`IPKind` of the listings): `patent` covers invention
+    patents, utility models and designs alike; `ip_category` maps a right's kind to its category.
+    """
+
     patent = "patent"
     technical_secret = "technical_secret"  # noqa: S105 (a vocabulary word, not a secret)
     software_copyright = "software_copyright"
@@ -109,14 +117,30 @@ class IPKind(StrEnum):
 
 
 _IP_LABELS = {
-    IPKind.patent: "专利",
-    IPKind.technical_secret: "技术秘密",
-    IPKind.software_copyright: "计算机软件著作权",
-    IPKind.ic_layout: "集成电路布图设计",
-    IPKind.plant_variety: "植物新品种",
-    IPKind.biomedicine_variety: "生物医药新品种",
-    IPKind.none: "未涉及知识产权",
+    IPCategory.patent: "专利",
+    IPCategory.technical_secret: "技术秘密",
+    IPCategory.software_copyright: "计算机软件著作权",
+    IPCategory.ic_layout: "集成电路布图设计",
+    IPCategory.plant_variety: "植物新品种",
+    IPCategory.biomedicine_variety: "生物医药新品种",
+    IPCategory.none: "未涉及知识产权",
 }
+
+
+_CATEGORY_OF_KIND = {
+    IPKind.invention_patent: IPCategory.patent,
+    IPKind.utility_model: IPCategory.patent,
+    IPKind.design_patent: IPCategory.patent,
+    IPKind.software_copyright: IPCategory.software_copyright,
+    IPKind.technical_secret: IPCategory.technical_secret,
+    IPKind.ic_layout: IPCategory.ic_layout,
+    IPKind.plant_variety: IPCategory.plant_variety,
+}
+
+
+def ip_category(kind: IPKind | None) -> IPCategory:
+    """The registration form's category of a listed right (`none` for a contract on no right)."""
+    return IPCategory.none if kind is None else _CATEGORY_OF_KIND[kind]
 
 
 def describe(enum_class: type[StrEnum], title: str) -> str:

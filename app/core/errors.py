@@ -10,7 +10,7 @@ from asyncpg.exceptions import CannotConnectNowError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -136,22 +136,52 @@ class ServiceUnavailable(AppError):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, as every error of this API is shaped."""
+    """RFC 9457 problem details, as every error of this API is shaped (`application/problem+json`).
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    instance: str | None = None
-    request_id: str | None = None
-    errors: list[dict[str, str]] | None = None
+    `status` is always the HTTP status; the state of the object a 409 refers to is `current_status`.
+    Members other than the RFC's are extensions, present only on the problems that need them.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI naming the kind of problem; ends with `code`")
+    title: str = Field(description="HTTP status phrase")
+    status: int = Field(description="the HTTP status code")
+    detail: str = Field(description="what went wrong, in the language of `Accept-Language` (中文 by default)")
+    code: str = Field(description="stable machine-readable code, e.g. `invalid_transition`")
+    instance: str | None = Field(default=None, description="the request path")
+    request_id: str | None = Field(default=None, description="the request's id, also in `X-Request-ID`")
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="invalid input: one `{field, code, message}` per offending field"
+    )
+    current_status: str | None = Field(
+        default=None, description="409: the state the application or listing is in now"
+    )
+    action: str | None = Field(default=None, description="409 / 403: the action refused")
+    allowed_actions: list[str] | None = Field(
+        default=None, description="409 / 403: the actions the caller may take in `current_status`"
+    )
+    current_version: int | None = Field(
+        default=None, description="412: the version the resource has now (send it in `If-Match`)"
+    )
+    field: str | None = Field(default=None, description="409: the field the conflict is about")
+    report: dict[str, Any] | None = Field(
+        default=None, description="422 of an import: the per-row report (`ImportReportOut`)"
+    )
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route: the statuses it may answer with a problem document."""
+    """`responses=` for a route: the statuses it may answer with a problem document.
+
+    The schema sits under `application/problem+json`, the type the handlers send; FastAPI would
+    put a `model` under `application/json`, so the schema is referenced and `install_error_handlers`
+    adds `Problem` to the document's components.
+    """
     return {
-        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": HTTPStatus(status).phrase}
+        status: {"content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}, "description": HTTPStatus(status).phrase}
         for status in statuses
     }
 
@@ -322,7 +352,21 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _document_problem(app: FastAPI) -> None:
+    """Add `Problem` to the OpenAPI components that `problem_responses` refer to."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = build().setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema()
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    _document_problem(app)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

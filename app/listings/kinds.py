@@ -33,6 +33,11 @@ class KindSpec:
     name_attr: str
     filters: Callable[..., Any]
 
+    @property
+    def a_kind(self) -> str:
+        """The kind with its English article, for summaries: "an achievement", "a demand"."""
+        return f"{'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind}"
+
 
 ACHIEVEMENT = KindSpec(
     kind="achievement",

@@ -93,7 +93,7 @@ def build_router(spec: KindSpec) -> APIRouter:
         response_model=read_schema,
         status_code=status.HTTP_201_CREATED,
         responses=problem_responses(401, 403, 409, 422),
-        summary=f"Create a {kind} draft · 新建{label}",
+        summary=f"Create {spec.a_kind} draft · 新建{label}",
         description=f"Creates a draft {kind} owned by the caller's organization; publish it with "
         f"`POST /{spec.path}/{{id}}/publish` (needs {required}). Answers 201 with the new `id`.",
     )
@@ -131,7 +131,7 @@ def build_router(spec: KindSpec) -> APIRouter:
         "/{listing_id}",
         response_model=read_schema,
         responses=problem_responses(401, 403, 404, 409, 412, 422),
-        summary=f"Edit a {kind} · 修改{label}",
+        summary=f"Edit {spec.a_kind} · 修改{label}",
         description="Owners only; send just the fields to change. Editing a closed, taken-down or expired "
         f"listing returns it to draft, to be published again.\n{CONCURRENCY}",
     )
@@ -153,6 +153,9 @@ def build_router(spec: KindSpec) -> APIRouter:
         status_code=status.HTTP_204_NO_CONTENT,
         responses=problem_responses(401, 403, 404, 409, 412, 422),
         summary=f"Delete a never-published {kind} draft · 删除{label}草稿",
+        description="Owners only: a draft that was never published is deleted for good (audited). "
+        "A listing once published cannot be deleted (409 `invalid_transition`): close it instead. "
+        "只能删除从未发布的草稿；已发布过的请关闭。",
     )
     async def delete(
         session: SessionDep, user: CurrentUser, listing_id: uuid.UUID, if_match: IfMatch
@@ -183,17 +186,19 @@ def build_router(spec: KindSpec) -> APIRouter:
     lifecycle_route(
         Action.publish,
         "publish",
-        f"Publish a {kind} · 发布{label}",
+        f"Publish {spec.a_kind} · 发布{label}",
         f"Owners who are members of a verified organization; needs {required}, and an end date "
         "(if any) not in the past. Draft → published.",
     )
-    lifecycle_route(Action.close, "close", f"Close a {kind} · 关闭{label}", "Owners; published → closed.")
+    lifecycle_route(
+        Action.close, "close", f"Close {spec.a_kind} · 关闭{label}", "Owners; published → closed."
+    )
 
     @router.post(
         "/{listing_id}/take-down",
         response_model=read_schema,
         responses=problem_responses(401, 403, 404, 409, 412, 422),
-        summary=f"Take a {kind} down · 下架{label}",
+        summary=f"Take {spec.a_kind} down · 下架{label}",
         description="Administrators only, with a reason the owner sees; published → taken_down.",
     )
     async def take_down(

@@ -31,11 +31,17 @@ class ListingStatus(_Labelled):
 
 
 class IPKind(_Labelled):
+    """The kind of an intellectual-property right an achievement holds (one `IPRight` each).
+
+    The contract registration form asks a coarser question, `IPCategory` (app/contracts/vocabulary.py,
+    `ip_category` maps one to the other); a word means the same in both.
+    """
+
     invention_patent = "invention_patent"
     utility_model = "utility_model"
     design_patent = "design_patent"
     software_copyright = "software_copyright"
-    trade_secret = "trade_secret"  # noqa: S105 — 技术秘密, not a credential
+    technical_secret = "technical_secret"  # noqa: S105 — 技术秘密, not a credential
     ic_layout = "ic_layout"
     plant_variety = "plant_variety"
 
@@ -98,7 +104,7 @@ _LABELS: dict[tuple[str, str], str] = {
     ("IPKind", "utility_model"): "实用新型",
     ("IPKind", "design_patent"): "外观设计",
     ("IPKind", "software_copyright"): "软件著作权",
-    ("IPKind", "trade_secret"): "技术秘密",
+    ("IPKind", "technical_secret"): "技术秘密",
     ("IPKind", "ic_layout"): "集成电路布图设计",
     ("IPKind", "plant_variety"): "植物新品种",
     ("IPStatus", "applied"): "申请中",

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, status
 from app.accounts.auth import CurrentUser, OptionalUser
 from app.core.db import SessionDep
 from app.core.errors import FieldError, ValidationFailed, problem_responses
-from app.core.pagination import PageDep
+from app.core.pagination import Page, PageDep
 from app.core.types import RegionCode
 from app.core.vocabulary import TechnologyField
 from app.listings.vocabulary import TransferMode
@@ -63,7 +63,12 @@ def _types(raw: str | None, allowed: tuple[str, ...]) -> list[str]:
     return wanted
 
 
-@router.get("/search", response_model=SearchResult, responses=problem_responses(422, 503))
+@router.get(
+    "/search",
+    response_model=SearchResult,
+    responses=problem_responses(422, 503),
+    summary="Search every kind of listing · 搜索",
+)
 async def search(
     request: Request,
     q: Annotated[str, Query(max_length=200, description="搜索词；简体、繁体、英文缩写、全角半角均可")] = "",
@@ -134,6 +139,7 @@ def _matches_route(kind: str, path: str, counterparts: tuple[str, ...], label: s
         response_model=MatchResult,
         responses=problem_responses(404, 422, 503),
         name=f"{kind}_matches",
+        summary=f"Matches for {'an' if kind[0] in 'aeiou' else 'a'} {kind} · {label}匹配推荐",
     )
     async def route(
         request: Request,
@@ -173,6 +179,7 @@ _matches_route("achievement", "achievements", ("demand", "expert", "agency"), "�
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(401, 409, 422),
     tags=["subscriptions"],
+    summary="Subscribe to a search or a demand · 新建订阅",
 )
 async def create_subscription(
     request: Request, session: SessionDep, user: CurrentUser, data: SubscriptionCreate
@@ -193,13 +200,15 @@ async def create_subscription(
 
 @router.get(
     "/subscriptions",
-    response_model=list[SubscriptionRead],
+    response_model=Page[SubscriptionRead],
     responses=problem_responses(401),
     tags=["subscriptions"],
+    summary="List my subscriptions · 我的订阅",
 )
-async def list_subscriptions(session: SessionDep, user: CurrentUser) -> list[SubscriptionRead]:
-    """我的订阅。"""
-    return [SubscriptionRead.model_validate(s) for s in await subscriptions.list_own(session, user=user)]
+async def list_subscriptions(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[SubscriptionRead]:
+    """我的订阅，最新在前，分页（`{items, total, limit, offset}`）。My subscriptions, newest first, paged."""
+    rows, total = await subscriptions.list_own(session, user=user, page=page)
+    return Page.of([SubscriptionRead.model_validate(s) for s in rows], total, page)
 
 
 @router.delete(
@@ -207,6 +216,7 @@ async def list_subscriptions(session: SessionDep, user: CurrentUser) -> list[Sub
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 404),
     tags=["subscriptions"],
+    summary="Delete a subscription · 取消订阅",
 )
 async def delete_subscription(session: SessionDep, user: CurrentUser, subscription_id: uuid.UUID) -> None:
     """取消订阅。"""
@@ -218,6 +228,7 @@ async def delete_subscription(session: SessionDep, user: CurrentUser, subscripti
     response_model=SubscriptionWithSecret,
     responses=problem_responses(401, 404, 422),
     tags=["subscriptions"],
+    summary="Edit a subscription · 修改订阅",
 )
 async def update_subscription(
     request: Request,
@@ -250,6 +261,7 @@ def _with_secret(subscription: Subscription, secret: str | None) -> Subscription
     response_model=WebhookSecret,
     responses=problem_responses(401, 404, 409),
     tags=["subscriptions"],
+    summary="Rotate the webhook secret · 重新生成通知签名密钥",
 )
 async def rotate_webhook_secret(
     session: SessionDep, user: CurrentUser, subscription_id: uuid.UUID
@@ -265,6 +277,7 @@ async def rotate_webhook_secret(
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(401, 404, 409, 422),
     tags=["subscriptions"],
+    summary="Redeliver webhook notifications · 重新推送通知",
 )
 async def redeliver_webhook(
     session: SessionDep, user: CurrentUser, subscription_id: uuid.UUID, body: WebhookRedelivery | None = None
@@ -284,6 +297,7 @@ async def redeliver_webhook(
     response_model=NotificationPage,
     responses=problem_responses(401),
     tags=["subscriptions"],
+    summary="List my notifications · 我的通知",
 )
 async def list_notifications(
     session: SessionDep,
@@ -309,6 +323,7 @@ async def list_notifications(
     response_model=NotificationRead,
     responses=problem_responses(401, 404),
     tags=["subscriptions"],
+    summary="Mark a notification read · 标为已读",
 )
 async def mark_notification_read(
     session: SessionDep, user: CurrentUser, notification_id: uuid.UUID
@@ -324,6 +339,7 @@ async def mark_notification_read(
     response_model=MarkedRead,
     responses=problem_responses(401, 422),
     tags=["subscriptions"],
+    summary="Mark all notifications read · 全部标为已读",
 )
 async def mark_all_notifications_read(
     session: SessionDep, user: CurrentUser, body: MarkAllRead | None = None

@@ -19,7 +19,7 @@ from app.audit.service import record
 from app.core.config import Settings
 from app.core.db import add_unique
 from app.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from app.core.pagination import PageParams
+from app.core.pagination import PageParams, fetch_page
 from app.listings import policy
 from app.listings import repository as listings
 from app.listings.models import Demand
@@ -224,16 +224,10 @@ async def redeliver(
     return len(queued), next_since
 
 
-async def list_own(session: AsyncSession, *, user: User) -> list[Subscription]:
-    return list(
-        (
-            await session.scalars(
-                select(Subscription)
-                .where(Subscription.user_id == user.id)
-                .order_by(Subscription.created_at.desc())
-            )
-        ).all()
-    )
+async def list_own(session: AsyncSession, *, user: User, page: PageParams) -> tuple[list[Subscription], int]:
+    statement = select(Subscription).where(Subscription.user_id == user.id)
+    rows, total = await fetch_page(session, statement, page, Subscription.created_at.desc(), Subscription.id)
+    return list(rows.scalars()), total
 
 
 async def _own(session: AsyncSession, user: User, subscription_id: uuid.UUID) -> Subscription:

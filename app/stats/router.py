@@ -10,6 +10,7 @@ from app.contracts import repository as contracts_repository
 from app.contracts.http import ExactJSONRoute
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
+from app.core.pagination import Page, PageDep
 from app.core.types import today_in_china
 from app.stats import service
 from app.stats.queries import GroupBy, totals
@@ -31,6 +32,7 @@ To = Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST, descriptio
     response_model=service.TargetRead,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(401, 403, 409, 422),
+    summary="Set a target · 设定目标",
 )
 async def create_target(
     session: SessionDep, admin: AdminUser, body: service.TargetCreate
@@ -39,14 +41,23 @@ async def create_target(
     return service.TargetRead.model_validate(await service.create_target(session, user=admin, data=body))
 
 
-@targets_router.get("", response_model=list[service.TargetRead], responses=problem_responses(401))
-async def list_targets(session: SessionDep, _: CurrentUser) -> list[service.TargetRead]:
-    """All targets, by start of period."""
-    return [service.TargetRead.model_validate(t) for t in await service.list_targets(session)]
+@targets_router.get(
+    "",
+    response_model=Page[service.TargetRead],
+    responses=problem_responses(401),
+    summary="List targets · 目标列表",
+)
+async def list_targets(session: SessionDep, _: CurrentUser, page: PageDep) -> Page[service.TargetRead]:
+    """All targets, by start of period, paged (`{items, total, limit, offset}`). 全部目标，按期间起始排序。"""
+    targets, total = await service.list_targets(session, page)
+    return Page.of([service.TargetRead.model_validate(t) for t in targets], total, page)
 
 
 @targets_router.get(
-    "/{target_id}/progress", response_model=service.Progress, responses=problem_responses(401, 404)
+    "/{target_id}/progress",
+    response_model=service.Progress,
+    responses=problem_responses(401, 404),
+    summary="Progress towards a target · 目标进度",
 )
 async def target_progress(
     session: SessionDep,
@@ -68,6 +79,7 @@ async def target_progress(
     response_model=service.Statistics,
     response_model_by_alias=True,
     responses=problem_responses(401, 422),
+    summary="Contract statistics · 技术合同统计",
 )
 async def contract_statistics(
     session: SessionDep,
@@ -89,7 +101,12 @@ class DeadlineStats(BaseModel):
     late: int
 
 
-@stats_router.get("/deadlines", response_model=DeadlineStats, responses=problem_responses(401, 422))
+@stats_router.get(
+    "/deadlines",
+    response_model=DeadlineStats,
+    responses=problem_responses(401, 422),
+    summary="Deadline statistics · 办理时限统计",
+)
 async def deadline_statistics(
     session: SessionDep, _: CurrentUser, since: From = None, until: To = None, region: Region = None
 ) -> DeadlineStats:

@@ -22,9 +22,10 @@ from app.accounts.models import User
 from app.audit import service as audit
 from app.audit.service import SystemActor
 from app.contracts.schemas import CENT, Amount
-from app.contracts.vocabulary import ContractType, IPKind, PartyKind
+from app.contracts.vocabulary import ContractType, IPCategory, PartyKind
 from app.core.db import add_unique
 from app.core.errors import Conflict, NotFound
+from app.core.pagination import PageParams, fetch_page
 from app.core.regions import current_regions
 from app.core.types import SafeText
 from app.core.vocabulary import TechnologyField
@@ -128,8 +129,9 @@ async def get_target(session: AsyncSession, target_id: uuid.UUID) -> Target:
     return target
 
 
-async def list_targets(session: AsyncSession) -> list[Target]:
-    return list((await session.execute(select(Target).order_by(Target.period_start, Target.name))).scalars())
+async def list_targets(session: AsyncSession, page: PageParams) -> tuple[list[Target], int]:
+    rows, total = await fetch_page(session, select(Target), page, Target.period_start, Target.name, Target.id)
+    return list(rows.scalars()), total
 
 
 def ratio_of(achieved: Decimal, amount: Decimal) -> Decimal:
@@ -200,7 +202,7 @@ _LABELS: dict[GroupBy, dict[str, str]] = {
     GroupBy.type: {t.value: t.label for t in ContractType},
     GroupBy.field: {f.value: f.label for f in TechnologyField},
     GroupBy.seller_kind: {k.value: k.label for k in PartyKind},
-    GroupBy.ip_kind: {k.value: k.label for k in IPKind},
+    GroupBy.ip_kind: {k.value: k.label for k in IPCategory},
 }
 
 

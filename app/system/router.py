@@ -16,7 +16,7 @@ class Health(BaseModel):
     checks: dict[str, bool] = {}
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, summary="Liveness · 存活检查")
 async def healthz() -> Health:
     """The process is alive and serving. 存活检查。"""
     return Health(status="ok")
@@ -31,7 +31,9 @@ async def _database_ok(request: Request) -> bool:
         return False
 
 
-@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+@router.get(
+    "/readyz", response_model=Health, responses={503: {"model": Health}}, summary="Readiness · 就绪检查"
+)
 async def readyz(request: Request) -> Response:
     """PostgreSQL and Meilisearch are both reachable; 503 otherwise. 就绪检查。"""
     database_ok, search_ok = await asyncio.gather(_database_ok(request), request.app.state.search.healthy())

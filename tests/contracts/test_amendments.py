@@ -61,7 +61,9 @@ async def test_a_change_to_a_large_amount_waits_for_experts_and_the_registration
     assert held["registered_technology_amount"] == "800000.00" and held["amendment_count"] == 0
     expected = await deadline(db, date.fromisoformat(held["accepted_on"]), 30)
     assert held["due_on"] == expected.due_on.isoformat()
-    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.officer.headers)).json()
+    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.officer.headers)).json()[
+        "items"
+    ]
     assert (history[-1]["action"], history[-1]["actor_capacity"]) == ("refer_amendment", "system")
     # In force at its registered amounts until the change takes effect: statistics, certificate, 公示.
     assert await _counted(db) == counted

@@ -162,6 +162,7 @@ async def test_queue_flags_overdue_and_due_soon(client: httpx.AsyncClient, db: A
     from app.accounts.models import User
     from app.contracts import service
     from app.contracts.models import ContractApplication
+    from app.core.pagination import PageParams
 
     w = await helpers.world(client, db)
     soon = await helpers.under_review(client, w)
@@ -176,12 +177,12 @@ async def test_queue_flags_overdue_and_due_soon(client: httpx.AsyncClient, db: A
     await db.commit()
     officer = await db.get(User, w.officer.user_id)
     assert officer is not None
-    items = await service.queue(db, user=officer, limit=10, today=today)
+    items, _ = await service.queue(db, user=officer, page=PageParams(limit=10, offset=0), today=today)
     by_id = {str(i.id): i for i in items}
     assert by_id[late["id"]].overdue and by_id[late["id"]].working_days_left < 0
     assert by_id[soon["id"]].due_soon and not by_id[soon["id"]].overdue
     response = await client.get("/api/v1/contracts/queue", headers=w.officer.headers)
-    assert response.status_code == 200 and len(response.json()) == 2
+    assert response.status_code == 200 and len(response.json()["items"]) == response.json()["total"] == 2
     assert (await client.get("/api/v1/contracts/queue", headers=w.applicant.headers)).status_code == 403
 
 

@@ -74,7 +74,9 @@ async def test_amended_then_cancelled_certificate(client: httpx.AsyncClient, db:
     # No new certificate for what is no longer registered.
     refused = await client.get(f"/api/v1/contracts/{app['id']}/certificate", headers=w.applicant.headers)
     assert refused.status_code == 409 and refused.json()["code"] == "registration_cancelled"
-    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.applicant.headers)).json()
+    history = (
+        await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.applicant.headers)
+    ).json()["items"]
     amounts = [(h["action"], h["contract_amount"]) for h in history if h["contract_amount"]]
     assert amounts == [("register", "1000000.00"), ("amend", "1200000.00")]
 

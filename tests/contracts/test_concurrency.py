@@ -153,7 +153,9 @@ async def test_stale_version_is_refused_with_412(client: httpx.AsyncClient, db: 
         headers={**w.officer2.headers, "If-Match": str(stale)},
     )
     assert response.status_code == 412
-    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.officer.headers)).json()
+    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.officer.headers)).json()[
+        "items"
+    ]
     assert [h["action"] for h in history].count("amend") == 1
 
 

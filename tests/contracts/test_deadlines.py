@@ -53,7 +53,7 @@ async def test_crossing_into_2027_is_provisional_until_published(
     w = await helpers.world(client, db)
     _, provisional = await _accept_on(db, w, settings, client, date(2026, 12, 21))
     assert provisional.due_on == date(2027, 1, 11) and provisional.due_provisional
-    queue = (await client.get("/api/v1/contracts/queue", headers=w.officer.headers)).json()
+    queue = (await client.get("/api/v1/contracts/queue", headers=w.officer.headers)).json()["items"]
     assert queue[0]["due_provisional"] is True
 
     calendar = {

@@ -59,6 +59,8 @@ async def test_happy_path_registers_with_a_14_digit_number(
     )
     assert topics == []  # nothing consumes a transition yet, so none is written (test_outbox)
 
-    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.applicant.headers)).json()
+    history = (
+        await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.applicant.headers)
+    ).json()["items"]
     assert [h["action"] for h in history][-1] == "register"
     assert Decimal(history[-1]["technology_amount"]) == Decimal("700000.00")

@@ -25,7 +25,9 @@ async def test_a_whole_registration_leaves_no_contract_outbox_messages(
     pending = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.topic.like("contract.%"))
     assert (await db.execute(pending)).scalar_one() == 0
     # The history a consumer to come would read is complete.
-    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.officer.headers)).json()
+    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.officer.headers)).json()[
+        "items"
+    ]
     assert [h["action"] for h in history] == [
         "submit",
         "accept",

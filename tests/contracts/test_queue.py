@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.contracts import service
 from app.contracts.models import ContractEvent
+from app.core.pagination import PageParams
 from tests.contracts import helpers
 from tests.contracts.helpers import step
 
@@ -49,9 +50,14 @@ async def test_new_submissions_and_resubmissions_head_the_queue(
 
     response = await client.get("/api/v1/contracts/queue", headers=w.officer.headers)
     assert response.status_code == 200, response.text
-    queue = response.json()
+    queue = response.json()["items"]
     assert [i["id"] for i in queue] == [earlier["id"], later["id"], corrected["id"], reviewed["id"]]
     assert [i["status"] for i in queue] == ["submitted", "submitted", "resubmitted", "under_review"]
+    assert response.json()["total"] == 4
+    # A page of it, in the same order: the page envelope of every list.
+    page = await client.get("/api/v1/contracts/queue?limit=2&offset=1", headers=w.officer.headers)
+    assert page.json()["total"] == 4 and (page.json()["limit"], page.json()["offset"]) == (2, 1)
+    assert [i["id"] for i in page.json()["items"]] == [later["id"], corrected["id"]]
     first = queue[0]
     # Not accepted yet: no clock runs, so nothing is overdue or due soon.
     assert first["accepted_on"] is None and first["due_on"] is None
@@ -61,7 +67,7 @@ async def test_new_submissions_and_resubmissions_head_the_queue(
     # The resubmission's clock runs from the day the corrected material arrived.
     assert queue[2]["working_days_left"] is not None and queue[2]["working_days_waited"] == 0
     # Another office's officer does not see them.
-    assert (await client.get("/api/v1/contracts/queue", headers=w.other_officer.headers)).json() == []
+    assert (await client.get("/api/v1/contracts/queue", headers=w.other_officer.headers)).json()["total"] == 0
 
 
 async def test_the_wait_is_counted_in_working_days_from_the_day_in_china(
@@ -74,9 +80,13 @@ async def test_the_wait_is_counted_in_working_days_from_the_day_in_china(
     await _entered_at(db, app["id"], "submit", datetime(2026, 11, 2, 1, 0, tzinfo=CHINA))
     officer = await db.get(User, w.officer.user_id)
     assert officer is not None
-    [item] = await service.queue(db, user=officer, limit=10, today=date(2026, 11, 9))
+    [item], _ = await service.queue(
+        db, user=officer, page=PageParams(limit=10, offset=0), today=date(2026, 11, 9)
+    )
     # 3, 4, 5, 6 and 9 November: the weekend does not count, nor the day it arrived.
     assert item.working_days_waited == 5
     assert item.waiting_since == datetime(2026, 11, 2, 1, 0, tzinfo=CHINA)
-    [same_day] = await service.queue(db, user=officer, limit=10, today=date(2026, 11, 2))
+    [same_day], _ = await service.queue(
+        db, user=officer, page=PageParams(limit=10, offset=0), today=date(2026, 11, 2)
+    )
     assert same_day.working_days_waited == 0

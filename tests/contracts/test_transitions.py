@@ -149,7 +149,9 @@ async def test_large_contract_goes_to_expert_review_and_needs_an_opinion(
     app = await helpers.under_review(client, w, **LARGE)
     assert app["status"] == "expert_review"
     assert app["due_on"] > app["accepted_on"]
-    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.officer.headers)).json()
+    history = (await client.get(f"/api/v1/contracts/{app['id']}/history", headers=w.officer.headers)).json()[
+        "items"
+    ]
     assert [(h["action"], h["actor_capacity"]) for h in history][-2:] == [
         ("start_review", "officer"),
         ("refer_to_experts", "system"),

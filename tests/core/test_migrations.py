@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.accounts.models import OrganizationKind
 from app.core import migrate
-from app.listings.models import Demand
+from app.listings.models import Achievement, Demand
 from app.matching.models import Subscription, SubscriptionKind
 from app.models import Base
 from tests.conftest import _in_thread
@@ -152,3 +152,36 @@ async def test_webhooks_made_before_signing_get_a_secret(scratch_database: str) 
     assert all(secrets[hook].startswith("whsec_") for hook in hooks)
     assert secrets[hooks[0]] != secrets[hooks[1]]
     assert audited == {str(hook) for hook in hooks}
+
+
+async def test_stored_trade_secret_rights_become_technical_secret(scratch_database: str) -> None:
+    _in_thread(migrate.upgrade, scratch_database, "6d2a9c4e1f73-1")  # the revision before the rename
+    engine = create_async_engine(scratch_database)
+    rights = [
+        {"kind": "invention_patent", "number": "ZL1", "status": "granted"},
+        {"kind": "trade_secret", "number": None, "status": None},
+    ]
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as db:
+            user = await create_user(db, kind=OrganizationKind.university)
+            achievement_id = uuid.uuid4()
+            await db.execute(
+                insert(Achievement.__table__).values(
+                    id=achievement_id,
+                    title="成果",
+                    owner_organization_id=user.organization_id,
+                    ip_rights=rights,
+                )
+            )
+            await db.commit()
+        _in_thread(migrate.upgrade, scratch_database)
+        query = text("SELECT ip_rights FROM achievements WHERE id = :id")
+        async with engine.connect() as connection:
+            upgraded = (await connection.execute(query, {"id": achievement_id})).scalar_one()
+        _in_thread(migrate.downgrade, scratch_database, "6d2a9c4e1f73-1")
+        async with engine.connect() as connection:
+            downgraded = (await connection.execute(query, {"id": achievement_id})).scalar_one()
+    finally:
+        await engine.dispose()
+    assert upgraded == [rights[0], {**rights[1], "kind": "technical_secret"}]  # in order, the rest kept
+    assert downgraded == rights

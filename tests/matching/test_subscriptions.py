@@ -125,7 +125,7 @@ async def test_following_a_demand(client, owner, make_listing, signed_in) -> Non
     assert [item["listing_id"] for item in items] == [match["id"]]
     assert items[0]["explanation"]
     listed = await client.get("/api/v1/subscriptions", headers=ent.headers)
-    assert [s["kind"] for s in listed.json()] == ["demand"]
+    assert [s["kind"] for s in listed.json()["items"]] == ["demand"]
     deleted = await client.delete(f"/api/v1/subscriptions/{followed.json()['id']}", headers=ent.headers)
     assert deleted.status_code == 204
 
@@ -148,7 +148,7 @@ async def test_control_characters_are_refused_by_name(client, owner) -> None:
         assert response.status_code == 422, response.text
         assert name in response.text
     listed = await client.get("/api/v1/subscriptions", headers=ent.headers)
-    assert listed.status_code == 200 and listed.json() == []
+    assert listed.status_code == 200 and listed.json() == {"items": [], "total": 0, "limit": 20, "offset": 0}
 
 
 async def test_a_demand_is_followed_once_however_many_clicks_arrive_together(
@@ -202,7 +202,7 @@ async def test_every_followed_demand_is_checked_in_batches_with_its_current_text
     first = await _notified(client, ent)
     assert [(n["listing_id"], n["subscription_id"]) for n in first] == [
         (battery["id"], s["id"])
-        for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+        for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()["items"]
         if s["demand_id"] == demands[2]["id"]
     ]
     # The rice demand becomes a graphene demand: the next graphene achievement is its match.
@@ -365,7 +365,8 @@ async def test_a_catalogue_imported_and_published_is_checked_like_a_publish(
 
     notified = await _notified(client, ent, 2)
     subscriptions_of = {
-        s["kind"]: s["id"] for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+        s["kind"]: s["id"]
+        for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()["items"]
     }
     assert {(n["subscription_id"], n["listing_id"]) for n in notified} == {
         (subscriptions_of["demand"], by_title["锂电池极片涂布缺陷视觉检测"]),
@@ -411,7 +412,7 @@ async def test_closed_demands_and_closed_accounts_are_not_notified(
     notified = await _notified(client, ent)  # one check of the new listing covers all three
     follows = {
         s["demand_id"]: s["id"]
-        for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+        for s in (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()["items"]
     }
     assert [(n["subscription_id"], n["listing_id"]) for n in notified] == [
         (follows[sought["id"]], match["id"])

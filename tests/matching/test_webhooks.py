@@ -54,7 +54,7 @@ async def test_deliveries_are_signed_and_the_secret_is_shown_once(
     secret = subscription["webhook_secret"]
     assert secret.startswith("whsec_")
     listed = await client.get("/api/v1/subscriptions", headers=ent.headers)
-    assert "webhook_secret" not in listed.json()[0]
+    assert "webhook_secret" not in listed.json()["items"][0]
 
     uni = await owner("achievements")
     first = await _graphene(make_listing, uni)
@@ -273,7 +273,7 @@ async def test_a_failing_receiver_is_retried_on_the_schedule_then_given_up(
     )
     assert len({r["delivery"] for r in webhook_receiver.received}) == 1  # one message id on every attempt
     # The owner sees that, and why; one delivery that succeeds clears it.
-    (shown,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+    (shown,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()["items"]
     assert shown["webhook_failing_since"] is not None
     attempts = 1 + len(settings.webhook_retry_seconds)
     assert f"gave up after {attempts} attempts" in shown["webhook_last_error"]
@@ -283,7 +283,7 @@ async def test_a_failing_receiver_is_retried_on_the_schedule_then_given_up(
     await _delivered(webhook_receiver, 1)
 
     async def recovered() -> bool:
-        (again,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+        (again,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()["items"]
         return again["webhook_failing_since"] is None and again["webhook_last_error"] is None
 
     await wait_for(recovered, timeout=30)
@@ -306,7 +306,7 @@ async def test_a_receiver_back_after_the_retries_asks_for_the_notifications_agai
     await _graphene(make_listing, await owner("achievements"))
 
     async def given_up() -> bool:
-        (shown,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+        (shown,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()["items"]
         return "gave up" in (shown["webhook_last_error"] or "")
 
     await wait_for(given_up, timeout=30)
@@ -321,7 +321,7 @@ async def test_a_receiver_back_after_the_retries_asks_for_the_notifications_agai
     assert webhook_receiver.received[-1]["delivery"] == first_id  # the same message: a receiver dedupes
 
     async def recovered() -> bool:
-        (shown,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()
+        (shown,) = (await client.get("/api/v1/subscriptions", headers=ent.headers)).json()["items"]
         return shown["webhook_failing_since"] is None
 
     await wait_for(recovered, timeout=30)

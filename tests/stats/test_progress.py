@@ -292,4 +292,4 @@ async def test_a_target_name_is_taken_once_even_by_simultaneous_requests(
     assert sorted(r.status_code for r in responses) == [201] + [409] * 5
     assert {r.json()["code"] for r in responses if r.status_code == 409} == {"target_exists"}
     listed = await client.get("/api/v1/targets", headers=admin.headers)
-    assert [t["name"] for t in listed.json()] == ["江苏 2027"]
+    assert [t["name"] for t in listed.json()["items"]] == ["江苏 2027"] and listed.json()["total"] == 1
