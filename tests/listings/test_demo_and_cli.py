@@ -18,6 +18,12 @@ from app.listings.cli import expire, seed
 from app.listings.models import Achievement, Agency, Demand, Expert
 
 
+@pytest.fixture
+def demo_settings(settings: Settings) -> Settings:
+    """The test's settings with fewer demo contracts than `make run` loads (600), to stay quick."""
+    return settings.model_copy(update={"demo_contracts": 150})
+
+
 async def _count(db, model):
     return (await db.execute(select(func.count()).select_from(model))).scalar_one()
 
@@ -45,12 +51,6 @@ async def test_seed_demo_is_idempotent(app, client, db, demo_settings):
     confidential = (await client.get("/api/v1/demands?limit=50")).json()["items"]
     assert any(d["confidential"] and d["owner_organization_name"] is None for d in confidential)
     assert await expire(app.state.database) == {"achievement": 0, "demand": 0}
-
-
-@pytest.fixture
-def demo_settings(settings: Settings) -> Settings:
-    """The test's settings with fewer demo contracts than `make run` loads (600), to stay quick."""
-    return settings.model_copy(update={"demo_contracts": 150})
 
 
 async def test_seed_demo_registers_contracts_and_a_target_for_this_year(
@@ -84,7 +84,7 @@ async def test_seed_demo_registers_contracts_and_a_target_for_this_year(
     assert len({a.office_id for a in applications}) >= 8
 
     targets = (await client.get("/api/v1/targets", headers=viewer.headers)).json()
-    targets = targets["items"] if isinstance(targets, dict) else targets
+    targets = targets["items"] if isinstance(targets, dict) else targets  # a page, once lists share one
     current = next(t for t in targets if t["name"] == f"江苏省技术合同成交额 {this_year}（演示）")
     progress = (await client.get(f"/api/v1/targets/{current['id']}/progress", headers=viewer.headers)).json()
     assert Decimal(progress["achieved"]) > 0 and progress["on_track"] is not None, progress
