@@ -1,15 +1,18 @@
 """Demo data for `techex seed-demo` (and `make run` with DEMO_DATA=1).
 
-Each seeder takes the one session the command runs in, adds what is missing (running the
-command twice adds nothing) and returns a one-line summary. Domains append their own."""
+Each seeder takes the one session the command runs in and the settings, adds what is missing
+(running the command twice adds nothing) and returns a one-line summary. Domains append their own."""
 
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.contracts.demo import seed_contracts
+from app.core.config import Settings
 from app.listings.demo import seed_listings
 from app.stats.demo import seed_targets
 
-Seeder = Callable[[AsyncSession], Awaitable[str]]
+Seeder = Callable[[AsyncSession, Settings], Awaitable[str]]
 
-SEEDERS: list[Seeder] = [seed_listings, seed_targets]
+# Listings first: the contracts' selling universities and companies are its organisations.
+SEEDERS: list[Seeder] = [seed_listings, seed_contracts, seed_targets]

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     # whole yearly target is 1000亿).
     contract_signed_on_floor: date = date(2000, 1, 1)
     contract_amount_ceiling: Decimal = Field(default=Decimal("100000000000"), gt=0)
+    # How many registered contracts `techex seed-demo` (and `DEMO_DATA=1 make run`) loads.
+    demo_contracts: int = Field(default=600, ge=0, le=20000)
     publicity_shows_amounts: bool = True
     # Printed as a QR code on certificates; must be the address the public reaches the API at.
     # Unset (empty): this process's own address, http://{host}:{port} (see _default_public_base_url).

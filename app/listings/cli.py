@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import AppError
 
@@ -161,12 +161,13 @@ def expire_listings_command() -> None:
     console.print("[green]expired[/green] " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
 
 
-async def seed(database: Database) -> list[str]:
+async def seed(database: Database, settings: Settings | None = None) -> list[str]:
     """Run every seeder of app/demo.py in one transaction."""
     from app.demo import SEEDERS
 
+    settings = settings or get_settings()
     async with database.sessionmaker() as session, session.begin():
-        return [await seeder(session) for seeder in SEEDERS]
+        return [await seeder(session, settings) for seeder in SEEDERS]
 
 
 def seed_demo() -> None:

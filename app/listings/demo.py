@@ -16,6 +16,7 @@ from stdnum.cn import uscc
 
 from app.accounts.models import Organization
 from app.audit.service import SystemActor
+from app.core.config import Settings
 from app.core.regions import is_current_region
 from app.core.types import today_in_china
 from app.listings import demo_data
@@ -132,7 +133,7 @@ def _achievement_rows(organizations: dict[str, Organization]) -> list[dict[str, 
     return rows
 
 
-async def seed_listings(session: AsyncSession) -> str:
+async def seed_listings(session: AsyncSession, settings: Settings | None = None) -> str:
     organizations = await _organizations(session)
     today = today_in_china()
     achievements = await _insert_missing(

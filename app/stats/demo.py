@@ -1,4 +1,5 @@
-"""Demo data of the stats domain: the three targets from the policy documents (DOMAIN.md)."""
+"""Demo data of the stats domain: the three targets from the policy documents (DOMAIN.md), and one
+for the current year so that progress shows a running period."""
 
 from datetime import date
 from decimal import Decimal
@@ -7,7 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import SystemActor
+from app.core.config import Settings
+from app.core.types import today_in_china
 from app.stats.models import Metric, Target
+from app.stats.queries import GroupBy, totals
 from app.stats.service import TargetCreate, create_target
 
 YI = Decimal("100000000")  # 1亿元
@@ -45,12 +49,40 @@ POLICY_TARGETS = [
 ]
 
 
-async def seed_targets(session: AsyncSession) -> str:
-    """Add the policy targets that are not there yet (by name); safe to run again."""
+def _current_year_name(year: int) -> str:
+    return f"江苏省技术合同成交额 {year}（演示）"
+
+
+async def _current_year_target(session: AsyncSession, year: int) -> TargetCreate:
+    """Jiangsu this year: last year's registered contract amount plus 15 %, rounded up to 10万元 —
+    how a province sets its next target, at the scale of whatever contracts are there."""
+    last = date(year - 1, 1, 1), date(year - 1, 12, 31)
+    groups = await totals(session, GroupBy.total, since=last[0], until=last[1], prefixes=["32"])
+    achieved = sum((g.contract_amount for g in groups), Decimal(0))
+    step = Decimal(100_000)
+    amount = max(-(-achieved * Decimal("1.15") // step) * step, step)
+    return TargetCreate(
+        name=_current_year_name(year),
+        region_prefixes=["32"],
+        period_start=date(year, 1, 1),
+        period_end=date(year, 12, 31),
+        metric=Metric.contract_amount,
+        amount=amount,
+        source="演示数据：上年登记成交额增长 15%",
+    )
+
+
+async def seed_targets(session: AsyncSession, settings: Settings | None = None) -> str:
+    """Add the policy targets and this year's that are not there yet (by name); safe to run again.
+    (`settings`: every seeder is given them; targets need none.)"""
     existing = set((await session.execute(select(Target.name))).scalars())
+    year = today_in_china().year
     added = 0
     for target in POLICY_TARGETS:
         if target.name not in existing:
             await create_target(session, user=SystemActor(), data=target)
             added += 1
-    return f"targets: {added} added, {len(POLICY_TARGETS) - added} already present"
+    if _current_year_name(year) not in existing:
+        await create_target(session, user=SystemActor(), data=await _current_year_target(session, year))
+        added += 1
+    return f"targets: {added} added, {len(POLICY_TARGETS) + 1 - added} already present"

@@ -1,22 +1,39 @@
-"""`techex seed-demo` loads once, and the lists and filters then show something."""
+"""`techex seed-demo` loads once, and the lists, filters and statistics then show something."""
 
+import asyncio
+from decimal import Decimal
+
+import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from app.accounts.models import Role
 from app.audit.models import AuditEntry
+from app.cli import cli
+from app.contracts.models import ContractApplication
+from app.contracts.workflow import Status
+from app.core.config import Settings, get_settings
+from app.core.types import today_in_china
 from app.listings.cli import expire, seed
 from app.listings.models import Achievement, Agency, Demand, Expert
+
+
+@pytest.fixture
+def demo_settings(settings: Settings) -> Settings:
+    """The test's settings with fewer demo contracts than `make run` loads (600), to stay quick."""
+    return settings.model_copy(update={"demo_contracts": 150})
 
 
 async def _count(db, model):
     return (await db.execute(select(func.count()).select_from(model))).scalar_one()
 
 
-async def test_seed_demo_is_idempotent(app, client, db):
-    first = await seed(app.state.database)
+async def test_seed_demo_is_idempotent(app, client, db, demo_settings):
+    first = await seed(app.state.database, demo_settings)
     assert any("714 achievements" in line for line in first)
     totals = [await _count(db, m) for m in (Achievement, Demand, Expert, Agency)]
     audits = await _count(db, AuditEntry)
-    second = await seed(app.state.database)
+    second = await seed(app.state.database, demo_settings)
     assert any("0 achievements, 0 demands, 0 experts, 0 agencies" in line for line in second)
     assert [await _count(db, m) for m in (Achievement, Demand, Expert, Agency)] == totals
     assert await _count(db, AuditEntry) == audits
@@ -34,3 +51,56 @@ async def test_seed_demo_is_idempotent(app, client, db):
     confidential = (await client.get("/api/v1/demands?limit=50")).json()["items"]
     assert any(d["confidential"] and d["owner_organization_name"] is None for d in confidential)
     assert await expire(app.state.database) == {"achievement": 0, "demand": 0}
+
+
+async def test_seed_demo_registers_contracts_and_a_target_for_this_year(
+    app, client, db, demo_settings, signed_in, monkeypatch
+):
+    first = await seed(app.state.database, demo_settings)
+    assert "contracts: 150 registered" in next(line for line in first if line.startswith("contracts:"))
+    viewer = await signed_in(role=Role.admin)
+
+    async def statistics(group_by: str) -> dict[str, dict]:
+        response = await client.get(f"/api/v1/stats/contracts?group_by={group_by}", headers=viewer.headers)
+        assert response.status_code == 200, response.text
+        return {g["key"]: g for g in response.json()["groups"]}
+
+    cities = await statistics("city")
+    assert len(cities) >= 8 and {c[:2] for c in cities} == {"32", "36"}, cities
+    years = {month[:4] for month in await statistics("month")}
+    this_year = today_in_china().year
+    assert {"2016", str(this_year)} <= years and len(years) >= 8, years
+    assert len(await statistics("type")) == 5 and len(await statistics("field")) >= 8
+
+    applications = (await db.execute(select(ContractApplication))).scalars().all()
+    assert len(applications) == 150 and all(a.registration_number for a in applications)
+    assert sum(a.status == Status.cancelled for a in applications) >= 2
+    amended = [a for a in applications if a.amendment_count]
+    assert len(amended) >= 3 and all(a.status == Status.registered for a in amended)
+    large = [
+        a for a in applications if a.registered_technology_amount >= demo_settings.contract_large_threshold
+    ]
+    assert large and all(a.expert_opinions for a in large if a.amendment_count == 0)
+    assert len({a.office_id for a in applications}) >= 8
+
+    targets = (await client.get("/api/v1/targets", headers=viewer.headers)).json()
+    targets = targets["items"] if isinstance(targets, dict) else targets  # a page, once lists share one
+    current = next(t for t in targets if t["name"] == f"江苏省技术合同成交额 {this_year}（演示）")
+    progress = (await client.get(f"/api/v1/targets/{current['id']}/progress", headers=viewer.headers)).json()
+    assert Decimal(progress["achieved"]) > 0 and progress["on_track"] is not None, progress
+    assert len(targets) == 4
+
+    # `techex stats-verify` finds the summary equal to the contracts, on this test's database.
+    monkeypatch.setenv("DATABASE_URL", demo_settings.database_url)
+    get_settings.cache_clear()
+    try:
+        verified = await asyncio.to_thread(CliRunner().invoke, cli, ["stats-verify"])
+    finally:
+        get_settings.cache_clear()
+    assert verified.exit_code == 0, verified.output
+
+    audits = await _count(db, AuditEntry)
+    second = await seed(app.state.database, demo_settings)
+    assert "contracts: 0 added, 150 already present" in second
+    assert "targets: 0 added, 4 already present" in second
+    assert await _count(db, ContractApplication) == 150 and await _count(db, AuditEntry) == audits

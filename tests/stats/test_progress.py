@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Role
 from app.contracts.workflow import Action
 from app.core.config import Settings
+from app.core.types import today_in_china
 from app.demo import SEEDERS
 from app.stats.demo import seed_targets
 from app.stats.service import Positional, project
@@ -255,7 +256,7 @@ async def test_statistics_api_groups_and_labels(
 
 async def test_seed_demo_adds_the_three_policy_targets_once(db: AsyncSession, app) -> None:
     assert seed_targets in SEEDERS
-    assert (await seed_targets(db)).startswith("targets: 3 added")
+    assert (await seed_targets(db)).startswith("targets: 4 added")
     await db.commit()
     assert (await seed_targets(db)).startswith("targets: 0 added")
     from sqlalchemy import select
@@ -266,10 +267,15 @@ async def test_seed_demo_adds_the_three_policy_targets_once(db: AsyncSession, ap
     sunan = next(t for t in targets.values() if t.name.startswith("苏南"))
     assert sorted(sunan.region_prefixes) == ["3201", "3202", "3204", "3205", "3211"]
     assert sunan.amount == Decimal("50000000000.00") and sunan.period_end == date(2018, 12, 31)
-    jiangsu = next(t for t in targets.values() if t.name.startswith("江苏"))
+    jiangsu = targets["江苏省技术合同成交额 2018–2020"]
     assert jiangsu.amount == Decimal("100000000000.00") and jiangsu.region_prefixes == ["32"]
     jiangxi = next(t for t in targets.values() if t.name.startswith("江西"))
     assert (jiangxi.period_start, jiangxi.amount) == (date(2016, 1, 1), Decimal("10000000000.00"))
+    # This year's, at the scale of what is registered (nothing here: the 10万元 floor).
+    this_year = targets[f"江苏省技术合同成交额 {today_in_china().year}（演示）"]
+    assert this_year.period_end == date(today_in_china().year, 12, 31) and this_year.amount == Decimal(
+        "100000.00"
+    )
 
 
 async def test_a_target_name_is_taken_once_even_by_simultaneous_requests(
