@@ -20,7 +20,6 @@ IMPORT_PATH = "/api/v1/achievements/import"
 # The app-wide body limit is for JSON calls; a catalogue file gets its own (BodySizeLimitMiddleware).
 BODY_LIMIT_OVERRIDES = {IMPORT_PATH: importing.MAX_IMPORT_BYTES + 64 * 1024}
 
-_META = ("id", "status", "version", "created_at", "updated_at", "published_at")
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -39,8 +38,9 @@ async def _importer(user: OptionalUser) -> User:
 async def export_owned(session: AsyncSession, spec: KindSpec, user: User, fmt: str) -> tuple[bytes, str]:
     """The caller's organization's listings of one kind as a file that `import` reads back."""
     listings = await repository.list_owned(session, spec.model, user)
-    headers = [*_META, *spec.create.model_fields]
-    rows = [[getattr(listing, name) for name in headers] for listing in listings]
+    fields = [*tabular.META_FIELDS, *spec.create.model_fields]
+    headers = [tabular.COLUMN_NAMES.get(name, name) for name in fields]
+    rows = [[tabular.export_value(name, getattr(listing, name)) for name in fields] for listing in listings]
     content = (
         tabular.write_csv(headers, rows) if fmt == "csv" else tabular.write_xlsx(headers, rows, spec.path)
     )
@@ -57,7 +57,11 @@ def add_file_routes(router: APIRouter, spec: KindSpec) -> None:
         response_class=Response,
         summary=f"Export own {spec.path} · 导出本机构{spec.label_zh}",
         description="All listings of this kind owned by the caller's organization, every status, as CSV "
-        "(UTF-8 with BOM, for Excel) or XLSX. Lists are joined with `;`; contacts and IP rights are JSON. "
+        "(UTF-8 with BOM, for Excel) or XLSX, in the columns and formats the catalogue import reads, so an "
+        "exported catalogue imports back as it was: Chinese column names (标题, 技术领域 …; the first six, "
+        "编号 to 发布时间, are bookkeeping the import passes over), vocabularies as their Chinese labels "
+        "(先进制造, 独占许可), lists joined with `;`, IP rights as `发明专利 ZL202010111222.3（已授权）` and "
+        "contacts as `赵老师，025-12345678，zhao@example.edu.cn`, both separated by `；`, yes/no as 是/否. "
         "Every cell is text, and one that begins with `= + - @`, a tab or a carriage return is written "
         "behind an apostrophe (`'=…`) so that no spreadsheet runs it as a formula; the import removes "
         "that apostrophe again.",
