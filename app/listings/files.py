@@ -13,7 +13,7 @@ from app.accounts.models import User
 from app.core.db import SessionDep
 from app.core.errors import Unauthenticated, problem_responses
 from app.core.types import CHINA
-from app.listings import importing, repository, tabular
+from app.listings import importing, repository, tabular, template
 from app.listings.kinds import KindSpec
 
 IMPORT_PATH = "/api/v1/achievements/import"
@@ -81,6 +81,21 @@ def add_file_routes(router: APIRouter, spec: KindSpec) -> None:
     if spec.kind != "achievement":
         return
 
+    @router.get(
+        "/import-template",
+        responses={200: {"content": {_MEDIA["xlsx"]: {}}, "description": "the template"}},
+        response_class=Response,
+        summary="Download the catalogue template · 下载科技成果目录模板",
+        description="An XLSX to fill in for `POST /achievements/import`: the header row, one example row, "
+        "and a second sheet (填写说明) explaining each column and its allowed values. No sign-in needed.",
+    )
+    async def import_template() -> Response:
+        return Response(
+            template.write_template(),
+            media_type=_MEDIA["xlsx"],
+            headers={"Content-Disposition": 'attachment; filename="achievements-import-template.xlsx"'},
+        )
+
     @router.post(
         "/import",
         response_model=importing.ImportReportOut,
@@ -101,10 +116,13 @@ its actual ones, which must agree, holds at most {importing.MAX_IMPORT_ARCHIVE_M
 {importing.IMPORT_MEMORY_BYTES // 1024 // 1024} MB of memory and {importing.IMPORT_SECONDS:g} s. A file
 that is not what its extension says is 415 `unsupported_file`.
 
-The first row (CSV/XLSX) names the columns: the API's field names or their Chinese names
-(标题, 简介, 技术领域, 关键词, 技术成熟度, 知识产权, 转化方式, 意向价格, 地区代码, 完成人, 应用场景,
-财政资金项目, 项目名称, 有效期至, 联系人, 联系电话, 联系邮箱);
-cells may hold codes or Chinese labels (农业, 独占许可 …); lists are separated by `;` `、` or `,`.
+The first row (CSV/XLSX) names the columns, by their Chinese names below or the API's field names
+(JSON Lines: one object per line with those keys); cells may hold the Chinese labels or the codes.
+`GET /achievements/import-template` is an XLSX with these columns, an example row and a sheet
+explaining each one; a file exported by `GET /achievements/export` imports back as it was (its
+bookkeeping columns 编号, 状态, 版本, 创建时间, 更新时间, 发布时间 are passed over).
+
+{template.columns_markdown()}
 
 Every row is checked exactly like `POST /achievements`. `dry_run=true` only reports (200).
 Otherwise a file with any invalid row changes nothing (422, with the per-row report) unless
