@@ -10,8 +10,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from app.audit.models import AuditEntry
+from app.core.vocabulary import TechnologyField
 from app.listings.models import Achievement, Demand
 from app.listings.service import expire_listings
+from app.listings.vocabulary import IPKind, IPStatus, ListingStatus, TransferMode
 from app.outbox.models import OutboxMessage
 
 
@@ -127,15 +129,15 @@ async def test_export_own_listings(client, db, owner, make_listing):
 FULL_ACHIEVEMENT = {
     "title": "谐波减速器柔轮精密加工工艺",
     "description": "柔轮一次装夹完成车、滚、磨，\n齿形误差小于 3 微米。",
-    "field": "advanced_manufacturing",
+    "field": TechnologyField.advanced_manufacturing,
     "keywords": ["谐波减速器", "柔轮", "精密加工"],
     "maturity": 7,
     "ip_rights": [
-        {"kind": "invention_patent", "number": "ZL202010111222.3", "status": "granted"},
-        {"kind": "utility_model", "number": "202120333444.5", "status": "applied"},
-        {"kind": "trade_secret", "number": "", "status": "granted"},
+        {"kind": IPKind.invention_patent, "number": "ZL202010111222.3", "status": IPStatus.granted},
+        {"kind": IPKind.utility_model, "number": "202120333444.5", "status": IPStatus.applied},
+        {"kind": IPKind.trade_secret, "number": "", "status": IPStatus.granted},
     ],
-    "transfer_modes": ["license_exclusive", "equity", "pay_after_use"],
+    "transfer_modes": [TransferMode.license_exclusive, TransferMode.equity, TransferMode.pay_after_use],
     "asking_price": "800000.50",
     "region_code": "320102",
     "team": ["张三", "李四"],
@@ -150,9 +152,9 @@ FULL_ACHIEVEMENT = {
 }
 BIOMEDICAL = {
     "title": "一种植物源抗菌肽",
-    "field": "biomedicine",  # its label 生物、医药和医疗器械 holds a list separator
+    "field": TechnologyField.biomedicine,  # its label 生物、医药和医疗器械 holds a list separator
     "keywords": ["=1+1"],
-    "transfer_modes": ["other"],
+    "transfer_modes": [TransferMode.other],
     "publicly_funded": False,
 }
 
@@ -178,10 +180,18 @@ async def test_an_exported_catalogue_imports_back_unchanged(client, db, owner, m
         )
     )
     # What a person reads: Chinese columns and labels, no codes, no JSON.
-    readable = ("标题", "技术领域", "先进制造", "独占许可", "发明专利 ZL202010111222.3（已授权）", "已发布")
+    readable = (
+        "标题",
+        "技术领域",
+        TechnologyField.advanced_manufacturing.label,
+        TransferMode.license_exclusive.label,
+        f"{IPKind.invention_patent.label} ZL202010111222.3（{IPStatus.granted.label}）",
+        ListingStatus.published.label,
+    )
     for shown in readable:
         assert shown in text
-    for code in ("advanced_manufacturing", "license_exclusive", "invention_patent", '"kind"', "True"):
+    codes = (TechnologyField.advanced_manufacturing, TransferMode.license_exclusive, IPKind.invention_patent)
+    for code in (*(c.value for c in codes), '"kind"', "True"):
         assert code not in text
 
     second = await owner("achievements")
