@@ -188,9 +188,12 @@ def _ip_right(text: str) -> dict[str, str]:
     kind, rest = _prefix(IPKind, text)
     rest = rest.strip()
     status = None
-    bracketed = re.fullmatch(r"(.*?)\s*[（(\[【]\s*([^）)\]】]*?)\s*[）)\]】]", rest)
-    if bracketed and _member(IPStatus, bracketed.group(2)) is not None:
-        rest, status = bracketed.group(1), _member(IPStatus, bracketed.group(2))
+    # The status in closing brackets, found without a regular expression: a backtracking one took
+    # quadratic time on a cell of many brackets.
+    opening = max(rest.rfind(bracket) for bracket in "（([【")
+    bracketed = _member(IPStatus, rest[opening + 1 : -1].strip()) if rest[-1:] in "）)]】" else None
+    if opening >= 0 and bracketed is not None:
+        rest, status = rest[:opening].strip(), bracketed
     else:
         for member in IPStatus:
             for name in (_label(member), str(member.value)):
