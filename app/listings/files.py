@@ -13,14 +13,13 @@ from app.accounts.models import User
 from app.core.db import SessionDep
 from app.core.errors import Unauthenticated, problem_responses
 from app.core.types import CHINA
-from app.listings import importing, repository, tabular
+from app.listings import importing, repository, tabular, template
 from app.listings.kinds import KindSpec
 
 IMPORT_PATH = "/api/v1/achievements/import"
 # The app-wide body limit is for JSON calls; a catalogue file gets its own (BodySizeLimitMiddleware).
 BODY_LIMIT_OVERRIDES = {IMPORT_PATH: importing.MAX_IMPORT_BYTES + 64 * 1024}
 
-_META = ("id", "status", "version", "created_at", "updated_at", "published_at")
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -39,8 +38,9 @@ async def _importer(user: OptionalUser) -> User:
 async def export_owned(session: AsyncSession, spec: KindSpec, user: User, fmt: str) -> tuple[bytes, str]:
     """The caller's organization's listings of one kind as a file that `import` reads back."""
     listings = await repository.list_owned(session, spec.model, user)
-    headers = [*_META, *spec.create.model_fields]
-    rows = [[getattr(listing, name) for name in headers] for listing in listings]
+    fields = [*tabular.META_FIELDS, *spec.create.model_fields]
+    headers = [tabular.COLUMN_NAMES.get(name, name) for name in fields]
+    rows = [[tabular.export_value(name, getattr(listing, name)) for name in fields] for listing in listings]
     content = (
         tabular.write_csv(headers, rows) if fmt == "csv" else tabular.write_xlsx(headers, rows, spec.path)
     )
@@ -57,7 +57,11 @@ def add_file_routes(router: APIRouter, spec: KindSpec) -> None:
         response_class=Response,
         summary=f"Export own {spec.path} · 导出本机构{spec.label_zh}",
         description="All listings of this kind owned by the caller's organization, every status, as CSV "
-        "(UTF-8 with BOM, for Excel) or XLSX. Lists are joined with `;`; contacts and IP rights are JSON. "
+        "(UTF-8 with BOM, for Excel) or XLSX, in the columns and formats the catalogue import reads, so an "
+        "exported catalogue imports back as it was: Chinese column names (标题, 技术领域 …; the first six, "
+        "编号 to 发布时间, are bookkeeping the import passes over), vocabularies as their Chinese labels "
+        "(先进制造, 独占许可), lists joined with `;`, IP rights as `发明专利 ZL202010111222.3（已授权）` and "
+        "contacts as `赵老师，025-12345678，zhao@example.edu.cn`, both separated by `；`, yes/no as 是/否. "
         "Every cell is text, and one that begins with `= + - @`, a tab or a carriage return is written "
         "behind an apostrophe (`'=…`) so that no spreadsheet runs it as a formula; the import removes "
         "that apostrophe again.",
@@ -76,6 +80,21 @@ def add_file_routes(router: APIRouter, spec: KindSpec) -> None:
 
     if spec.kind != "achievement":
         return
+
+    @router.get(
+        "/import-template",
+        responses={200: {"content": {_MEDIA["xlsx"]: {}}, "description": "the template"}},
+        response_class=Response,
+        summary="Download the catalogue template · 下载科技成果目录模板",
+        description="An XLSX to fill in for `POST /achievements/import`: the header row, one example row, "
+        "and a second sheet (填写说明) explaining each column and its allowed values. No sign-in needed.",
+    )
+    async def import_template() -> Response:
+        return Response(
+            template.write_template(),
+            media_type=_MEDIA["xlsx"],
+            headers={"Content-Disposition": 'attachment; filename="achievements-import-template.xlsx"'},
+        )
 
     @router.post(
         "/import",
@@ -97,10 +116,13 @@ its actual ones, which must agree, holds at most {importing.MAX_IMPORT_ARCHIVE_M
 {importing.IMPORT_MEMORY_BYTES // 1024 // 1024} MB of memory and {importing.IMPORT_SECONDS:g} s. A file
 that is not what its extension says is 415 `unsupported_file`.
 
-The first row (CSV/XLSX) names the columns: the API's field names or their Chinese names
-(标题, 简介, 技术领域, 关键词, 技术成熟度, 知识产权, 转化方式, 意向价格, 地区代码, 完成人, 应用场景,
-财政资金项目, 项目名称, 有效期至, 联系人, 联系电话, 联系邮箱);
-cells may hold codes or Chinese labels (农业, 独占许可 …); lists are separated by `;` `、` or `,`.
+The first row (CSV/XLSX) names the columns, by their Chinese names below or the API's field names
+(JSON Lines: one object per line with those keys); cells may hold the Chinese labels or the codes.
+`GET /achievements/import-template` is an XLSX with these columns, an example row and a sheet
+explaining each one; a file exported by `GET /achievements/export` imports back as it was (its
+bookkeeping columns 编号, 状态, 版本, 创建时间, 更新时间, 发布时间 are passed over).
+
+{template.columns_markdown()}
 
 Every row is checked exactly like `POST /achievements`. `dry_run=true` only reports (200).
 Otherwise a file with any invalid row changes nothing (422, with the per-row report) unless

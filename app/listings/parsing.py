@@ -32,23 +32,8 @@ from app.listings.kinds import ACHIEVEMENT
 from app.listings.schemas import AchievementCreate
 from app.listings.service import check_cross_fields
 
-FIELD_NAMES_ZH = {
-    "title": "标题",
-    "description": "简介",
-    "field": "技术领域",
-    "keywords": "关键词",
-    "maturity": "技术成熟度",
-    "ip_rights": "知识产权",
-    "transfer_modes": "转化方式",
-    "asking_price": "意向价格",
-    "region_code": "地区代码",
-    "team": "完成人",
-    "application_scenarios": "应用场景",
-    "publicly_funded": "财政资金项目",
-    "funding_project": "项目名称",
-    "contacts": "联系人",
-    "valid_until": "有效期至",
-}
+# Row errors name a field by its column, as the export and the template write it.
+FIELD_NAMES_ZH = {name: tabular.COLUMN_NAMES[name] for name in AchievementCreate.model_fields}
 
 
 @dataclass(frozen=True)
@@ -116,9 +101,7 @@ def validate(number: int, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, l
             for e in exc.errors()
         ]
     except tabular.MalformedCell as exc:
-        return None, [
-            RowError.of(number, exc.field, "：格式错误（应为 JSON 数组，或“类型:编号:状态”以分号分隔）")
-        ]
+        return None, [RowError.of(number, exc.field, "：以 [ 开头的单元格应为 JSON 数组")]
     values = data.model_dump(mode="python")
     cross = check_cross_fields(ACHIEVEMENT, values)
     if cross:

@@ -1,8 +1,9 @@
 """Reading and writing catalogue files (CSV, XLSX, JSON Lines) as rows of plain values.
 
 Column headers may be the API's field names or their Chinese names; cells may hold codes or
-Chinese labels (农业, 独占许可, 发明专利 …). Nothing here validates: the rows go through the
-same `AchievementCreate` schema as the API."""
+Chinese labels (农业, 独占许可, 发明专利 …). Exports write what the import reads: Chinese column
+names and labels, so an exported file imports back as it was. Nothing here validates: the rows go
+through the same `AchievementCreate` schema as the API."""
 
 import csv
 import io
@@ -25,39 +26,70 @@ from app.listings.vocabulary import (
     ExpertService,
     IPKind,
     IPStatus,
+    ListingStatus,
     TransferMode,
 )
 
-# Chinese column names users put in 科技成果目录 spreadsheets.
+# The column of each field, as exports write it and the import reads it (with the field's own
+# name, and the aliases below, which catalogues also use).
+COLUMN_NAMES = {
+    "id": "编号",
+    "status": "状态",
+    "version": "版本",
+    "created_at": "创建时间",
+    "updated_at": "更新时间",
+    "published_at": "发布时间",
+    "title": "标题",
+    "name": "名称",
+    "description": "简介",
+    "field": "技术领域",
+    "fields": "擅长领域",
+    "keywords": "关键词",
+    "maturity": "技术成熟度",
+    "ip_rights": "知识产权",
+    "transfer_modes": "转化方式",
+    "asking_price": "意向价格",
+    "region_code": "地区代码",
+    "team": "完成人",
+    "application_scenarios": "应用场景",
+    "publicly_funded": "财政资金项目",
+    "funding_project": "项目名称",
+    "contacts": "联系人列表",
+    "valid_until": "有效期至",
+    "cooperation_modes": "合作方式",
+    "budget_min": "预算下限",
+    "budget_max": "预算上限",
+    "deadline": "截止日期",
+    "confidential": "保密",
+    "professional_title": "职称",
+    "institution": "工作单位",
+    "biography": "个人简介",
+    "services": "服务类型",
+    "phone": "电话",
+    "email": "邮箱",
+    "credit_code": "统一社会信用代码",
+    "service_kinds": "机构服务类型",
+    "regions_served": "服务区域",
+    "qualifications": "资质",
+}
+# An export's bookkeeping columns: the import passes over them (the listing gets its own).
+META_FIELDS = ("id", "status", "version", "created_at", "updated_at", "published_at")
 HEADER_ALIASES = {
-    "标题": "title",
+    **{name: field for field, name in COLUMN_NAMES.items()},
     "成果名称": "title",
-    "名称": "name",
     "姓名": "name",
-    "简介": "description",
     "成果简介": "description",
     "摘要": "description",
-    "技术领域": "field",
     "领域": "field",
-    "关键词": "keywords",
     "成熟度": "maturity",
-    "技术成熟度": "maturity",
-    "知识产权": "ip_rights",
-    "转化方式": "transfer_modes",
-    "意向价格": "asking_price",
+    "意向价格（元）": "asking_price",
     "价格": "asking_price",
-    "地区代码": "region_code",
     "行政区划代码": "region_code",
-    "完成人": "team",
     "团队": "team",
-    "应用场景": "application_scenarios",
-    "财政资金项目": "publicly_funded",
-    "项目名称": "funding_project",
-    "有效期至": "valid_until",
+    # One contact in three columns, as most catalogues have it.
     "联系人": "contact_name",
     "联系电话": "contact_phone",
     "联系邮箱": "contact_email",
-    "联系人列表": "contacts",
 }
 LIST_FIELDS = {
     "keywords",
@@ -70,7 +102,7 @@ LIST_FIELDS = {
     "regions_served",
     "qualifications",
 }
-JSON_FIELDS = {"ip_rights", "contacts"}
+MONEY_FIELDS = {"asking_price", "budget_min", "budget_max"}
 BOOL_FIELDS = {"publicly_funded", "confidential"}
 _LABELLED: dict[str, type[Enum]] = {
     "field": TechnologyField,
@@ -79,31 +111,151 @@ _LABELLED: dict[str, type[Enum]] = {
     "cooperation_modes": CooperationMode,
     "services": ExpertService,
     "service_kinds": AgencyService,
+    "status": ListingStatus,
 }
 _SEPARATORS = re.compile(r"[;；、,，\n]+")
+_ITEM_SEPARATORS = re.compile(r"[;；\n]+")  # between IP rights, contacts, and labels that hold a 、
 # A spreadsheet takes a cell starting with one of these as a formula (CSV injection, OWASP): an
 # export prefixes it with an apostrophe, which makes it text, and the import removes that again.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRUE = {"是", "true", "1", "y", "yes", "t"}
 _FALSE = {"否", "false", "0", "n", "no", "f"}
+NO_PRICE = ("面议", "议价", "价格面议", "协商", "面谈")
+_THOUSANDS = re.compile(r"^\d{1,3}([,，]\d{3})+(\.\d+)?$")
+# A Chinese patent or application number: year (or two digits before 2003), type (1 invention,
+# 2 utility model, 3 design; 8 and 9 PCT inventions and utility models), serial, check digit.
+_PATENT_NUMBER = re.compile(r"^(?:ZL|CN)?\s*(\d{4}|\d{2})([12389])\d{5,7}\.?[\dX]$", re.IGNORECASE)
+_PATENT_KINDS = {
+    "1": IPKind.invention_patent,
+    "8": IPKind.invention_patent,
+    "2": IPKind.utility_model,
+    "9": IPKind.utility_model,
+    "3": IPKind.design_patent,
+}
+
+
+def _label(member: Enum) -> str:
+    return str(getattr(member, "label", member.value))
+
+
+def _member(enum: type[Enum], value: str) -> Enum | None:
+    for member in enum:
+        if value in (member.value, getattr(member, "label", None)):
+            return member
+    return None
 
 
 def _from_label(enum: type[Enum], value: str) -> str:
+    member = _member(enum, value)
+    return value if member is None else str(member.value)  # an unknown one as is: validation names it
+
+
+def _labelled_list(enum: type[Enum], text: str) -> list[str]:
+    """Labels separated by `;` `；` or newlines, or by `、` `,` `，` where no label holds one
+    (生物、医药和医疗器械 does)."""
+    items: list[str] = []
+    for piece in _ITEM_SEPARATORS.split(text):
+        piece = piece.strip()
+        if _member(enum, piece) is not None:
+            items.append(piece)
+        else:
+            items.extend(v.strip() for v in _SEPARATORS.split(piece) if v.strip())
+    return items
+
+
+def _prefix(enum: type[Enum], text: str) -> tuple[Enum | None, str]:
+    """The member whose label or code `text` starts with (the longest), and the rest."""
+    best: tuple[Enum | None, str] = (None, text)
     for member in enum:
-        if value in (member.value, getattr(member, "label", None)):
-            return str(member.value)
-    return value  # left as is: validation names it
+        for name in (_label(member), str(member.value)):
+            if text.startswith(name) and (best[0] is None or len(name) > len(text) - len(best[1])):
+                best = (member, text[len(name) :])
+    return best
 
 
-def _ip_right(text: str) -> dict[str, str] | str:
-    """`发明专利:ZL202010000000.1:已授权` (kind, number, status; codes or labels)."""
-    parts = [p.strip() for p in re.split(r"[:：]", text)]
-    right = {"kind": _from_label(IPKind, parts[0])}
-    if len(parts) > 1:
-        right["number"] = parts[1]
-    if len(parts) > 2:
-        right["status"] = _from_label(IPStatus, parts[2])
+def _ip_right(text: str) -> dict[str, str]:
+    """One IP right: `发明专利 ZL202010111222.3（已授权）`, `发明专利 202010111222.3`, a bare Chinese
+    patent number (its type digit gives the kind), or `发明专利:ZL202010111222.3:已授权`; codes or
+    labels; the status, when not given, is the schema's default."""
+    if re.search(r"[:：]", text):
+        parts = [p.strip() for p in re.split(r"[:：]", text)]
+        right = {"kind": _from_label(IPKind, parts[0])}
+        if len(parts) > 1:
+            right["number"] = parts[1]
+        if len(parts) > 2:
+            right["status"] = _from_label(IPStatus, parts[2])
+        return right
+    kind, rest = _prefix(IPKind, text)
+    rest = rest.strip()
+    status = None
+    # The status in closing brackets, found without a regular expression: a backtracking one took
+    # quadratic time on a cell of many brackets.
+    opening = max(rest.rfind(bracket) for bracket in "（([【")
+    bracketed = _member(IPStatus, rest[opening + 1 : -1].strip()) if rest[-1:] in "）)]】" else None
+    if opening >= 0 and bracketed is not None:
+        rest, status = rest[:opening].strip(), bracketed
+    else:
+        for member in IPStatus:
+            for name in (_label(member), str(member.value)):
+                if rest.endswith(name) and (rest == name or rest[: -len(name)][-1:].isspace()):
+                    rest, status = rest[: -len(name)].strip(), member
+    if kind is None:
+        number = _PATENT_NUMBER.match(rest.replace(" ", ""))
+        if number is None:
+            return {"kind": text}  # validation names it
+        kind = _PATENT_KINDS[number.group(2)]
+    right = {"kind": str(kind.value), "number": rest.strip()}
+    if status is not None:
+        right["status"] = str(status.value)
     return right
+
+
+def _contact(text: str) -> dict[str, str]:
+    """`王老师，0791-88300000，wang@example.cn`: the name first, then a phone and an e-mail."""
+    name, *others = [p.strip() for p in re.split(r"[,，]", text)]
+    contact = {"name": name}
+    for other in filter(None, others):
+        contact["email" if "@" in other else "phone"] = other
+    return contact
+
+
+def _money(text: str) -> Decimal | str | None:
+    """`面议` (and the like) is no price; `1,234.50`, `80万`, `80万元`, `¥1234` are amounts."""
+    if text in NO_PRICE:
+        return None
+    amount = re.sub(r"^[¥￥]|元$", "", text).strip()
+    scale = 1
+    if amount.endswith("万"):
+        amount, scale = amount[:-1].strip(), 10_000
+    if _THOUSANDS.match(amount):
+        amount = re.sub(r"[,，]", "", amount)
+    try:
+        return Decimal(amount) * scale
+    except ArithmeticError:
+        return text  # validation names it
+
+
+def export_value(field: str, value: Any) -> Any:
+    """A stored value as the export writes it, which `normalise` reads back: vocabularies as their
+    Chinese labels, IP rights and contacts as text, yes/no as 是/否."""
+    if value is None:
+        return None
+    if field in _LABELLED:
+        enum = _LABELLED[field]
+        if isinstance(value, list):
+            return [_label(enum(v)) for v in value]
+        return _label(enum(value))
+    if field == "ip_rights":
+        return "；".join(
+            f"{_label(IPKind(r['kind']))} {r.get('number') or ''}".strip()
+            + f"（{_label(IPStatus(r.get('status') or IPStatus.granted))}）"
+            for r in value
+        )
+    if field == "contacts":
+        return "；".join("，".join(filter(None, (c["name"], c.get("phone"), c.get("email")))) for c in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
 
 
 class MalformedCell(ValueError):
@@ -120,23 +272,31 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     contact: dict[str, str] = {}
     for header, value in raw.items():
         key = HEADER_ALIASES.get(str(header).strip(), str(header).strip())
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if key in META_FIELDS or value is None or (isinstance(value, str) and not value.strip()):
             continue
         if isinstance(value, str):
             value = value.strip()
             if value.startswith("'") and value[1:].startswith(FORMULA_TRIGGERS):  # as `cell` exported it
                 value = value[1:].strip()
             if key in LIST_FIELDS:
-                value = [v.strip() for v in _SEPARATORS.split(value) if v.strip()]
-            elif key in JSON_FIELDS:
-                try:
-                    value = (
-                        json.loads(value)
-                        if value.startswith("[")
-                        else [_ip_right(v) for v in value.split(";")]
-                    )
-                except (ValueError, RecursionError) as exc:  # a thousand "[" exhaust the parser's stack
-                    raise MalformedCell(key) from exc
+                value = (
+                    _labelled_list(_LABELLED[key], value)
+                    if key in _LABELLED
+                    else [v.strip() for v in _SEPARATORS.split(value) if v.strip()]
+                )
+            elif key in ("ip_rights", "contacts"):
+                if value.startswith("["):
+                    try:
+                        value = json.loads(value)
+                    except (ValueError, RecursionError) as exc:  # a thousand "[" exhaust the parser's stack
+                        raise MalformedCell(key) from exc
+                else:
+                    parse = _ip_right if key == "ip_rights" else _contact
+                    value = [parse(v.strip()) for v in _ITEM_SEPARATORS.split(value) if v.strip()]
+            elif key in MONEY_FIELDS:
+                value = _money(value)
+                if value is None:
+                    continue
             elif key in BOOL_FIELDS:
                 value = True if value.lower() in _TRUE else False if value.lower() in _FALSE else value
         if isinstance(value, datetime):
@@ -217,16 +377,12 @@ def detect_format(filename: str | None, content_type: str | None) -> str | None:
 
 
 def cell(value: Any) -> str:
-    """A value as it goes into an export cell, always text: lists joined with ';', structures as
-    JSON, and a leading formula character neutralised."""
+    """A value as it goes into an export cell (after `export_value`), always text: lists joined
+    with ';', and a leading formula character neutralised."""
     if value is None:
         return ""
     if isinstance(value, list):
-        text = (
-            json.dumps(value, ensure_ascii=False)
-            if value and isinstance(value[0], dict)
-            else ";".join(str(v) for v in value)
-        )
+        text = ";".join(str(v) for v in value)
     elif isinstance(value, Enum):
         text = str(value.value)
     elif isinstance(value, datetime):  # stored in UTC, read by people in China: their time, with offset

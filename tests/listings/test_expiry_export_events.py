@@ -5,12 +5,15 @@ import io
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from app.audit.models import AuditEntry
+from app.core.vocabulary import TechnologyField
 from app.listings.models import Achievement, Demand
 from app.listings.service import expire_listings
+from app.listings.vocabulary import IPKind, IPStatus, ListingStatus, TransferMode
 from app.outbox.models import OutboxMessage
 
 
@@ -104,11 +107,11 @@ async def test_export_own_listings(client, db, owner, make_listing):
     response = await client.get("/api/v1/achievements/export?format=csv", headers=who.headers)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert sorted(r["title"] for r in rows) == ["本校成果", "本校草稿"]
-    exported = next(r for r in rows if r["title"] == "本校成果")
-    assert exported["asking_price"] == "1234.50" and exported["keywords"] == "甲;乙"
+    assert sorted(r["标题"] for r in rows) == ["本校成果", "本校草稿"]
+    exported = next(r for r in rows if r["标题"] == "本校成果")
+    assert exported["意向价格"] == "1234.50" and exported["关键词"] == "甲;乙"
     # Times as people in China read them, in the file as in the API, the same instant.
-    shown = datetime.fromisoformat(exported["published_at"])
+    shown = datetime.fromisoformat(exported["发布时间"])
     assert shown.utcoffset() == timedelta(hours=8)
     assert datetime.fromisoformat(published["published_at"]).utcoffset() == timedelta(hours=8)
     assert shown == datetime.fromisoformat(published["published_at"]).replace(microsecond=0)
@@ -119,42 +122,98 @@ async def test_export_own_listings(client, db, owner, make_listing):
     response = await client.get("/api/v1/achievements/export?format=xlsx", headers=who.headers)
     sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0][:3] == ("id", "status", "version") and len(values) == 3
+    assert values[0][:3] == ("编号", "状态", "版本") and len(values) == 3
     assert (await client.get("/api/v1/achievements/export")).status_code == 401
 
 
-async def test_exported_file_imports_back(client, db, owner, make_listing):
+FULL_ACHIEVEMENT = {
+    "title": "谐波减速器柔轮精密加工工艺",
+    "description": "柔轮一次装夹完成车、滚、磨，\n齿形误差小于 3 微米。",
+    "field": TechnologyField.advanced_manufacturing,
+    "keywords": ["谐波减速器", "柔轮", "精密加工"],
+    "maturity": 7,
+    "ip_rights": [
+        {"kind": IPKind.invention_patent, "number": "ZL202010111222.3", "status": IPStatus.granted},
+        {"kind": IPKind.utility_model, "number": "202120333444.5", "status": IPStatus.applied},
+        {"kind": IPKind.trade_secret, "number": "", "status": IPStatus.granted},
+    ],
+    "transfer_modes": [TransferMode.license_exclusive, TransferMode.equity, TransferMode.pay_after_use],
+    "asking_price": "800000.50",
+    "region_code": "320102",
+    "team": ["张三", "李四"],
+    "application_scenarios": "工业机器人关节；精密转台",
+    "publicly_funded": True,
+    "funding_project": "国家重点研发计划 2021YFB0000000",
+    "contacts": [
+        {"name": "赵老师", "phone": "025-12345678", "email": "zhao@example.edu.cn"},
+        {"name": "Li Lei", "phone": None, "email": "li@example.edu.cn"},
+    ],
+    "valid_until": "2030-12-31",
+}
+BIOMEDICAL = {
+    "title": "一种植物源抗菌肽",
+    "field": TechnologyField.biomedicine,  # its label 生物、医药和医疗器械 holds a list separator
+    "keywords": ["=1+1"],
+    "transfer_modes": [TransferMode.other],
+    "publicly_funded": False,
+}
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+async def test_an_exported_catalogue_imports_back_unchanged(client, db, owner, make_listing, fmt):
+    """The export writes Chinese columns and labels, IP rights and contacts as text, and the
+    import reads exactly that: the file as exported, bookkeeping columns included, gives the same
+    achievements to another organization."""
     who = await owner("achievements")
-    await make_listing(
-        "achievements",
-        who,
-        title="往返成果",
-        asking_price="99.90",
-        transfer_modes=["equity"],
-        contacts=[{"name": "赵老师", "phone": "025-12345678"}],
-        region_code="320102",
+    originals = [
+        await make_listing("achievements", who, **FULL_ACHIEVEMENT),
+        await make_listing("achievements", who, publish=False, **BIOMEDICAL),
+    ]
+    exported = await client.get(f"/api/v1/achievements/export?format={fmt}", headers=who.headers)
+    assert exported.status_code == 200
+    text = (
+        exported.content.decode("utf-8-sig")
+        if fmt == "csv"
+        else "\n".join(
+            ",".join(str(v) for v in row)
+            for row in load_workbook(io.BytesIO(exported.content)).worksheets[0].iter_rows(values_only=True)
+        )
     )
-    exported = await client.get("/api/v1/achievements/export?format=xlsx", headers=who.headers)
-    # The export's bookkeeping columns are not input fields: drop them and import the rest.
-    workbook = load_workbook(io.BytesIO(exported.content))
-    sheet = workbook.worksheets[0]
-    sheet.delete_cols(1, 6)
-    out = io.BytesIO()
-    workbook.save(out)
+    # What a person reads: Chinese columns and labels, no codes, no JSON.
+    readable = (
+        "标题",
+        "技术领域",
+        TechnologyField.advanced_manufacturing.label,
+        TransferMode.license_exclusive.label,
+        f"{IPKind.invention_patent.label} ZL202010111222.3（{IPStatus.granted.label}）",
+        ListingStatus.published.label,
+    )
+    for shown in readable:
+        assert shown in text
+    codes = (TechnologyField.advanced_manufacturing, TransferMode.license_exclusive, IPKind.invention_patent)
+    for code in (*(c.value for c in codes), '"kind"', "True"):
+        assert code not in text
+
     second = await owner("achievements")
     response = await client.post(
-        "/api/v1/achievements/import", files={"file": ("back.xlsx", out.getvalue())}, headers=second.headers
+        "/api/v1/achievements/import",
+        files={"file": (f"back.{fmt}", exported.content)},
+        headers=second.headers,
     )
     assert response.status_code == 201, response.text
-    copy = (
-        await db.execute(
-            select(Achievement).where(Achievement.owner_organization_id == second.user.organization_id)
+    assert response.json()["created"] == 2
+    copies = await db.execute(
+        select(Achievement.title, Achievement.id).where(
+            Achievement.owner_organization_id == second.user.organization_id
         )
-    ).scalar_one()
-    assert (
-        copy.title == "往返成果" and str(copy.asking_price) == "99.90" and copy.transfer_modes == ["equity"]
     )
-    assert copy.contacts[0]["name"] == "赵老师" and copy.region_code == "320102"
+    ids = dict(copies.all())
+    assert len(ids) == 2
+    for original in originals:
+        response = await client.get(f"/api/v1/achievements/{ids[original['title']]}", headers=second.headers)
+        copy = response.json()
+        for name in FULL_ACHIEVEMENT:
+            assert copy[name] == original[name], name
 
 
 async def test_demand_export_for_enterprises(client, db, owner, make_listing):
@@ -164,7 +223,7 @@ async def test_demand_export_for_enterprises(client, db, owner, make_listing):
     await db.commit()
     response = await client.get("/api/v1/demands/export?format=csv", headers=who.headers)
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0]["budget_min"] == "10.00" and rows[0]["confidential"] == "True"
+    assert rows[0]["预算下限"] == "10.00" and rows[0]["保密"] == "是"
 
 
 HOSTILE_TITLES = [
@@ -185,8 +244,8 @@ async def test_exports_hold_no_formulas(client, db, owner, make_listing):
 
     response = await client.get("/api/v1/achievements/export?format=csv", headers=who.headers)
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert sorted(r["title"] for r in rows) == sorted("'" + t for t in HOSTILE_TITLES)
-    assert {r["keywords"] for r in rows} == {"'=1+1;正常"}
+    assert sorted(r["标题"] for r in rows) == sorted("'" + t for t in HOSTILE_TITLES)
+    assert {r["关键词"] for r in rows} == {"'=1+1;正常"}
     assert all(not value.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for value in r.values())
 
     response = await client.get("/api/v1/achievements/export?format=xlsx", headers=who.headers)

@@ -4,13 +4,16 @@ import asyncio
 import io
 import json
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.audit.models import AuditEntry
-from app.listings import importing
+from app.core.vocabulary import TechnologyField
+from app.listings import importing, tabular
 from app.listings.models import Achievement
+from app.listings.schemas import AchievementCreate
+from app.listings.vocabulary import IPKind, IPStatus, TransferMode
 from app.outbox.models import OutboxMessage
 from tests.listings.conftest import counts
 
@@ -263,3 +266,80 @@ async def test_import_permissions(client, db, owner, signed_in):
     assert (await _upload(client, officer, "c.csv", CSV_OK.encode())).status_code == 403
     assert (await client.post(URL, files={"file": ("c.csv", CSV_OK.encode())})).status_code == 401
     assert await counts(db, Achievement) == before
+
+
+async def test_cells_as_catalogues_write_them(client, db, owner):
+    """面议 is no price, amounts may carry thousands separators, 元 or 万, and an IP cell may read
+    `发明专利 ZL202010111222.3`: with or without ZL or the check digit's dot, several per cell,
+    or a bare patent number whose type digit gives the kind."""
+    who = await owner("achievements")
+    content = _xlsx(
+        [
+            ["成果名称", "意向价格", "知识产权"],
+            ["面议的成果", "面议", "发明专利 ZL202010111222.3"],
+            [
+                "千分位的成果",
+                "1,234,567.50",
+                "发明专利 202010111222.3；实用新型 ZL2021203334445（申请中）\n"
+                "外观设计:ZL202130555666.7:已授权",
+            ],
+            ["以万计的成果", "80万元", "ZL202010111222.3; 2021203334445"],
+            ["议价的成果", "议价", "软件著作权 2020SR0123456 已失效"],
+        ]
+    )
+    response = await _upload(client, who, "目录.xlsx", content)
+    assert response.status_code == 201, response.text
+    rows = {r.title: r for r in (await db.execute(select(Achievement))).scalars()}
+    assert rows["面议的成果"].asking_price is None and rows["议价的成果"].asking_price is None
+    assert str(rows["千分位的成果"].asking_price) == "1234567.50"
+    assert str(rows["以万计的成果"].asking_price) == "800000.00"
+    assert rows["面议的成果"].ip_rights == [
+        {"kind": IPKind.invention_patent, "number": "ZL202010111222.3", "status": IPStatus.granted}
+    ]
+    assert rows["千分位的成果"].ip_rights == [
+        {"kind": IPKind.invention_patent, "number": "202010111222.3", "status": IPStatus.granted},
+        {"kind": IPKind.utility_model, "number": "ZL2021203334445", "status": IPStatus.applied},
+        {"kind": IPKind.design_patent, "number": "ZL202130555666.7", "status": IPStatus.granted},
+    ]
+    assert [(r["kind"], r["number"]) for r in rows["以万计的成果"].ip_rights] == [
+        (IPKind.invention_patent, "ZL202010111222.3"),
+        (IPKind.utility_model, "2021203334445"),
+    ]
+    assert rows["议价的成果"].ip_rights == [
+        {"kind": IPKind.software_copyright, "number": "2020SR0123456", "status": IPStatus.lapsed}
+    ]
+
+    # What is not a price or an IP right is still named, row and column.
+    content = _xlsx([["标题", "意向价格", "知识产权"], ["坏行", "八十万", "一种方法"]])
+    response = await _upload(client, who, "坏.xlsx", content, dry_run=True)
+    messages = [e["message"] for e in response.json()["errors"]]
+    assert any(m.startswith("第 2 行：意向价格") for m in messages)
+    assert any(m.startswith("第 2 行：知识产权") for m in messages)
+
+
+async def test_the_import_template_explains_every_column(client, db, owner):
+    response = await client.get("/api/v1/achievements/import-template")  # no sign-in needed
+    assert response.status_code == 200
+    assert response.headers["content-type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    catalogue, guide = load_workbook(io.BytesIO(response.content)).worksheets
+    header, example = list(catalogue.iter_rows(values_only=True))
+    assert list(header) == [tabular.COLUMN_NAMES[name] for name in AchievementCreate.model_fields]
+    assert all(example)  # every column has an example
+    explained = list(guide.iter_rows(values_only=True))
+    assert [row[1] for row in explained[1:]] == list(AchievementCreate.model_fields)
+    text = "\n".join(row[3] for row in explained[1:])
+    for enum in (TechnologyField, TransferMode, IPKind, IPStatus):
+        assert all(member.label in text for member in enum), enum
+    assert "面议" in text and "发明专利 ZL202010111222.3" in text
+
+    # The example row is a valid catalogue row as it stands.
+    who = await owner("achievements")
+    response = await _upload(client, who, "template.xlsx", response.content, dry_run=True)
+    assert response.json()["valid_rows"] == 1 and response.json()["errors"] == []
+
+    # The import's own description documents the same columns.
+    described = (await client.get("/openapi.json")).json()["paths"][URL]["post"]["description"]
+    assert all(tabular.COLUMN_NAMES[name] in described for name in AchievementCreate.model_fields)
+    assert "面议" in described and "发明专利 ZL202010111222.3" in described
