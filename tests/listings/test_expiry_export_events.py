@@ -135,7 +135,7 @@ FULL_ACHIEVEMENT = {
     "ip_rights": [
         {"kind": IPKind.invention_patent, "number": "ZL202010111222.3", "status": IPStatus.granted},
         {"kind": IPKind.utility_model, "number": "202120333444.5", "status": IPStatus.applied},
-        {"kind": IPKind.trade_secret, "number": "", "status": IPStatus.granted},
+        {"kind": IPKind.technical_secret, "number": "", "status": IPStatus.granted},
     ],
     "transfer_modes": [TransferMode.license_exclusive, TransferMode.equity, TransferMode.pay_after_use],
     "asking_price": "800000.50",
