@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-PASSWORD = "bench password 1"
+from scripts.bench_listings import PASSWORD, create_member  # noqa: E402
+
 HEADERS = [
     "标题",
     "成果简介",
@@ -126,36 +127,6 @@ def million_rows_xlsx() -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
-
-
-async def create_user(url: str) -> str:
-    from app.accounts import service
-    from app.accounts.models import OrganizationKind, Role
-    from app.accounts.schemas import OrganizationCreate
-    from app.audit.service import SystemActor
-    from app.core.db import Database
-
-    database = Database.from_url(url, pool_size=1)
-    email = f"bench-{secrets.token_hex(3)}@techex-bench.cn"
-    async with database.sessionmaker() as session, session.begin():
-        organization = await service.create_organization(
-            session,
-            actor=SystemActor(),
-            verified=True,
-            data=OrganizationCreate(
-                kind=OrganizationKind.university, name=f"基准大学{secrets.token_hex(3)}", region_code="320102"
-            ),
-        )
-        await service.create_user(
-            session,
-            actor=SystemActor(),
-            organization=organization,
-            email=email,
-            password=PASSWORD,
-            role=Role.member,
-        )
-    await database.dispose()
-    return email
 
 
 def _status(pid: int, key: str) -> int:
@@ -268,7 +239,7 @@ def main() -> None:
         server = None
         try:
             migrate.upgrade(url)
-            email = asyncio.run(create_user(url))
+            email, _ = asyncio.run(create_member(url))
             port = free_port()
             server = subprocess.Popen(
                 [str(Path(sys.executable).parent / "techex"), "serve"],

@@ -146,8 +146,8 @@ def _regions() -> list[str]:
     return [c for c in current_regions() if c[:2] in ("32", "36") and not c.endswith("00")]
 
 
-async def load(url: str, rows: int) -> tuple[str, list[str]]:
-    """COPY `rows` published achievements; returns the owner's e-mail and a sample of ids."""
+async def create_member(url: str) -> tuple[str, uuid.UUID]:
+    """A verified university with one member (password PASSWORD): its e-mail and organization id."""
     from app.accounts import service
     from app.accounts.models import OrganizationKind, Role
     from app.accounts.schemas import OrganizationCreate
@@ -174,6 +174,12 @@ async def load(url: str, rows: int) -> tuple[str, list[str]]:
             role=Role.member,
         )
     await database.dispose()
+    return email, organization.id
+
+
+async def load(url: str, rows: int) -> tuple[str, list[str]]:
+    """COPY `rows` published achievements; returns the owner's e-mail and a sample of ids."""
+    email, organization_id = await create_member(url)
 
     papers, regions, rng = _papers(), _regions(), random.Random(7)
     now = datetime.now(UTC)
@@ -189,7 +195,7 @@ async def load(url: str, rows: int) -> tuple[str, list[str]]:
                 listing_id,
                 "published",
                 1,
-                organization.id,
+                organization_id,
                 when,
                 when,
                 when,
