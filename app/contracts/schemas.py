@@ -8,10 +8,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from app.contracts.vocabulary import SUBTYPES, ContractSubtype, ContractType, IPCategory, PartyKind, describe
 from app.contracts.workflow import STATUS_DESCRIPTION, Action, Status
 from app.core.errors import FieldError
-from app.core.types import ChinaTime, CreditCode, Money, RegionCode, SafeText
+from app.core.types import CENT, ChinaTime, CreditCode, Money, RegionCode, SafeText
 from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
-
-CENT = Decimal("0.01")
 
 
 def _quantize(value: Decimal) -> Decimal:

@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import User
 from app.audit import service as audit
 from app.audit.service import SystemActor
-from app.contracts.schemas import CENT, Amount
+from app.contracts.schemas import Amount
 from app.contracts.vocabulary import ContractType, IPCategory, PartyKind
 from app.core.db import add_unique
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageParams, fetch_page
 from app.core.regions import current_regions
-from app.core.types import SafeText
+from app.core.types import CENT, SafeText
 from app.core.vocabulary import TechnologyField
 from app.stats.models import Metric, Target
 from app.stats.queries import Group, GroupBy, totals
