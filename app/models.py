@@ -11,6 +11,7 @@ from app.contracts.models import (
     RegistrationCounter,
 )
 from app.core.db import Base
+from app.deals.models import Deal, DealNote, DealStageEvent, DealTask, Interest, ListingView, Mandate
 from app.listings.models import Achievement, Agency, Demand, Expert
 from app.matching.models import Notification, Subscription
 from app.outbox.models import OutboxMessage
@@ -28,10 +29,17 @@ __all__ = [
     "ContractDailyTotal",
     "ContractEvent",
     "ContractTotal",
+    "Deal",
+    "DealNote",
+    "DealStageEvent",
+    "DealTask",
     "Demand",
     "Expert",
     "IdempotencyRecord",
+    "Interest",
+    "ListingView",
     "LoginThrottle",
+    "Mandate",
     "Notification",
     "Organization",
     "OutboxMessage",
