@@ -1,5 +1,8 @@
 """The two primitives every part of the deals domain builds on: opening a deal and entering a stage."""
 
+from decimal import Decimal
+
+import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +15,7 @@ from app.deals import service
 from app.deals.models import DealStageEvent
 from app.deals.vocabulary import DealStage
 from app.listings.models import Achievement
+from tests.deals.factory import deal_at, deal_world
 from tests.fixtures.accounts import create_organization
 
 
@@ -84,3 +88,17 @@ async def test_entering_a_stage_keeps_its_history_and_audit(app: FastAPI, db: As
         select(func.count()).select_from(AuditEntry).where(AuditEntry.object_id == str(deal.id))
     )
     assert audited == 2
+
+
+async def test_the_factory_walks_a_deal_to_any_stage(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await deal_world(client, db)
+    deal = await deal_at(db, w, DealStage.signed)
+    assert (deal.stage, deal.broker_user_id, deal.agreed_price) == (
+        DealStage.signed,
+        w.broker.user_id,
+        Decimal("800000.00"),
+    )
+    held = await deal_at(db, await deal_world(client, db), DealStage.on_hold)
+    assert (held.stage, held.held_from_stage) == (DealStage.on_hold, DealStage.negotiating)

@@ -1,0 +1,122 @@
+"""People and deals for the deals tests: a university (seller) with a published achievement, an
+enterprise (buyer), an agency with its technology manager, an administrator and an outsider, each
+signed in; and a deal brought to any stage through the domain's own primitives."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Organization, OrganizationKind, Role
+from app.audit.service import SystemActor
+from app.deals import service
+from app.deals.models import Deal, Mandate
+from app.deals.vocabulary import DealStage
+from app.listings.models import Achievement
+from app.listings.vocabulary import ListingStatus
+from tests.contracts.helpers import Person, person
+from tests.fixtures.accounts import create_organization
+
+# The path of a deal that goes well, in order (on_hold and lost branch off any open stage).
+PATH = (
+    DealStage.lead,
+    DealStage.mandated,
+    DealStage.diligence,
+    DealStage.negotiating,
+    DealStage.agreed,
+    DealStage.signed,
+    DealStage.registration_submitted,
+    DealStage.registered,
+)
+
+
+@dataclass
+class DealWorld:
+    seller_org: Organization
+    seller: Person
+    buyer_org: Organization
+    buyer: Person
+    agency: Organization
+    broker: Person
+    admin: Person
+    outsider: Person
+    achievement: Achievement
+
+
+async def published_achievement(db: AsyncSession, owner: Organization, **fields: object) -> Achievement:
+    achievement = Achievement(
+        title=str(fields.pop("title", "一种高安全性锂电池隔膜的制备方法")),
+        description=str(fields.pop("description", "隔膜耐热 200 ℃，已完成中试。")),
+        owner_organization_id=owner.id,
+        status=ListingStatus.published,
+        transfer_modes=list(fields.pop("transfer_modes", ["transfer", "license_ordinary"])),  # type: ignore[call-overload]
+        ip_rights=[{"kind": "invention_patent", "number": "ZL202310000001.2", "status": "granted"}],
+        field=fields.pop("field", "new_energy"),
+        asking_price=Decimal("800000.00"),
+        **fields,
+    )
+    db.add(achievement)
+    await db.commit()
+    return achievement
+
+
+async def deal_world(client: httpx.AsyncClient, db: AsyncSession) -> DealWorld:
+    seller_org = await create_organization(db, kind=OrganizationKind.university, region_code="320102")
+    buyer_org = await create_organization(db, kind=OrganizationKind.enterprise, region_code="320583")
+    agency = await create_organization(db, kind=OrganizationKind.agency, region_code="320106")
+    government = await create_organization(db, kind=OrganizationKind.government, region_code="320000")
+    stranger_org = await create_organization(db, kind=OrganizationKind.enterprise, region_code="320102")
+    return DealWorld(
+        seller_org=seller_org,
+        seller=await person(client, db, Role.member, seller_org),
+        buyer_org=buyer_org,
+        buyer=await person(client, db, Role.member, buyer_org),
+        agency=agency,
+        broker=await person(client, db, Role.tech_manager, agency),
+        admin=await person(client, db, Role.admin, government),
+        outsider=await person(client, db, Role.member, stranger_org),
+        achievement=await published_achievement(db, seller_org),
+    )
+
+
+async def deal_at(
+    db: AsyncSession,
+    w: DealWorld,
+    stage: DealStage,
+    *,
+    agreed_price: Decimal = Decimal("800000.00"),
+    commission_rate: Decimal = Decimal("0.05"),
+) -> Deal:
+    """A deal between `w`'s seller and buyer on `w.achievement`, mandated to `w.broker`, walked along
+    PATH up to `stage` (no rules checked: the primitives only)."""
+    deal = await service.open_deal(
+        db,
+        actor=SystemActor(),
+        title=w.achievement.title,
+        seller_organization_id=w.seller_org.id,
+        buyer_organization_id=w.buyer_org.id,
+        achievement_id=w.achievement.id,
+    )
+    target = PATH.index(stage) if stage in PATH else PATH.index(DealStage.negotiating)
+    for step in PATH[1 : target + 1]:
+        if step is DealStage.mandated:
+            db.add(
+                Mandate(
+                    deal_id=deal.id,
+                    engaged_by_organization_id=w.seller_org.id,
+                    technology_manager_id=w.broker.user_id,
+                    agency_organization_id=w.agency.id,
+                    commission_rate=commission_rate,
+                    starts_on=date.today(),
+                )
+            )
+            deal.broker_user_id, deal.broker_agency_id = w.broker.user_id, w.agency.id
+        if step is DealStage.agreed:
+            deal.agreed_price, deal.transfer_mode = agreed_price, "transfer"
+        await service.enter_stage(db, deal, step, actor=SystemActor())
+    if stage not in PATH:
+        await service.enter_stage(db, deal, stage, actor=SystemActor(), reason="测试")
+    await db.commit()
+    return deal
