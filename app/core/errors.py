@@ -112,6 +112,14 @@ class PreconditionFailed(AppError):
 
 
 @dataclass
+class PreconditionRequired(AppError):
+    status: ClassVar[int] = 428
+    code: str = "precondition_required"
+    message_en: str = 'Send the version you read in If-Match (e.g. "3"), so that no change is lost.'
+    message_zh: str = '请在 If-Match 中发送读取时的版本（如 "3"），以免覆盖他人的修改。'
+
+
+@dataclass
 class ValidationFailed(AppError):
     status: ClassVar[int] = 422
     code: str = "validation_failed"
@@ -155,11 +163,17 @@ class Problem(BaseModel):
         default=None, description="invalid input: one `{field, code, message}` per offending field"
     )
     current_status: str | None = Field(
-        default=None, description="409: the state the application or listing is in now"
+        default=None, description="409: the state (a deal's stage) the application, listing or deal is in now"
     )
     action: str | None = Field(default=None, description="409 / 403: the action refused")
     allowed_actions: list[str] | None = Field(
         default=None, description="409 / 403: the actions the caller may take in `current_status`"
+    )
+    allowed: list[str] | None = Field(
+        default=None, description="409 `invalid_stage_transition`: the stages the caller may move the deal to"
+    )
+    duplicate_of: dict[str, Any] | None = Field(
+        default=None, description="409 `duplicate_*`: the existing object the request would duplicate"
     )
     current_version: int | None = Field(
         default=None, description="412: the version the resource has now (send it in `If-Match`)"

@@ -120,3 +120,21 @@ async def deal_at(
         await service.enter_stage(db, deal, stage, actor=SystemActor(), reason="测试")
     await db.commit()
     return deal
+
+
+async def etag(client: httpx.AsyncClient, who: Person, deal_id: object) -> str:
+    response = await client.get(f"/api/v1/deals/{deal_id}", headers=who.headers)
+    assert response.status_code == 200, response.text
+    return response.headers["ETag"]
+
+
+async def move(
+    client: httpx.AsyncClient, who: Person, deal_id: object, to: DealStage | str, **body: object
+) -> httpx.Response:
+    """POST …/stage as `who`, with the deal's current ETag unless `if_match` is given."""
+    if_match = body.pop("if_match", None) or await etag(client, who, deal_id)
+    return await client.post(
+        f"/api/v1/deals/{deal_id}/stage",
+        json={"to": str(to), **body},
+        headers={**who.headers, "If-Match": str(if_match)},
+    )
