@@ -85,6 +85,16 @@ async def mandate_in_force(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def mandates_in_force(session: AsyncSession, deal_ids: list[uuid.UUID]) -> dict[uuid.UUID, Mandate]:
+    """The current mandate of each of these deals that has one."""
+    if not deal_ids:
+        return {}
+    rows = await session.execute(
+        select(Mandate).where(Mandate.deal_id.in_(deal_ids), Mandate.ended_at.is_(None))
+    )
+    return {mandate.deal_id: mandate for mandate in rows.scalars()}
+
+
 async def user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 

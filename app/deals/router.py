@@ -127,7 +127,7 @@ async def list_(
     stage: Annotated[DealStage | None, Query(description=STAGE)] = None,
 ) -> Any:
     deals, total = await service.list_mine(session, user=user, page=page, stage=stage)
-    return Page.of([await service.present(session, user, d) for d in deals], total, page)
+    return Page.of(await service.present_many(session, user, deals), total, page)
 
 
 @router.get(

@@ -205,30 +205,42 @@ async def get(session: AsyncSession, *, user: User, deal_id: uuid.UUID) -> Deal:
 
 
 async def present(session: AsyncSession, user: User, deal: Deal) -> dict[str, Any]:
-    """The deal as `DealRead` answers it to `user`: the commission terms only to the party that
-    engaged the broker, the broker and administrators (the counterpart negotiates the price)."""
-    mandate = await repository.mandate_in_force(session, deal.id)
-    mandate_data = None
-    if mandate is not None:
-        terms_visible = (
-            user.role == Role.admin
-            or user.id == mandate.technology_manager_id
-            or user.organization_id == mandate.engaged_by_organization_id
+    return (await present_many(session, user, [deal]))[0]
+
+
+async def present_many(session: AsyncSession, user: User, deals: list[Deal]) -> list[dict[str, Any]]:
+    """Deals as `DealRead` answers them to `user` (their mandates in one query): the commission
+    terms only to the party that engaged the broker, the broker and administrators (the
+    counterpart negotiates the price with them)."""
+    mandates = await repository.mandates_in_force(session, [deal.id for deal in deals])
+    today = today_in_china()
+    answers = []
+    for deal in deals:
+        mandate = mandates.get(deal.id)
+        mandate_data = None
+        if mandate is not None:
+            terms_visible = (
+                user.role == Role.admin
+                or user.id == mandate.technology_manager_id
+                or user.organization_id == mandate.engaged_by_organization_id
+            )
+            mandate_data = {
+                **{c: getattr(mandate, c) for c in MANDATE_FIELDS},
+                "commission_rate": mandate.commission_rate if terms_visible else None,
+                "commission_fixed": mandate.commission_fixed if terms_visible else None,
+                "in_force": in_force(mandate, today),
+            }
+        held = movers(user, deal)
+        answers.append(
+            {
+                **{c.key: getattr(deal, c.key) for c in Deal.__table__.columns if c.key != "created_by_id"},
+                "stage_label": deal.stage.label,
+                "mandate": mandate_data,
+                "sides": sorted(side.value for side in held),
+                "allowed_moves": stages.allowed(deal.stage, deal.held_from_stage, held),
+            }
         )
-        mandate_data = {
-            **{c: getattr(mandate, c) for c in MANDATE_FIELDS},
-            "commission_rate": mandate.commission_rate if terms_visible else None,
-            "commission_fixed": mandate.commission_fixed if terms_visible else None,
-            "in_force": in_force(mandate, today_in_china()),
-        }
-    held = movers(user, deal)
-    return {
-        **{c.key: getattr(deal, c.key) for c in Deal.__table__.columns if c.key != "created_by_id"},
-        "stage_label": deal.stage.label,
-        "mandate": mandate_data,
-        "sides": sorted(side.value for side in held),
-        "allowed_moves": stages.allowed(deal.stage, deal.held_from_stage, held),
-    }
+    return answers
 
 
 MANDATE_FIELDS = (

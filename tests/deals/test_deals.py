@@ -99,6 +99,10 @@ async def test_each_role_sees_the_deal_and_a_stranger_does_not(
         listed = (await client.get("/api/v1/deals", headers=who.headers)).json()
         expected = {str(deal.id), str(other.id)} if who is w.admin else {str(deal.id)}
         assert {d["id"] for d in listed["items"]} == expected and listed["total"] == len(expected)
+        # The counterpart sees who brokers the deal, not the commission the seller pays.
+        mandate = next(d for d in listed["items"] if d["id"] == str(deal.id))["mandate"]
+        assert mandate["technology_manager_id"] == str(w.broker.user_id)
+        assert mandate["commission_rate"] == (None if who is w.buyer else "0.050000")
     hidden = await client.get(f"/api/v1/deals/{deal.id}", headers=w.outsider.headers)
     assert (hidden.status_code, hidden.json()["code"]) == (404, "deal_not_found")
     assert (
