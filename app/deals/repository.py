@@ -57,6 +57,14 @@ async def get_visible(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def get_for_system(session: AsyncSession, deal_id: uuid.UUID) -> Deal | None:
+    """The deal held FOR UPDATE for the service's own move (no user: no visibility rule)."""
+    statement = (
+        select(Deal).where(Deal.id == deal_id).with_for_update().execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
 async def page_visible(
     session: AsyncSession, user: User, page: PageParams, *, stage: DealStage | None
 ) -> tuple[list[Deal], int]:

@@ -489,6 +489,26 @@ async def move(
     return deal
 
 
+async def move_as_system(
+    session: AsyncSession, deal_id: uuid.UUID, to: DealStage, *, reason: str | None = None
+) -> Deal:
+    """The service's own move (the registration's outcome, a pricing route's result): the same
+    table (`Mover.system`), lock and guards as a person's move, audited with no user. 404 if the
+    deal is gone, 409 `invalid_stage_transition` if the table does not allow it from here."""
+    deal = await repository.get_for_system(session, deal_id)
+    if deal is None:
+        raise NOT_FOUND
+    held = frozenset({Mover.system})
+    try:
+        step = stages.resolve(deal.stage, deal.held_from_stage, to, held)
+    except stages.MoveRefused as refused:
+        raise invalid_stage_transition(refused) from None
+    await stages.run_guards(stages.MoveContext(session=session, deal=deal, move=step, movers=held))
+    await enter_stage(session, deal, to, actor=SystemActor(), reason=reason)
+    await session.flush()
+    return deal
+
+
 # --- Guards of the stages this part owns (the pricing routes add theirs: docs/deals.md) ------------
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Role
 from app.audit.models import AuditEntry
 from app.audit.service import SystemActor
+from app.core.errors import InvalidTransition
 from app.deals import service, stages
 from app.deals.models import Deal, DealStageEvent, Mandate
 from app.deals.stages import Mover
@@ -158,10 +159,22 @@ async def test_an_illegal_move_lists_the_moves_allowed_to_the_caller(
 
 async def test_the_registration_stages_are_the_systems(client: httpx.AsyncClient, db: AsyncSession) -> None:
     w = await deal_world(client, db)
-    deal = await deal_at(db, w, S.signed)
+    deal_id = (await deal_at(db, w, S.signed)).id
     for who, stage in ((w.admin, S.registration_submitted), (w.broker, S.registered)):
-        refused = await move(client, who, deal.id, stage)
+        refused = await move(client, who, deal_id, stage)
         assert (refused.status_code, refused.json()["allowed"]) == (409, ["on_hold", "lost"])
+    # The service itself moves along the same table, and only where the table lets it.
+    skipped = None
+    try:
+        await service.move_as_system(db, deal_id, S.registered)
+    except InvalidTransition as exc:
+        skipped = exc
+    assert skipped is not None and skipped.extra["allowed"] == ["registration_submitted", "on_hold", "lost"]
+    await db.rollback()
+    await service.move_as_system(db, deal_id, S.registration_submitted, reason="已提交认定登记申请")
+    await db.commit()
+    history = (await client.get(f"/api/v1/deals/{deal_id}/history", headers=w.seller.headers)).json()["items"]
+    assert (history[-1]["to_stage"], history[-1]["actor_user_id"]) == ("registration_submitted", None)
 
 
 async def test_mandated_needs_a_mandate_in_force_today(client: httpx.AsyncClient, db: AsyncSession) -> None:
