@@ -268,6 +268,9 @@ async def test_a_move_needs_the_current_version_in_if_match(
     assert (garbled.status_code, garbled.json()["errors"][0]["field"]) == (422, "If-Match")
     row = await db.get(Deal, deal.id, populate_existing=True)
     assert row is not None and row.stage is S.mandated
+    # `*` says "whatever the version" (RFC 9110): an explicit choice, not an omission.
+    anyway = await client.post(url, json={"to": "diligence"}, headers={**w.broker.headers, "If-Match": "*"})
+    assert (anyway.status_code, anyway.json()["stage"]) == (200, "diligence")
 
 
 async def _count(db: AsyncSession, model: type, *where: object) -> int:
