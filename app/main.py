@@ -17,6 +17,7 @@ from app.core.errors import install_error_handlers, problem_responses
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.deals.router import router as deals_router
+from app.interests.router import router as interests_router
 from app.listings.files import BODY_LIMIT_OVERRIDES
 from app.listings.router import routers as listing_routers
 from app.matching.router import router as matching_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         *listing_routers,
         matching_router,
+        interests_router,
         auth_router,
         users_router,
         organizations_router,

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_retry_seconds: Annotated[list[Annotated[float, Field(ge=0)]], NoDecode] = WEBHOOK_RETRY_SECONDS
 
+    # Days an expression of interest may wait for the owner's answer before the interested side is
+    # told (once) that it is still unanswered.
+    interest_answer_days: int = Field(default=10, ge=1, le=365)
+
     # Processed outbox messages are kept this long (for inspection), then deleted by the relays.
     outbox_retention_days: int = Field(default=14, ge=1)
 

@@ -1,11 +1,12 @@
-"""Subscriptions (saved searches and followed demands) and the notifications they produce."""
+"""Subscriptions (saved searches and followed demands), and the notifications users receive: of a
+subscription's matches, and of each step of an expression of interest (app/interests)."""
 
 import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,20 +59,58 @@ class Subscription(Timestamps, Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
+class NotificationKind(StrEnum):
+    match = "match"  # a new listing a subscription found
+    interest_received = "interest_received"  # to the listing's owner
+    interest_accepted = "interest_accepted"  # to the interested side
+    interest_declined = "interest_declined"  # to the interested side, with the reason
+    interest_withdrawn = "interest_withdrawn"  # to the listing's owner
+    interest_unanswered = "interest_unanswered"  # to the interested side, once
+
+    @property
+    def label(self) -> str:
+        return _NOTIFICATION_KIND_LABELS[self.value]
+
+
+_NOTIFICATION_KIND_LABELS = {
+    "match": "订阅匹配",
+    "interest_received": "收到合作意向",
+    "interest_accepted": "意向已被接受",
+    "interest_declined": "意向已被婉拒",
+    "interest_withdrawn": "意向已撤回",
+    "interest_unanswered": "意向尚未答复",
+}
+
+
 class Notification(Base):
+    """Something a user is told: a subscription's match (`subscription_id` set, one per subscription
+    and listing), or a step of an interest in a listing (no subscription; `details` says which)."""
+
     __tablename__ = "notifications"
     __table_args__ = (
         # One notification per subscription and listing, however often the listing is republished.
         UniqueConstraint("subscription_id", "listing_kind", "listing_id"),
+        CheckConstraint("kind <> 'match' OR subscription_id IS NOT NULL", name="match_has_subscription"),
         Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    kind: Mapped[NotificationKind] = mapped_column(
+        Enum(
+            NotificationKind, name="notification_kind", native_enum=False, create_constraint=True, length=32
+        ),
+        server_default=NotificationKind.match.value,
+    )
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
     listing_kind: Mapped[str] = mapped_column(String(16))
     listing_id: Mapped[uuid.UUID]
     title: Mapped[str] = mapped_column(String(200))
     explanation: Mapped[list[str]] = mapped_column(ARRAY(String(200)), server_default=text("'{}'"))
+    # An interest's notification: which interest, and what the recipient may know of its step
+    # (never contacts nor confidential details: it is also posted to webhooks).
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     read_at: Mapped[datetime | None]

@@ -305,7 +305,11 @@ async def list_notifications(
     page: PageDep,
     unread: Annotated[bool, Query(description="只列未读通知")] = False,
 ) -> NotificationPage:
-    """我的通知：订阅匹配到的新发布信息，最新在前；`unread` 为未读数。"""
+    """我的通知，最新在前；`unread` 为未读数。`kind` 区分：订阅匹配到的新发布信息（match，带
+    `subscription_id`），以及合作意向的每一步（interest_received / interest_accepted /
+    interest_declined（`details` 带原因与说明）/ interest_withdrawn / interest_unanswered，
+    `details.interest_id` 指向意向）。用户配置了通知地址的订阅同样收到合作意向的推送
+    （`interest.received` 等，同一地址只推一次）。"""
     items, total, unread_count = await subscriptions.notifications(
         session, user=user, page=page, unread_only=unread
     )

@@ -9,7 +9,7 @@ from app.core.pagination import Page
 from app.core.types import ChinaTime, Money, RegionCode, SafeText, Yuan
 from app.core.vocabulary import TechnologyField
 from app.listings.vocabulary import TransferMode
-from app.matching.models import WEBHOOK_URL_MAX, SubscriptionKind
+from app.matching.models import WEBHOOK_URL_MAX, NotificationKind, SubscriptionKind
 
 Kind = Literal["achievement", "demand", "expert", "agency"]
 SearchOrder = Literal["relevance", "newest", "price_asc", "price_desc"]
@@ -166,11 +166,18 @@ class NotificationRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    subscription_id: uuid.UUID
+    kind: NotificationKind = Field(
+        description="通知类别：" + "、".join(f"{k.value}={k.label}" for k in NotificationKind)
+    )
+    subscription_id: uuid.UUID | None = Field(description="产生该通知的订阅（仅 kind=match）")
     listing_kind: str
     listing_id: uuid.UUID
     title: str
     explanation: list[str]
+    details: dict[str, Any] = Field(
+        description="合作意向类通知的详情：interest_id；accepted 另有 deal_id，declined 另有 reason、"
+        "reason_label、note，received 另有 organization_name，unanswered 另有 waiting_since、days"
+    )
     created_at: ChinaTime
     read_at: ChinaTime | None
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import orjson
 from pydantic import AnyHttpUrl
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -199,7 +199,18 @@ async def redeliver(
     found = (
         await session.execute(
             select(Notification.id, Notification.created_at)
-            .where(Notification.subscription_id == subscription.id, Notification.created_at >= since)
+            .where(
+                # Its matches, and the user's notifications of interests, which every webhook of
+                # the user receives (app/interests/notify.py).
+                or_(
+                    Notification.subscription_id == subscription.id,
+                    and_(
+                        Notification.subscription_id.is_(None),
+                        Notification.user_id == subscription.user_id,
+                    ),
+                ),
+                Notification.created_at >= since,
+            )
             .order_by(Notification.created_at, Notification.id)
             .limit(REDELIVER_AT_MOST + 1)
         )
@@ -210,7 +221,7 @@ async def redeliver(
             session,
             topic=webhooks.TOPIC,
             key=str(notification_id),
-            payload={"notification_id": str(notification_id)},
+            payload={"notification_id": str(notification_id), "subscription_id": str(subscription.id)},
         )
     next_since = rest[0].created_at if rest else None
     await record(

@@ -21,6 +21,7 @@ import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpcore
 import httpx
@@ -32,7 +33,7 @@ from app.audit.service import SystemActor, record
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.types import in_china_time
-from app.matching.models import Notification, Subscription
+from app.matching.models import Notification, NotificationKind, Subscription
 from app.outbox.models import OutboxMessage
 from search.relay import Relay
 
@@ -169,8 +170,8 @@ def client(settings: Settings) -> httpx.AsyncClient:
 
 
 def _body(notification: Notification) -> str:
-    return json.dumps(
-        {
+    if notification.kind is NotificationKind.match:
+        event: dict[str, Any] = {
             "event": "listing.matched",
             "notification": {
                 "id": str(notification.id),
@@ -181,10 +182,22 @@ def _body(notification: Notification) -> str:
                 "explanation": notification.explanation,
                 "created_at": in_china_time(notification.created_at),
             },
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+        }
+    else:  # a step of an interest: interest.received, interest.accepted, …
+        event = {
+            "event": notification.kind.value.replace("_", ".", 1),
+            "notification": {
+                "id": str(notification.id),
+                "kind": notification.kind.value,
+                "listing_kind": notification.listing_kind,
+                "listing_id": str(notification.listing_id),
+                "title": notification.title,
+                "explanation": notification.explanation,
+                "details": notification.details,
+                "created_at": in_china_time(notification.created_at),
+            },
+        }
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
 def signed_headers(secret: str, message_id: str, body: str) -> dict[str, str]:
@@ -202,25 +215,35 @@ def handler(http: httpx.AsyncClient, retry_seconds: Sequence[float]):  # type: i
 
     async def handle(session: AsyncSession, rows: Sequence[OutboxMessage]) -> dict[int, str]:
         ids = {row.id: uuid.UUID(row.payload["notification_id"]) for row in rows}
-        found = {
-            notification.id: (notification, subscription)
-            for notification, subscription in (
-                await session.execute(
-                    select(Notification, Subscription)
-                    .join(Subscription, Subscription.id == Notification.subscription_id)
-                    .where(Notification.id.in_(list(ids.values())))
-                )
-            ).all()
+        notifications = {
+            notification.id: notification
+            for notification in await session.scalars(
+                select(Notification).where(Notification.id.in_(list(ids.values())))
+            )
+        }
+        # A match goes to its subscription's webhook; an interest's step names in the payload the
+        # subscription whose webhook it goes to (app/interests/notify.py).
+        targets = {
+            row.id: uuid.UUID(row.payload["subscription_id"])
+            if row.payload.get("subscription_id")
+            else getattr(notifications.get(ids[row.id]), "subscription_id", None)
+            for row in rows
+        }
+        subscriptions = {
+            subscription.id: subscription
+            for subscription in await session.scalars(
+                select(Subscription).where(Subscription.id.in_([t for t in targets.values() if t]))
+            )
         }
         limit = asyncio.Semaphore(PARALLEL_DELIVERIES)
 
         async def deliver(row: OutboxMessage) -> tuple[Notification, Subscription, str | None] | None:
             """The notification, its subscription and the failure (None: delivered); None when
             nothing was sent."""
-            pair = found.get(ids[row.id])
-            if pair is None or not pair[1].webhook_url:
+            notification = notifications.get(ids[row.id])
+            subscription = subscriptions.get(targets[row.id])  # type: ignore[arg-type]
+            if notification is None or subscription is None or not subscription.webhook_url:
                 return None  # subscription deleted or its webhook removed since: nothing to deliver
-            notification, subscription = pair
             body = _body(notification)
             async with limit:
                 try:

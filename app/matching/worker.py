@@ -10,6 +10,7 @@ import httpx
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.interests import service as interests
 from app.matching import subscriptions, webhooks
 from app.outbox import service as outbox
 from search import indexer
@@ -73,9 +74,26 @@ async def prune_periodically(database: Database, retention: timedelta) -> None:
 PRUNE_EVERY_SECONDS = 3600
 
 
+async def remind_periodically(database: Database, days: int) -> None:
+    """Tell the interested sides of interests left unanswered `days` days (app/interests)."""
+    while True:
+        try:
+            told = await interests.remind_all_unanswered(database, days=days)
+            if told:
+                log.info("unanswered interests reported", extra={"told": told})
+        except Exception as exc:  # the database is away: the next round tries again
+            log.warning("reporting unanswered interests failed", extra={"error": repr(exc)})
+        await asyncio.sleep(REMIND_EVERY_SECONDS)
+
+
+# An interest's reminder is a matter of days: checking every ten minutes is punctual enough.
+REMIND_EVERY_SECONDS = 600
+
+
 class Background:
     """What the API process runs beside requests: search keys and settings at start-up, the relays
-    (with the indexing key), and pruning what they have long finished."""
+    (with the indexing key), pruning what they have long finished, and reporting interests left
+    unanswered."""
 
     def __init__(self, database: Database, engines: Engines, settings: Settings) -> None:
         self.http = webhooks.client(settings)
@@ -83,26 +101,33 @@ class Background:
         self.engines = engines
         self.database = database
         self.retention = timedelta(days=settings.outbox_retention_days)
+        self.interest_answer_days = settings.interest_answer_days
         self._setup: asyncio.Task[None] | None = None
         self._prune: asyncio.Task[None] | None = None
+        self._remind: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._prune = asyncio.create_task(
             prune_periodically(self.database, self.retention), name="outbox-prune"
         )
         self._setup = asyncio.create_task(setup_in_background(self.engines), name="search-setup")
+        self._remind = asyncio.create_task(
+            remind_periodically(self.database, self.interest_answer_days), name="interest-reminders"
+        )
         for relay in self.relays:
             relay.start()
 
     async def drain(self) -> None:
-        """Process what is due, index first: its rows produce the notifications to deliver."""
+        """Process what is due, index first: its rows produce the notifications to deliver; the
+        reminders of unanswered interests before the relays, which deliver their webhooks."""
+        await interests.remind_all_unanswered(self.database, days=self.interest_answer_days)
         for relay in self.relays:
             await relay.drain()
 
     async def stop(self) -> None:
         for relay in self.relays:
             await relay.stop()
-        for task in (self._setup, self._prune):
+        for task in (self._setup, self._prune, self._remind):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
