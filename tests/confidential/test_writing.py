@@ -1,12 +1,13 @@
 """Writing confidential details: the owner's members and administrators only, one version per
 change with If-Match, limits and document types checked, audited without the secret itself."""
 
+import asyncio
 import json
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
@@ -198,3 +199,37 @@ async def test_a_document_may_be_larger_than_the_body_limit_of_json_calls(
     )
     assert added.status_code == 201, added.text
     assert (await client.get(added.headers["Location"], headers=w.seller.headers)).content == large
+
+
+async def test_concurrent_writers_lose_no_update_and_one_undertaking_is_kept_per_version(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await deal_world(client, db)
+    url = details_url(w.achievement.id)
+    # Twenty first writes at once: one details row, twenty versions, none lost.
+    answers = await asyncio.gather(
+        *(client.put(url, json={"text": f"第{n}稿"}, headers=w.seller.headers) for n in range(20))
+    )
+    assert sorted(a.json()["version"] for a in answers) == list(range(1, 21))
+    # Twenty edits of version 20: one wins, the others are told it moved.
+    answers = await asyncio.gather(
+        *(
+            client.put(url, json={"text": f"修订{n}"}, headers={**w.seller.headers, "If-Match": '"20"'})
+            for n in range(20)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200] + [412] * 19
+    audited = await db.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "text_written")
+    )
+    assert audited == 21
+
+    deal = await deal_at(db, w, DealStage.negotiating)
+    await approve(client, w.seller, deal.id, w.achievement.id)
+    answers = await asyncio.gather(
+        *(undertake(client, w.buyer, deal.id, w.achievement.id, 21) for _ in range(10))
+    )
+    assert sorted(a.status_code for a in answers) == [200] * 9 + [201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    listed = await client.get(f"/api/v1/deals/{deal.id}/undertakings", headers=w.buyer.headers)
+    assert listed.json()["total"] == 1
