@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, BackgroundTasks, File, Query, Request, Response, UploadFile, status
 
 from app.accounts.auth import CurrentUser
-from app.confidential import service, undertaking
+from app.confidential import disclosure, service, undertaking
 from app.confidential.schemas import (
     ConfidentialRead,
     ConfidentialText,
@@ -246,7 +246,7 @@ deals_router = APIRouter(prefix="/deals/{deal_id}", tags=["deals · 交易项目
 async def list_disclosures(session: SessionDep, user: CurrentUser, deal_id: uuid.UUID, page: PageDep) -> Any:
     """Every approval of disclosure in this deal, revoked ones too, oldest first. Those who see the
     deal (its parties, its broker, administrators); others 404 `deal_not_found`."""
-    rows, total = await service.list_disclosures(session, user=user, deal_id=deal_id, page=page)
+    rows, total = await disclosure.list_disclosures(session, user=user, deal_id=deal_id, page=page)
     return Page.of([DisclosureRead.model_validate(r) for r in rows], total, page)
 
 
@@ -267,11 +267,11 @@ async def approve(
     `not_listing_owner`) lets the deal's counterpart and broker read its confidential details, each
     after their own undertaking. The listing must be the deal's (422 `validation_failed` naming
     `listing_id`); a lost deal answers 409 `deal_closed`. Audited; revocable."""
-    disclosure, created = await service.approve(
+    approval, created = await disclosure.approve(
         session, user=user, deal_id=deal_id, kind=body.listing_kind, listing_id=body.listing_id
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return DisclosureRead.model_validate(disclosure)
+    return DisclosureRead.model_validate(approval)
 
 
 @deals_router.delete(
@@ -285,7 +285,7 @@ async def revoke(
 ) -> None:
     """The listing's owner withdraws the approval: from now on the counterpart and broker read
     nothing (403 `disclosure_not_approved`). Audited; 409 `disclosure_revoked` if already revoked."""
-    await service.revoke(session, user=user, deal_id=deal_id, disclosure_id=disclosure_id)
+    await disclosure.revoke(session, user=user, deal_id=deal_id, disclosure_id=disclosure_id)
 
 
 @deals_router.get(
@@ -296,7 +296,7 @@ async def revoke(
 )
 async def list_undertakings(session: SessionDep, user: CurrentUser, deal_id: uuid.UUID, page: PageDep) -> Any:
     """Who undertook, when, for which version of which listing's details, under which text version."""
-    rows, total = await service.list_undertakings(session, user=user, deal_id=deal_id, page=page)
+    rows, total = await disclosure.list_undertakings(session, user=user, deal_id=deal_id, page=page)
     return Page.of([UndertakingRead.model_validate(r) for r in rows], total, page)
 
 
@@ -319,7 +319,7 @@ async def undertake(
     details moved on, 422 naming `text_version` if the text did. Needs the owner's approval first
     (403 `disclosure_not_approved`); a lost deal answers 409 `deal_closed`. Each user undertakes for
     themselves, and again for each new version of the details. Audited."""
-    row, created = await service.undertake(
+    row, created = await disclosure.undertake(
         session,
         user=user,
         deal_id=deal_id,

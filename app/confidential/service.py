@@ -1,6 +1,6 @@
-"""The rules of confidential details: who writes them, who reads them in which deal, and the owner's
-disclosure and the reader's undertaking that open them. Services flush, never commit; every change
-and every read by someone outside the owning organization is audited."""
+"""The rules of confidential details: who writes them and who reads them, in which deal (the
+approvals and undertakings that open them are `disclosure.py`'s). Services flush, never commit;
+every change and every read by someone outside the owning organization is audited."""
 
 import hashlib
 import uuid
@@ -14,22 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
 from app.audit import service as audit
-from app.confidential import policy, repository, undertaking
-from app.confidential.models import ConfidentialDetails, ConfidentialDocument, Disclosure, Undertaking
+from app.confidential import errors, policy, repository
+from app.confidential.models import ConfidentialDetails, ConfidentialDocument
 from app.confidential.policy import Access
 from app.contracts.documents import DocumentStore
 from app.core.config import Settings
-from app.core.db import add_unique
-from app.core.errors import (
-    AppError,
-    Conflict,
-    FieldError,
-    NotFound,
-    NotPermitted,
-    PreconditionFailed,
-    ValidationFailed,
-)
-from app.deals import policy as deals_policy
+from app.core.errors import AppError, FieldError, NotFound, NotPermitted, PreconditionFailed
 from app.deals.models import Deal
 from app.deals.vocabulary import DealStage
 from app.listings.kinds import KINDS
@@ -62,63 +52,7 @@ class Reading:
     deal: Deal | None
 
 
-# --- errors ---------------------------------------------------------------------------------
-
-
-def _details_not_found() -> NotFound:
-    return NotFound(
-        code="confidential_details_not_found",
-        message_en="No confidential details here.",
-        message_zh="没有保密信息。",
-    )
-
-
-def _deal_not_found() -> NotFound:
-    return NotFound(code="deal_not_found", message_en="No such deal.", message_zh="交易项目不存在。")
-
-
-def _not_owner() -> NotPermitted:
-    return NotPermitted(
-        code="not_listing_owner",
-        message_en="Only the owning organization's members may do this.",
-        message_zh="只有信息所属机构的成员可以执行此操作。",
-    )
-
-
-def _deal_closed(deal: Deal, error: type[AppError] = Conflict) -> AppError:
-    return error(
-        code="deal_closed",
-        message_en="The deal is lost: nothing more is disclosed in it.",
-        message_zh="交易项目已终止，不再披露保密信息。",
-        extra={"deal_id": str(deal.id), "current_status": deal.stage.value},
-    )
-
-
-def _disclosure_not_approved(deal: Deal) -> NotPermitted:
-    return NotPermitted(
-        code="disclosure_not_approved",
-        message_en="The owner has not approved disclosure of the confidential details in this deal.",
-        message_zh="权利人尚未同意在本交易项目中披露保密信息。",
-        extra={"deal_id": str(deal.id)},
-    )
-
-
-def _undertaking_required(deal: Deal, version: int, undertaken: int | None) -> NotPermitted:
-    return NotPermitted(
-        code="undertaking_required",
-        message_en="Record a confidentiality undertaking for the current version of the details first.",
-        message_zh="请先就当前版本的保密信息签署保密承诺。",
-        extra={
-            "deal_id": str(deal.id),
-            "current_version": version,
-            "undertaken_version": undertaken,
-            "undertaking_text_version": undertaking.TEXT_VERSION,
-        },
-    )
-
-
-def _invalid(field: str, code: str, en: str, zh: str) -> ValidationFailed:
-    return ValidationFailed(message_en=en, message_zh=zh, errors=[FieldError(field, code, en, zh)])
+# --- writing --------------------------------------------------------------------------------
 
 
 def _check_version(details: ConfidentialDetails | None, if_match: int | None) -> None:
@@ -127,20 +61,17 @@ def _check_version(details: ConfidentialDetails | None, if_match: int | None) ->
         raise PreconditionFailed(extra={"current_version": current})
 
 
-# --- writing --------------------------------------------------------------------------------
-
-
 async def _writable(session: AsyncSession, kind: str, user: User, listing_id: uuid.UUID) -> ListingColumns:
     """The listing, locked, if `user` may write its details: its owner's members and administrators.
     Others get the listing's 404 when they cannot see it at all, else 403."""
     spec = KINDS[kind]
     listing = await repository.listing(session, spec.model, listing_id, lock=True)
     if listing is None:
-        raise _details_not_found()
+        raise errors.details_not_found()
     if policy.as_owner_or_admin(kind, user, listing) is None:
         if listing.status != ListingStatus.published:
-            raise _details_not_found()
-        raise _not_owner()
+            raise errors.details_not_found()
+        raise errors.not_owner()
     return listing
 
 
@@ -178,7 +109,7 @@ async def write_text(
     """Replace the text. The audit records its digest and length, never the text itself."""
     await _writable(session, kind, user, listing_id)
     if len(text) > settings.confidential_text_max_chars:
-        raise _invalid(
+        raise errors.invalid(
             "text",
             "too_long",
             f"At most {settings.confidential_text_max_chars} characters.",
@@ -218,7 +149,7 @@ def _document_type(declared: str | None, data: bytes) -> str:
     actual = sniffed if declared in _UNDECLARED else declared
     if actual in DOCUMENT_TYPES and sniffed == actual:
         return actual
-    raise UnsupportedDocument(
+    raise errors.UnsupportedDocument(
         extra={"declared_type": declared or None, "allowed_types": sorted(DOCUMENT_TYPES)},
         errors=[
             FieldError(
@@ -231,19 +162,11 @@ def _document_type(declared: str | None, data: bytes) -> str:
     )
 
 
-@dataclass
-class UnsupportedDocument(AppError):
-    status = 415
-    code: str = "unsupported_document_type"
-    message_en: str = "This kind of document is not accepted."
-    message_zh: str = "不支持此类文件。"
-
-
 def _document_name(name: str | None) -> str:
     # Browsers send a bare name, some clients a path; the name is shown and put in a header.
     cleaned = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not cleaned or len(cleaned) > 255 or any(ord(c) < 32 or c in '"<>' for c in cleaned):
-        raise _invalid("file", "invalid_name", "The file needs a plain name.", "文件名无效。")
+        raise errors.invalid("file", "invalid_name", "The file needs a plain name.", "文件名无效。")
     return cleaned
 
 
@@ -262,9 +185,9 @@ async def add_document(
 ) -> tuple[Reading, ConfidentialDocument]:
     await _writable(session, kind, user, listing_id)
     if not data:
-        raise _invalid("file", "empty", "The file is empty.", "文件为空。")
+        raise errors.invalid("file", "empty", "The file is empty.", "文件为空。")
     if len(data) > settings.confidential_document_max_bytes:
-        raise _invalid(
+        raise errors.invalid(
             "file",
             "too_large",
             f"At most {settings.confidential_document_max_bytes} bytes.",
@@ -276,7 +199,7 @@ async def add_document(
     if existing is not None and len(await repository.documents(session, existing.id)) >= (
         settings.confidential_documents_max
     ):
-        raise _invalid(
+        raise errors.invalid(
             "file",
             "too_many",
             f"A listing keeps at most {settings.confidential_documents_max} documents.",
@@ -374,23 +297,28 @@ async def _deal_granting(
         if deal_id is None or d.id == deal_id
     ]
     if not deals:
-        raise _details_not_found()
+        raise errors.details_not_found()
     refusals: list[tuple[int, AppError]] = []
     for deal in deals:
         capacity = policy.reader_capacity(kind, user, deal)
         assert capacity is not None  # reader_deals selected exactly these
         if deal.stage is DealStage.lost:
-            refusals.append((0, _deal_closed(deal, NotPermitted)))
+            refusals.append((0, errors.deal_closed(deal, NotPermitted)))
             continue
         if await repository.disclosure_in_force(session, deal.id, kind, listing_id) is None:
-            refusals.append((1, _disclosure_not_approved(deal)))
+            refusals.append((1, errors.disclosure_not_approved(deal)))
             continue
         if details is None:
-            raise _details_not_found()
+            raise errors.details_not_found()
         given = await repository.undertakings_of(session, deal.id, kind, listing_id, user.id)
         if not any(u.details_version == details.version for u in given):
             refusals.append(
-                (2, _undertaking_required(deal, details.version, given[0].details_version if given else None))
+                (
+                    2,
+                    errors.undertaking_required(
+                        deal, details.version, given[0].details_version if given else None
+                    ),
+                )
             )
             continue
         return deal, capacity
@@ -402,14 +330,14 @@ async def _readable(
 ) -> tuple[ConfidentialDetails, Access, Deal | None]:
     listing = await repository.listing(session, KINDS[kind].model, listing_id)
     if listing is None:
-        raise _details_not_found()
+        raise errors.details_not_found()
     details = await repository.details(session, kind, listing_id)
     access = policy.as_owner_or_admin(kind, user, listing)
     deal = None
     if access is None:
         deal, access = await _deal_granting(session, kind, listing_id, user, details, deal_id)
     if details is None:
-        raise _details_not_found()
+        raise errors.details_not_found()
     return details, access, deal
 
 
@@ -460,186 +388,3 @@ async def read_document(
         raise NotFound(code="document_not_found", message_en="No such document.", message_zh="文件不存在。")
     await _audit_read(session, user, details, access, deal, "document_read", document_id=document.id)
     return document, data
-
-
-# --- disclosure and undertakings --------------------------------------------------------------
-
-
-async def _deal(session: AsyncSession, user: User, deal_id: uuid.UUID) -> Deal:
-    deal = await repository.deal(session, deal_id)
-    if deal is None or not deals_policy.can_read(user, deal):
-        raise _deal_not_found()
-    return deal
-
-
-def _listing_of(deal: Deal, kind: str, listing_id: uuid.UUID) -> None:
-    if getattr(deal, repository.LISTING_COLUMN[kind]) != listing_id:
-        raise _invalid(
-            "listing_id",
-            "not_in_deal",
-            "This deal does not concern that listing.",
-            "该交易项目不涉及此成果（需求）。",
-        )
-
-
-async def list_disclosures(session: AsyncSession, *, user: User, deal_id: uuid.UUID, page: Any) -> Any:
-    await _deal(session, user, deal_id)
-    return await repository.disclosure_page(session, deal_id, page)
-
-
-async def list_undertakings(session: AsyncSession, *, user: User, deal_id: uuid.UUID, page: Any) -> Any:
-    await _deal(session, user, deal_id)
-    return await repository.undertaking_page(session, deal_id, page)
-
-
-def _listing_ref(row: Disclosure | Undertaking) -> tuple[str, uuid.UUID]:
-    if row.achievement_id is not None:
-        return "achievement", row.achievement_id
-    assert row.demand_id is not None  # ck one_listing
-    return "demand", row.demand_id
-
-
-async def approve(
-    session: AsyncSession, *, user: User, deal_id: uuid.UUID, kind: str, listing_id: uuid.UUID
-) -> tuple[Disclosure, bool]:
-    """The owner's approval for this deal (the one in force if already given: created False)."""
-    deal = await _deal(session, user, deal_id)
-    _listing_of(deal, kind, listing_id)
-    listing = await repository.listing(session, KINDS[kind].model, listing_id)
-    if listing is None or not policy.is_owner(kind, user, listing):
-        raise _not_owner()
-    if deal.stage is DealStage.lost:
-        raise _deal_closed(deal)
-    existing = await repository.disclosure_in_force(session, deal.id, kind, listing_id)
-    if existing is not None:
-        return existing, False
-    details = await repository.details(session, kind, listing_id)
-    disclosure = Disclosure(
-        id=uuid.uuid4(),
-        deal_id=deal.id,
-        approved_by_id=user.id,
-        details_version=details.version if details else None,
-    )
-    setattr(disclosure, repository.LISTING_COLUMN[kind], listing_id)
-    if await add_unique(session, disclosure, "uq_deal_disclosures_in_force"):
-        held = await repository.disclosure_in_force(session, deal.id, kind, listing_id)
-        assert held is not None  # the concurrent approval that won
-        return held, False
-    await audit.record(
-        session,
-        actor=user,
-        object_type="deal_disclosure",
-        object_id=disclosure.id,
-        action="approved",
-        changes={
-            "deal_id": deal.id,
-            "listing": f"{kind}:{listing_id}",
-            "details_version": disclosure.details_version,
-        },
-    )
-    return disclosure, True
-
-
-async def revoke(
-    session: AsyncSession, *, user: User, deal_id: uuid.UUID, disclosure_id: uuid.UUID
-) -> Disclosure:
-    deal = await _deal(session, user, deal_id)
-    disclosure = await repository.disclosure(session, deal.id, disclosure_id)
-    if disclosure is None:
-        raise NotFound(
-            code="disclosure_not_found", message_en="No such disclosure.", message_zh="披露记录不存在。"
-        )
-    kind, listing_id = _listing_ref(disclosure)
-    listing = await repository.listing(session, KINDS[kind].model, listing_id)
-    if listing is None or not policy.is_owner(kind, user, listing):
-        raise _not_owner()
-    if disclosure.revoked_at is not None:
-        raise Conflict(
-            code="disclosure_revoked",
-            message_en="This disclosure was already revoked.",
-            message_zh="该披露已撤回。",
-        )
-    disclosure.revoked_at, disclosure.revoked_by_id = datetime.now(UTC), user.id
-    await session.flush()
-    await audit.record(
-        session,
-        actor=user,
-        object_type="deal_disclosure",
-        object_id=disclosure.id,
-        action="revoked",
-        changes={"deal_id": deal.id, "listing": f"{kind}:{listing_id}"},
-    )
-    return disclosure
-
-
-async def undertake(
-    session: AsyncSession,
-    *,
-    user: User,
-    deal_id: uuid.UUID,
-    kind: str,
-    listing_id: uuid.UUID,
-    details_version: int,
-    text_version: str,
-) -> tuple[Undertaking, bool]:
-    """`user`'s undertaking for the current version (the one already recorded: created False)."""
-    deal = await _deal(session, user, deal_id)
-    _listing_of(deal, kind, listing_id)
-    capacity = policy.reader_capacity(kind, user, deal)
-    if capacity is None:
-        raise NotPermitted(
-            code="not_counterpart",
-            message_en="Only the deal's counterpart and its broker undertake; the owner and administrators "
-            "read without.",
-            message_zh="只有交易对方和技术经理人需要签署保密承诺。",
-        )
-    if deal.stage is DealStage.lost:
-        raise _deal_closed(deal)
-    if await repository.disclosure_in_force(session, deal.id, kind, listing_id) is None:
-        raise _disclosure_not_approved(deal)
-    details = await repository.details(session, kind, listing_id)
-    if details is None:
-        raise _details_not_found()
-    if details_version != details.version:
-        raise Conflict(
-            code="details_version_changed",
-            message_en="The details have another version now; read its number and undertake for it.",
-            message_zh="保密信息已更新，请针对当前版本签署承诺。",
-            extra={"current_version": details.version},
-            errors=[FieldError("details_version", "stale", "not the current version", "不是当前版本")],
-        )
-    if text_version != undertaking.TEXT_VERSION:
-        raise _invalid(
-            "text_version",
-            "outdated",
-            f"The undertaking's text is version {undertaking.TEXT_VERSION}.",
-            f"保密承诺文本的当前版本为 {undertaking.TEXT_VERSION}。",
-        )
-    row = Undertaking(
-        id=uuid.uuid4(),
-        deal_id=deal.id,
-        user_id=user.id,
-        organization_id=user.organization_id,
-        capacity=capacity.value,
-        details_version=details.version,
-        text_version=text_version,
-    )
-    setattr(row, repository.LISTING_COLUMN[kind], listing_id)
-    if await add_unique(session, row, "uq_confidentiality_undertakings_version"):
-        given = await repository.undertakings_of(session, deal.id, kind, listing_id, user.id)
-        return next(u for u in given if u.details_version == details.version), False
-    await audit.record(
-        session,
-        actor=user,
-        object_type="confidentiality_undertaking",
-        object_id=row.id,
-        action="undertaken",
-        changes={
-            "deal_id": deal.id,
-            "listing": f"{kind}:{listing_id}",
-            "capacity": capacity,
-            "details_version": details.version,
-            "text_version": text_version,
-        },
-    )
-    return row, True
