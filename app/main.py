@@ -10,6 +10,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from app.accounts.router import auth_router, organizations_router, users_router
+from app.confidential.router import routers as confidential_routers
+from app.confidential.router import upload_limits
 from app.contracts.router import routers as contract_routers
 from app.core.config import Settings, get_settings
 from app.core.db import Database
@@ -95,7 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Request-ID", "ETag", "Retry-After"],
         )
     app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, overrides=BODY_LIMIT_OVERRIDES
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides={**BODY_LIMIT_OVERRIDES, **upload_limits(settings)},
     )
     app.add_middleware(RequestContextMiddleware)
 
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *contract_routers,
         deals_router,
         *stats_routers,
+        *confidential_routers,
     ):
         # Included directly, not through an /api/v1 router: every level of nesting is matched
         # again on each request (docs/benchmarks.md). Every API route may answer these, whatever

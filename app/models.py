@@ -2,6 +2,7 @@
 
 from app.accounts.models import AuthSession, LoginThrottle, Organization, RefreshToken, User
 from app.audit.models import AuditEntry
+from app.confidential.models import ConfidentialDetails, ConfidentialDocument, Disclosure, Undertaking
 from app.contracts.models import (
     CalendarDay,
     CalendarYear,
@@ -25,6 +26,8 @@ __all__ = [
     "Base",
     "CalendarDay",
     "CalendarYear",
+    "ConfidentialDetails",
+    "ConfidentialDocument",
     "ContractApplication",
     "ContractDailyTotal",
     "ContractEvent",
@@ -34,6 +37,7 @@ __all__ = [
     "DealStageEvent",
     "DealTask",
     "Demand",
+    "Disclosure",
     "Expert",
     "IdempotencyRecord",
     "Interest",
@@ -47,5 +51,6 @@ __all__ = [
     "RegistrationCounter",
     "Subscription",
     "Target",
+    "Undertaking",
     "User",
 ]

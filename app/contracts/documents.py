@@ -1,13 +1,15 @@
-"""The contract document (合同文本) behind one interface: local disk now, object storage later.
+"""Uploaded documents behind one interface (the contract document 合同文本; a listing's confidential
+documents): local disk now, object storage later.
 
-Stored per application and named by its SHA-256, computed here from the bytes received: the hash
-on an application is always that of bytes uploaded to it, and a document is read only through
-the application it was uploaded to (a hash alone opens nothing).
+Stored per application (or per confidential document) and named by its SHA-256, computed here from
+the bytes received: the hash on an application is always that of bytes uploaded to it, and a
+document is read only through the application it was uploaded to (a hash alone opens nothing).
 """
 
 import asyncio
 import hashlib
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -20,6 +22,9 @@ class DocumentStore(Protocol):
 
     async def get(self, application_id: uuid.UUID, sha256: str) -> bytes | None:
         """The bytes uploaded to this application under this hash, or None."""
+
+    async def delete(self, application_id: uuid.UUID) -> None:
+        """Remove every byte stored for this id (a deleted confidential document)."""
 
 
 class LocalDocumentStore:
@@ -50,6 +55,10 @@ class LocalDocumentStore:
         path = self._path(application_id, sha256)
         return await asyncio.to_thread(path.read_bytes) if path.exists() else None
 
+    async def delete(self, application_id: uuid.UUID) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.root / str(application_id), True)
 
-def document_store(data_dir: Path) -> DocumentStore:
-    return LocalDocumentStore(data_dir / "contract-documents")
+
+def document_store(data_dir: Path, kind: str = "contract-documents") -> DocumentStore:
+    """The store of contract documents, or of another kind of document under its own folder."""
+    return LocalDocumentStore(data_dir / kind)

@@ -107,17 +107,20 @@ class BodySizeLimitMiddleware:
     """Refuses request bodies over the limit with a 413 problem, declared or streamed.
 
     Starlette's own limiter answers in text/plain; every error of this API is problem+json.
-    `overrides` maps a path prefix to its own limit (file imports need more than JSON calls).
+    `overrides` maps a path prefix, or a pattern of paths with ids in them, to its own limit (file
+    uploads need more than JSON calls).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, overrides: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: Mapping[str | re.Pattern[str], int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.overrides = dict(overrides or {})
 
     def _limit_for(self, path: str) -> int:
         for prefix, limit in self.overrides.items():
-            if path.startswith(prefix):
+            if prefix.match(path) if isinstance(prefix, re.Pattern) else path.startswith(prefix):
                 return limit
         return self.max_bytes
 
