@@ -16,6 +16,7 @@ from app.core.db import Database
 from app.core.errors import install_error_handlers, problem_responses
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.deals.handoff.router import router as handoff_router
 from app.listings.files import BODY_LIMIT_OVERRIDES
 from app.listings.router import routers as listing_routers
 from app.matching.router import router as matching_router
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         organizations_router,
         *contract_routers,
+        handoff_router,
         *stats_routers,
     ):
         # Included directly, not through an /api/v1 router: every level of nesting is matched
