@@ -20,6 +20,7 @@ from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.deals.router import router as deals_router
 from app.interests.router import router as interests_router
+from app.deals.handoff.router import router as handoff_router
 from app.listings.files import BODY_LIMIT_OVERRIDES
 from app.listings.router import routers as listing_routers
 from app.matching.router import router as matching_router
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations_router,
         *contract_routers,
         deals_router,
+        handoff_router,
         *stats_routers,
         *confidential_routers,
     ):

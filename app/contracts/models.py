@@ -118,7 +118,11 @@ class ContractApplication(UUIDPrimaryKey, Timestamps, Base):
     expected_new_investment: Mapped[Decimal | None] = _money(nullable=True)
     expected_new_output: Mapped[Decimal | None] = _money(nullable=True)
 
-    deal_id: Mapped[uuid.UUID | None]
+    # Set only by a deal's hand-off (app/deals/handoff); the registration's outcome flows back to it.
+    # use_alter: deals.contract_application_id points back here, a cycle of the two tables.
+    deal_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("deals.id", ondelete="RESTRICT", use_alter=True), index=True
+    )
     achievement_id: Mapped[uuid.UUID | None]
     demand_id: Mapped[uuid.UUID | None]
     document_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -75,7 +75,6 @@ class ApplicationFields(BaseModel):
         default=None, description="预计新增投入（元，技术转让必填）"
     )
     expected_new_output: Amount | None = Field(default=None, description="预计新增产值（元，技术转让必填）")
-    deal_id: uuid.UUID | None = None
     achievement_id: uuid.UUID | None = None
     demand_id: uuid.UUID | None = None
     disputed: bool = Field(default=False, description="有争议（将提交专家评审）")
@@ -191,7 +190,9 @@ class ApplicationRead(BaseModel):
     socio_economic_objective: str
     expected_new_investment: Decimal | None
     expected_new_output: Decimal | None
-    deal_id: uuid.UUID | None
+    deal_id: uuid.UUID | None = Field(
+        description="交易项目：仅由交易项目的移交（POST /deals/{id}/contract-application）设定，不可填写"
+    )
     achievement_id: uuid.UUID | None
     demand_id: uuid.UUID | None
     document_sha256: str | None

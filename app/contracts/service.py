@@ -73,7 +73,6 @@ def _columns(data: ApplicationFields, applicant_region: str) -> dict[str, Any]:
         "socio_economic_objective": data.socio_economic_objective,
         "expected_new_investment": data.expected_new_investment,
         "expected_new_output": data.expected_new_output,
-        "deal_id": data.deal_id,
         "achievement_id": data.achievement_id,
         "demand_id": data.demand_id,
         "disputed": data.disputed,
@@ -141,16 +140,20 @@ async def _route(
     settings: Settings,
     *,
     office_id: uuid.UUID | None = None,
+    applicant_organization_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """The form's columns with the office it goes to: `office_id` once submitted (fixed for good),
-    else the office of the applicant organisation's region."""
+    else the office of the applicant organisation's region. The applicant organisation is the
+    user's own, or the seller a deal's broker hands off for (`applicant_organization_id`)."""
     if user.role == Role.registration_officer:
         raise NotPermitted(
             code="officers_do_not_apply",
             message_en="Officers cannot file applications.",
             message_zh="登记员不能申请登记。",
         )
-    organization = await repository.get_organization(session, user.organization_id)
+    organization = await repository.get_organization(
+        session, applicant_organization_id or user.organization_id
+    )
     credit_code, region_code = _check_applicant_organization(organization)
     if problems := [*data.problems(), *_implausible(data, today, settings)]:
         raise ValidationFailed(errors=problems)
@@ -257,11 +260,25 @@ async def create_application(
     data: ApplicationFields,
     today: date | None = None,
     settings: Settings | None = None,
+    applicant_organization_id: uuid.UUID | None = None,
+    deal_id: uuid.UUID | None = None,
 ) -> ContractApplication:
-    columns = await _route(session, user, data, today or today_in_china(), settings or get_settings())
+    """A draft by `user` for their organisation, or — a deal's hand-off (app/deals/handoff) — for
+    the deal's seller (`applicant_organization_id`), linked to the deal (`deal_id`, which no client
+    form carries). Every rule of the form applies either way."""
+    columns = await _route(
+        session,
+        user,
+        data,
+        today or today_in_china(),
+        settings or get_settings(),
+        applicant_organization_id=applicant_organization_id,
+    )
+    if deal_id is not None:
+        columns["deal_id"] = deal_id
     application = ContractApplication(
         id=uuid.uuid4(),
-        applicant_organization_id=user.organization_id,
+        applicant_organization_id=applicant_organization_id or user.organization_id,
         created_by_id=user.id,
         status=Status.draft,
         version=1,

@@ -29,7 +29,11 @@ from app.contracts.workflow import Action, Actor, Status, TransitionRefused, res
 from app.core.config import Settings
 from app.core.errors import Conflict, InvalidTransition, NotPermitted, ValidationFailed
 from app.core.types import today_in_china
+from app.outbox import service as outbox
 from app.stats import summary
+
+# The registration's outcome flowing back to the deal it was handed off from (app/deals/handoff).
+DEAL_OUTCOME_TOPIC = "deal.registration"
 
 
 class Context:
@@ -346,6 +350,7 @@ async def act(
     """Take `action` on the application as `user`: 404 if it is not visible to them, 403 if their
     capacity may not, 409 (with the allowed actions) if the state does not allow it."""
     app = await _locked(session, user, application_id, expected_version)
+    source = app.status
     ctx = Context(session, settings, today or today_in_china(), dict(params or {}))
     capacities = policy.capacities(user, app)
     if (
@@ -369,6 +374,15 @@ async def act(
             frozenset({Actor.system}),
             Context(session, settings, ctx.today, {}),
             None,
+        )
+    if app.deal_id is not None and (app.status != source or action == Action.amend):
+        # One message per request however many transitions it took (start_review + referral):
+        # the deal's handler reads the application's state when it runs, not this payload's.
+        outbox.enqueue(
+            session,
+            topic=DEAL_OUTCOME_TOPIC,
+            key=str(app.deal_id),
+            payload={"application_id": str(app.id), "status": app.status.value, "version": app.version},
         )
     await session.flush()
     await session.refresh(app)

@@ -11,6 +11,7 @@ import httpx
 from app.core.config import Settings
 from app.core.db import Database
 from app.interests import service as interests
+from app.deals.handoff import outcome
 from app.matching import subscriptions, webhooks
 from app.outbox import service as outbox
 from search import indexer
@@ -33,6 +34,7 @@ def build_relays(
     others = [
         Relay(database, {indexer.PUBLISHED_TOPIC: subscriptions.published_handler(engine)}, max_backoff=10.0),
         webhooks.relay(database, settings, http),
+        Relay(database, {outcome.TOPIC: outcome.handler}, max_backoff=30.0),
     ]
     index = Relay(
         database,
