@@ -16,6 +16,7 @@ from app.deals.models import Deal, DealNote, DealStageEvent, DealTask, Interest,
 from app.listings.models import Achievement, Agency, Demand, Expert
 from app.matching.models import Notification, Subscription
 from app.outbox.models import OutboxMessage
+from app.rewards.models import RewardRule
 from app.stats.models import ContractDailyTotal, ContractTotal, Target
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "OutboxMessage",
     "RefreshToken",
     "RegistrationCounter",
+    "RewardRule",
     "Subscription",
     "Target",
     "Undertaking",

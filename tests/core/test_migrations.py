@@ -2,6 +2,8 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -185,3 +187,33 @@ async def test_stored_trade_secret_rights_become_technical_secret(scratch_databa
         await engine.dispose()
     assert upgraded == [rights[0], {**rights[1], "kind": "technical_secret"}]  # in order, the rest kept
     assert downgraded == rights
+
+
+async def test_every_installation_starts_with_the_jiangsu_draft_reward_rule(scratch_database: str) -> None:
+    _in_thread(migrate.upgrade, scratch_database)
+    engine = create_async_engine(scratch_database)
+    try:
+        async with engine.connect() as connection:
+            rules = (
+                await connection.execute(
+                    text(
+                        "SELECT region_code, beneficiary, rate, annual_cap, valid_from, valid_until,"
+                        " minimum_contract_amount, exclude_related_party FROM reward_rules"
+                    )
+                )
+            ).all()
+            audited = (
+                (
+                    await connection.execute(
+                        text("SELECT action FROM audit_log WHERE object_type = 'reward_rule'")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        await engine.dispose()
+    assert rules == [
+        ("32", "agency", Decimal("0.030000"), Decimal("1000000.00"), date(2024, 1, 1), None, None, True)
+    ]
+    assert audited == ["create"]
