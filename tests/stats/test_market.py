@@ -231,6 +231,8 @@ async def test_the_funnel_of_a_region_and_period(client: httpx.AsyncClient, db: 
         "/api/v1/market/funnel?from=2026-02-01&to=2026-01-01", headers=w.outsider.headers
     )
     assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "to")
+    response = await client.get("/api/v1/market/funnel?region=3x", headers=w.outsider.headers)
+    assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "region")
 
 
 async def broker_world(client: httpx.AsyncClient, db: AsyncSession) -> DealWorld:
