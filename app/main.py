@@ -26,6 +26,7 @@ from app.listings.router import routers as listing_routers
 from app.matching.router import router as matching_router
 from app.matching.worker import Background
 from app.rewards.router import router as rewards_router
+from app.stats.market_router import market_router
 from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
 from search.engine import SearchUnavailable
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *stats_routers,
         *confidential_routers,
         rewards_router,
+        market_router,
     ):
         # Included directly, not through an /api/v1 router: every level of nesting is matched
         # again on each request (docs/benchmarks.md). Every API route may answer these, whatever

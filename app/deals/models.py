@@ -49,6 +49,14 @@ def _user(nullable: bool = True) -> Mapped:  # type: ignore[type-arg]
 OPEN_SQL = "stage NOT IN ('registered', 'lost')"
 # An interest concerns exactly one listing, an achievement or a demand.
 ONE_LISTING_SQL = "(achievement_id IS NULL) <> (demand_id IS NULL)"
+# The stages the market funnel counts, and the deal's column holding when it first entered each
+# (maintained by `service.enter_stage`; equal to the first such DealStageEvent's `created_at`).
+REACHED_AT = {
+    DealStage.mandated: "reached_mandated_at",
+    DealStage.agreed: "reached_agreed_at",
+    DealStage.signed: "reached_signed_at",
+    DealStage.registered: "reached_registered_at",
+}
 
 
 class Interest(UUIDPrimaryKey, Timestamps, Base):
@@ -75,6 +83,25 @@ class Interest(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text("status = 'open' AND demand_id IS NOT NULL"),
         ),
         Index("ix_interests_status_created_at", "status", "created_at"),
+        # The market statistics read a period's interests from these alone (index-only scans):
+        # the funnel all of them, the brokers' figures those filed on behalf or leading to a deal.
+        Index(
+            "ix_interests_created_at",
+            "created_at",
+            postgresql_include=["owner_organization_id", "status"],
+        ),
+        Index(
+            "ix_interests_brokered_created_at",
+            "created_at",
+            postgresql_include=[
+                "owner_organization_id",
+                "on_behalf_broker_id",
+                "deal_broker_user_id",
+                "deal_broker_agency_id",
+                "deal_registered_at",
+            ],
+            postgresql_where=text("on_behalf_broker_id IS NOT NULL OR deal_broker_user_id IS NOT NULL"),
+        ),
     )
 
     achievement_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -107,6 +134,11 @@ class Interest(UUIDPrimaryKey, Timestamps, Base):
     # When the interested side was told that the owner has not answered yet (once).
     unanswered_notified_at: Mapped[datetime | None]
     deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), index=True)
+    # Copies of the deal's broker and registration for the brokers' statistics, kept by database
+    # triggers whoever writes either row (migration 3c1e7a9d5b20; docs/deals.d/market.md).
+    deal_broker_user_id: Mapped[uuid.UUID | None]
+    deal_broker_agency_id: Mapped[uuid.UUID | None]
+    deal_registered_at: Mapped[datetime | None]
 
 
 class Deal(UUIDPrimaryKey, Timestamps, Base):
@@ -134,6 +166,19 @@ class Deal(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text(f"{OPEN_SQL} AND demand_id IS NOT NULL"),
         ),
         Index("ix_deals_stage", "stage"),
+        # The market statistics read the deals opened in a period from this alone (index-only).
+        Index(
+            "ix_deals_created_at",
+            "created_at",
+            postgresql_include=[
+                "seller_organization_id",
+                "broker_user_id",
+                "broker_agency_id",
+                "stage",
+                *REACHED_AT.values(),
+                "registered_technology_amount",
+            ],
+        ),
     )
 
     # Incremented on every change; clients send it back (If-Match) to detect lost updates.
@@ -179,6 +224,13 @@ class Deal(UUIDPrimaryKey, Timestamps, Base):
     registered_technology_amount: Mapped[Decimal | None] = mapped_column(MONEY)
 
     created_by_id: Mapped[uuid.UUID | None] = _user()
+
+    # When the deal first entered each stage of the funnel (REACHED_AT): the statistics read these
+    # instead of a million stage events (docs/deals.d/market.md).
+    reached_mandated_at: Mapped[datetime | None]
+    reached_agreed_at: Mapped[datetime | None]
+    reached_signed_at: Mapped[datetime | None]
+    reached_registered_at: Mapped[datetime | None]
 
 
 class DealStageEvent(Base):

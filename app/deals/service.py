@@ -32,6 +32,10 @@ from app.deals.schemas import DealCreate, DealUpdate, StageMove
 from app.deals.stages import Mover
 from app.deals.vocabulary import CLOSED_STAGES, DealStage
 from app.listings.vocabulary import ListingStatus
+from app.core.errors import Conflict
+from app.deals import repository
+from app.deals.models import REACHED_AT, Deal, DealStageEvent
+from app.deals.vocabulary import DealStage
 
 ONE_OPEN_DEAL_CONSTRAINTS = frozenset({"uq_deals_open_achievement_buyer", "uq_deals_open_demand_seller"})
 
@@ -87,9 +91,15 @@ async def open_deal(
             seller_organization_id=seller_organization_id,
         )
         raise duplicate_deal(holder) from None
+    now = datetime.now(UTC)
+    mark_reached(deal, stage, now)
     session.add(
         DealStageEvent(
-            deal_id=deal.id, from_stage=None, to_stage=stage, actor_user_id=actor.id if actor else None
+            deal_id=deal.id,
+            from_stage=None,
+            to_stage=stage,
+            actor_user_id=actor.id if actor else None,
+            created_at=now,
         )
     )
     await audit.record(
@@ -111,6 +121,14 @@ async def open_deal(
     return deal
 
 
+def mark_reached(deal: Deal, stage: DealStage, at: datetime) -> None:
+    """Record when `deal` first entered a stage of the market funnel, at its stage event's instant
+    (a deal resumed or moved back keeps the first time)."""
+    column = REACHED_AT.get(stage)
+    if column is not None and getattr(deal, column) is None:
+        setattr(deal, column, at)
+
+
 async def enter_stage(
     session: AsyncSession,
     deal: Deal,
@@ -126,14 +144,17 @@ async def enter_stage(
     deal.held_from_stage = from_stage if to_stage is DealStage.on_hold else None
     deal.stage = to_stage
     deal.stage_reason = reason
-    deal.stage_changed_at = datetime.now(UTC)
+    now = datetime.now(UTC)
+    deal.stage_changed_at = now
     deal.version += 1
+    mark_reached(deal, to_stage, now)
     event = DealStageEvent(
         deal_id=deal.id,
         from_stage=from_stage,
         to_stage=to_stage,
         actor_user_id=actor.id if actor else None,
         reason=reason,
+        created_at=now,
     )
     session.add(event)
     await audit.record(

@@ -10,10 +10,12 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Organization, Role, User
+from app.deals.models import ListingView
 from app.listings import filters, policy
 from app.listings.models import ListingColumns
 from app.listings.vocabulary import ListingStatus
@@ -123,6 +125,27 @@ async def list_visible(
     values = {**criteria, "p_limit": limit, "p_offset": offset}
     records = await connection.fetch(page[0], *_arguments(page, user, values))
     return [dict(record.items()) for record in records], total
+
+
+# One row per listing, organization and day: a reload the same day changes nothing.
+_RECORD_VIEW = _compile(
+    pg_insert(ListingView)
+    .values(
+        listing_kind=bindparam("p_kind"),
+        listing_id=bindparam("p_id"),
+        day=bindparam("p_day"),
+        organization_id=bindparam("p_org"),
+    )
+    .on_conflict_do_nothing()
+)
+
+
+async def record_view(
+    connection: asyncpg.Connection, kind: str, listing_id: uuid.UUID, organization_id: uuid.UUID, day: date
+) -> None:
+    """Count `organization_id`'s reading of the listing's detail on `day` (Asia/Shanghai)."""
+    values = {"p_kind": kind, "p_id": listing_id, "p_day": day, "p_org": organization_id}
+    await connection.execute(_RECORD_VIEW[0], *(values[name] for name in _RECORD_VIEW[1]))
 
 
 async def get_readable(

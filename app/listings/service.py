@@ -139,9 +139,29 @@ async def get(
     # The hottest read of the service: one query on a plain asyncpg connection, no unit of work.
     async with database.driver_connection() as connection:
         row = await repository.get_visible(connection, spec.model, listing_id, user)
+        if row is not None and counts_as_view(spec, row, user):
+            assert user is not None
+            await repository.record_view(
+                connection, spec.kind, listing_id, user.organization_id, today_in_china()
+            )
     if row is None:
         raise _not_found(spec)
     return policy.view(spec.kind, row, policy.audience(user, row))
+
+
+# The listings whose detail views the market statistics count (docs/deals.d/market.md).
+VIEWED_KINDS = frozenset({"achievement", "demand"})
+
+
+def counts_as_view(spec: KindSpec, row: Mapping[str, Any], user: User | None) -> bool:
+    """A signed-in organization other than the owner reading a published achievement or demand:
+    anonymous reads (crawlers), the owner's own and drafts an administrator opens do not count."""
+    return (
+        user is not None
+        and spec.kind in VIEWED_KINDS
+        and row["status"] == ListingStatus.published
+        and row["owner_organization_id"] != user.organization_id
+    )
 
 
 async def list_(

@@ -1,0 +1,312 @@
+"""The market statistics' SQL (docs/deals.d/market.md): the funnel, the brokers' figures and one
+listing's figures.
+
+A deal's progress is read from `deals.reached_*_at` (when it first entered a stage, kept by
+`app.deals.service.enter_stage`); `naive=True` reads the same from `deal_stage_events` instead,
+the yardstick of the tests and of the benchmark. Both paths share every other word of the SQL, so
+an equal answer means the derived columns are right.
+
+Periods are cohorts: the interests filed and the deals opened within [since, until) (UTC instants
+of Asia/Shanghai days), followed to wherever they have got today. A deal's region is its seller's,
+an interest's its listing owner's, each by administrative-code prefix.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, Select, cast, func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.accounts.models import Organization, User
+from app.deals.models import REACHED_AT, Deal, DealStageEvent, Interest, ListingView
+from app.deals.vocabulary import DealStage, InterestStatus
+
+# The funnel's stages after the deal's opening, in order.
+FUNNEL_STAGES = (DealStage.mandated, DealStage.agreed, DealStage.signed, DealStage.registered)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a query covers: a cohort period, a region prefix, and for the brokers' figures the one
+    organization a caller other than an administrator may see (None: all)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    region: str | None = None
+    organization_id: uuid.UUID | None = None
+
+
+def reached(stage: DealStage, *, naive: bool) -> ColumnElement[datetime]:
+    """When the deal first entered `stage` (NULL if never): its column, or naively its history."""
+    if naive:
+        return (
+            select(func.min(DealStageEvent.created_at))
+            .where(DealStageEvent.deal_id == Deal.id, DealStageEvent.to_stage == stage)
+            .scalar_subquery()
+        )
+    return getattr(Deal, REACHED_AT[stage])
+
+
+def _cohort(statement: Select[Any], created_at: Any, organization_id: Any, scope: Scope) -> Select[Any]:
+    """`statement` restricted to rows created in the period, whose organization is in the region."""
+    if scope.since is not None:
+        statement = statement.where(created_at >= scope.since)
+    if scope.until is not None:
+        statement = statement.where(created_at < scope.until)
+    if scope.region is not None:
+        region = aliased(Organization)
+        statement = statement.join(region, region.id == organization_id).where(
+            region.region_code.startswith(scope.region, autoescape=True)
+        )
+    return statement
+
+
+def _interests(statement: Select[Any], scope: Scope) -> Select[Any]:
+    return _cohort(statement, Interest.created_at, Interest.owner_organization_id, scope)
+
+
+def _deals(statement: Select[Any], scope: Scope) -> Select[Any]:
+    return _cohort(statement, Deal.created_at, Deal.seller_organization_id, scope)
+
+
+@dataclass
+class FunnelCounts:
+    interests: int
+    accepted: int
+    deals: int
+    # Deals of the cohort that have entered each of FUNNEL_STAGES.
+    stages: dict[DealStage, int]
+
+
+async def funnel(session: AsyncSession, scope: Scope, *, naive: bool = False) -> FunnelCounts:
+    accepted = func.count().filter(Interest.status == InterestStatus.accepted)
+    interests, accepted_count = (
+        await session.execute(_interests(select(func.count(), accepted).select_from(Interest), scope))
+    ).one()
+    stages = [func.count(reached(stage, naive=naive)) for stage in FUNNEL_STAGES]
+    deals, *entered = (
+        await session.execute(_deals(select(func.count(), *stages).select_from(Deal), scope))
+    ).one()
+    return FunnelCounts(interests, accepted_count, deals, dict(zip(FUNNEL_STAGES, entered, strict=True)))
+
+
+@dataclass
+class InterestFigures:
+    handled: int
+    registered: int
+    # Median whole Asia/Shanghai days from the interest to its deal's registration.
+    median_days: Decimal | None
+
+
+@dataclass
+class DealFigures:
+    by_stage: dict[DealStage, int]
+    registered: int
+    registered_technology_amount: Decimal
+
+
+Figures = tuple[InterestFigures | None, DealFigures | None]
+
+
+@dataclass
+class BrokerCounts:
+    agencies: dict[uuid.UUID, Figures]
+    managers: dict[uuid.UUID, Figures]
+
+
+def _china_day(instant: Any) -> ColumnElement[date]:
+    return cast(func.timezone("Asia/Shanghai", instant), Date)
+
+
+def _handled(parts: list[Select[Any]], side: str, mine: Any) -> Select[Any]:
+    """Per key: the interests handled, those registered and the median days to registration. The
+    parts name different keys for one interest (or leave out the key another part counted)."""
+    handled = union_all(*parts).subquery()
+    statement = select(
+        literal(side),
+        handled.c.key,
+        func.count(),
+        func.count(handled.c.days),
+        func.percentile_cont(0.5).within_group(handled.c.days),
+    ).group_by(handled.c.key)
+    return statement if mine is None else statement.where(mine(handled.c.key))
+
+
+async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -> BrokerCounts:
+    """Per agency and per technology manager: the interests they handled (filed on a client's
+    behalf, or whose deal they broker) and the deals they broker, of the period's cohorts. An
+    interest filed on behalf counts for the technology manager's own organization as agency.
+
+    The interest's copy of its deal's broker and registration answers; `naive` joins the deal and
+    reads the registration from its history instead."""
+    registered_at = reached(DealStage.registered, naive=naive)
+    if naive:
+        broker, agency, registered = Deal.broker_user_id, Deal.broker_agency_id, registered_at
+    else:
+        broker, agency = Interest.deal_broker_user_id, Interest.deal_broker_agency_id
+        registered = Interest.deal_registered_at
+    on_behalf = aliased(User)
+    statement = (
+        select(
+            Interest.on_behalf_broker_id.label("on_behalf"),
+            on_behalf.organization_id.label("on_behalf_agency"),
+            broker.label("broker"),
+            agency.label("agency"),
+            (_china_day(registered) - _china_day(Interest.created_at)).label("days"),
+        )
+        .select_from(Interest)
+        .outerjoin(on_behalf, on_behalf.id == Interest.on_behalf_broker_id)
+    )
+    if naive:
+        statement = statement.outerjoin(Deal, Deal.id == Interest.deal_id)
+    # The partial index's condition: the interests someone handled.
+    statement = statement.where(Interest.on_behalf_broker_id.is_not(None) | broker.is_not(None))
+    c = _interests(statement, scope).cte("cohort").prefix_with("MATERIALIZED").c
+    own_agency = own_manager = None
+    members = select(User.id)
+    if scope.organization_id is not None:
+        members = members.where(User.organization_id == scope.organization_id)
+        own_agency = lambda key: key == scope.organization_id  # noqa: E731
+        own_manager = lambda key: key.in_(members)  # noqa: E731
+    by_manager = _handled(
+        [
+            select(c.on_behalf.label("key"), c.days).where(c.on_behalf.is_not(None)),
+            select(c.broker.label("key"), c.days).where(
+                c.broker.is_not(None), c.broker.is_distinct_from(c.on_behalf)
+            ),
+        ],
+        "manager",
+        own_manager,
+    )
+    by_agency = _handled(
+        [
+            select(c.on_behalf_agency.label("key"), c.days).where(c.on_behalf_agency.is_not(None)),
+            select(c.agency.label("key"), c.days).where(
+                c.agency.is_not(None), c.agency.is_distinct_from(c.on_behalf_agency)
+            ),
+        ],
+        "agency",
+        own_agency,
+    )
+    result = BrokerCounts({}, {})
+    for side, key, count, converted, median in await session.execute(union_all(by_manager, by_agency)):
+        figures = InterestFigures(
+            count,
+            converted,
+            # Whole days, so the median is an integer or a half: exact in binary and in Decimal.
+            None if median is None else Decimal(str(median)).quantize(Decimal("0.1")),
+        )
+        (result.managers if side == "manager" else result.agencies)[key] = (figures, None)
+
+    brokered = _deals(
+        select(
+            Deal.broker_user_id,
+            Deal.broker_agency_id,
+            Deal.stage,
+            func.count(),
+            func.count(registered_at),
+            func.sum(Deal.registered_technology_amount).filter(registered_at.is_not(None)),
+        )
+        .select_from(Deal)
+        .where(Deal.broker_user_id.is_not(None))
+        .group_by(Deal.broker_user_id, Deal.broker_agency_id, Deal.stage),
+        scope,
+    )
+    staff: set[uuid.UUID] = set()
+    if scope.organization_id is not None:
+        brokered = brokered.where(
+            (Deal.broker_agency_id == scope.organization_id) | Deal.broker_user_id.in_(members)
+        )
+        staff = set((await session.execute(members)).scalars())
+    for manager, agency, stage, count, registered, amount in await session.execute(brokered):
+        targets: list[tuple[dict[uuid.UUID, Figures], uuid.UUID]] = []
+        if scope.organization_id is None or manager in staff:
+            targets.append((result.managers, manager))
+        if agency is not None and scope.organization_id in (None, agency):
+            targets.append((result.agencies, agency))
+        for table, key in targets:
+            interests, deals = table.get(key, (None, None))
+            deals = deals or DealFigures({}, 0, Decimal("0.00"))
+            deals.by_stage[DealStage(stage)] = deals.by_stage.get(DealStage(stage), 0) + count
+            deals.registered += registered
+            deals.registered_technology_amount += amount or Decimal("0.00")
+            table[key] = (interests, deals)
+    return result
+
+
+async def names(
+    session: AsyncSession, organizations: list[uuid.UUID], users: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, tuple[str, uuid.UUID]]]:
+    """Organizations' names; users' names and organizations."""
+    found = select(Organization.id, Organization.name).where(Organization.id.in_(organizations))
+    people = select(User.id, User.full_name, User.organization_id).where(User.id.in_(users))
+    return (
+        {row[0]: row[1] for row in await session.execute(found)},
+        {row[0]: (row[1], row[2]) for row in await session.execute(people)},
+    )
+
+
+@dataclass
+class ListingCounts:
+    views_by_day: list[tuple[date, int]]
+    viewing_organizations: int
+    # (status, decline reason) → interests.
+    interests: dict[tuple[InterestStatus, Any], int]
+    deals_by_stage: dict[DealStage, int]
+    registered_deals: int
+    registered_contract_amount: Decimal
+    registered_technology_amount: Decimal
+
+
+async def listing(
+    session: AsyncSession, kind: str, listing_id: uuid.UUID, since: date | None, until: date | None
+) -> ListingCounts:
+    views = (
+        select()
+        .select_from(ListingView)
+        .where(ListingView.listing_kind == kind, ListingView.listing_id == listing_id)
+    )
+    if since is not None:
+        views = views.where(ListingView.day >= since)
+    if until is not None:
+        views = views.where(ListingView.day <= until)
+    by_day = await session.execute(
+        views.add_columns(ListingView.day, func.count()).group_by(ListingView.day).order_by(ListingView.day)
+    )
+    organizations = await session.scalar(
+        views.add_columns(func.count(ListingView.organization_id.distinct()))
+    )
+    interest_listing = Interest.achievement_id if kind == "achievement" else Interest.demand_id
+    interests = await session.execute(
+        select(Interest.status, Interest.decline_reason, func.count())
+        .where(interest_listing == listing_id)
+        .group_by(Interest.status, Interest.decline_reason)
+    )
+    registered_at = reached(DealStage.registered, naive=False)
+    deal_listing = Deal.achievement_id if kind == "achievement" else Deal.demand_id
+    deals = (
+        await session.execute(
+            select(
+                Deal.stage,
+                func.count(),
+                func.count(registered_at),
+                func.sum(Deal.registered_contract_amount).filter(registered_at.is_not(None)),
+                func.sum(Deal.registered_technology_amount).filter(registered_at.is_not(None)),
+            )
+            .where(deal_listing == listing_id)
+            .group_by(Deal.stage)
+        )
+    ).all()
+    return ListingCounts(
+        views_by_day=[(row[0], row[1]) for row in by_day],
+        viewing_organizations=organizations or 0,
+        interests={(row[0], row[1]): row[2] for row in interests},
+        deals_by_stage={DealStage(row[0]): row[1] for row in deals},
+        registered_deals=sum(row[2] for row in deals),
+        registered_contract_amount=sum((row[3] or Decimal("0.00") for row in deals), Decimal("0.00")),
+        registered_technology_amount=sum((row[4] or Decimal("0.00") for row in deals), Decimal("0.00")),
+    )
