@@ -78,7 +78,9 @@ def cumulative(
                 label="累计完成",
             )
         axes.set_xlim(start, end)
-        axes.set_ylim(bottom=0)
+        # Head room above the target line for the legend.
+        highest = max([target, *cumulative_amounts])
+        axes.set_ylim(0, float(highest) / scale * 1.3 or 1)
         axes.set_ylabel("亿元")
         axes.yaxis.set_major_formatter(FuncFormatter(_yi))
         axes.grid(axis="y", color="#dddddd")
