@@ -4,6 +4,7 @@ as pages in Chinese, and user text escaped. The same pages in a real browser: te
 import hashlib
 import html
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -11,9 +12,11 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.types import today_in_china
+from app.pages.service import PAGE_SIZE
 from tests.contracts import helpers
 from tests.contracts.helpers import step
 from tests.pages.conftest import CONTRACTS, Seeded
+from tests.stats import factory
 
 
 def verdict(page: httpx.Response) -> str:
@@ -179,3 +182,27 @@ async def test_dashboard_defaults_to_this_year_and_refuses_bad_dates(
     assert f'value="{today.replace(month=1, day=1)}"' in page.text and f'value="{today}"' in page.text
     bad = await client.get("/dashboard", params={"from": "1900-01-01"})
     assert bad.status_code == 400 and is_html(bad)
+
+
+async def test_publicity_pages_by_links_keeping_the_filters(
+    client: httpx.AsyncClient, db: AsyncSession, settings, app: FastAPI
+) -> None:  # type: ignore[no-untyped-def]
+    s = await factory.setup(db)
+    on = today_in_china() - timedelta(days=1)
+    for _ in range(PAGE_SIZE + 1):
+        await factory.register(
+            db,
+            s,
+            settings,
+            region="320102",
+            on=on,
+            contract_amount=Decimal(1000),
+            technology_amount=Decimal(900),
+        )
+    first = await client.get("/publicity", params={"city": "3201", "type": "development"})
+    assert first.text.count('<td class="number">') == PAGE_SIZE
+    link = re.search(r'<a href="\?([^"]*)" rel="next">下一页</a>', first.text)
+    assert link and html.unescape(link.group(1)) == "city=3201&type=development&page=2"
+    second = await client.get(f"/publicity?{html.unescape(link.group(1))}")
+    assert second.text.count('<td class="number">') == 1 and 'rel="prev"' in second.text
+    assert '<span aria-current="page">2</span>' in second.text
