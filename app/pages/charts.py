@@ -59,7 +59,7 @@ def cumulative(
     import matplotlib
 
     with _LOCK, matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(7.2, 3.4), layout="constrained")
+        figure = Figure(figsize=(5.6, 3.4), layout="constrained")
         axes = figure.add_subplot()
         scale = 1e8
         start, end = period
@@ -97,7 +97,7 @@ def bars(title: str, labels: tuple[str, ...], amounts: tuple[Decimal, ...]) -> s
 
     with _LOCK, matplotlib.rc_context(STYLE):
         height = 0.9 + 0.32 * max(len(labels), 1)
-        figure = Figure(figsize=(7.2, height), layout="constrained")
+        figure = Figure(figsize=(5.6, height), layout="constrained")
         axes = figure.add_subplot()
         positions = list(range(len(labels)))
         axes.barh(positions, [float(a) / 1e8 for a in amounts], color="#1f5fa8")

@@ -97,6 +97,7 @@ async def test_the_certificates_qr_code_opens_its_verification_page(
     await page.close()
 
     missing = await browser.new_page()
+    await missing.set_viewport_size({"width": 375, "height": 800})
     response = await missing.goto(f"{live_server}/verify/26320101999999")
     assert response is not None and response.status == 404
     assert await missing.locator("h1").inner_text() == "未找到"
