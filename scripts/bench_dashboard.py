@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -73,8 +74,15 @@ def report(base: str, ids: dict, iterations: int) -> None:
             ),
             ("GET /dashboard (this year: no contracts in it)", "/dashboard", {}),
         ]
-        target = http.get("/api/v1/targets", headers=headers).json()["items"][0]
-        print(f"\ntargets shown: {http.get('/api/v1/targets', headers=headers).json()['total']}")
+        targets = http.get("/api/v1/targets", headers=headers).json()["items"]
+        target = targets[0]
+        # The page shows the API's figures: each target's percentage and exact achieved amount.
+        page = http.get("/dashboard").text
+        progress = [http.get(f"/api/v1/targets/{t['id']}/progress", headers=headers).json() for t in targets]
+        equal = all(
+            f">{p['percentage']}%<" in page and f"¥{Decimal(p['achieved']):,.2f} 元" in page for p in progress
+        )
+        print(f"\ntargets shown: {len(targets)}; dashboard figures equal to the API's: {equal}")
         print("\n| request | first ms | p50 ms | p95 ms | p99 ms | bytes |")
         print("| --- | --- | --- | --- | --- | --- |")
         for label, url, auth in rows:
