@@ -69,7 +69,9 @@ class PageRoute(APIRoute):
                 return problem_page(request, 400, "参数有误", f"请检查：{names}。")
             except AppError as exc:
                 title = "未找到" if exc.status == 404 else "暂时无法显示"
-                return problem_page(request, exc.status, title, exc.message_zh)
+                page = problem_page(request, exc.status, title, exc.message_zh)
+                page.headers.update(exc.headers)  # Retry-After of a search that is down
+                return page
 
         return page_handler
 

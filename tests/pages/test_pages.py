@@ -16,6 +16,7 @@ from app.pages.service import PAGE_SIZE
 from tests.contracts import helpers
 from tests.contracts.helpers import step
 from tests.pages.conftest import CONTRACTS, Seeded
+from tests.search.conftest import wait_for
 from tests.stats import factory
 
 
@@ -206,3 +207,22 @@ async def test_publicity_pages_by_links_keeping_the_filters(
     second = await client.get(f"/publicity?{html.unescape(link.group(1))}")
     assert second.text.count('<td class="number">') == 1 and 'rel="prev"' in second.text
     assert '<span aria-current="page">2</span>' in second.text
+
+
+async def test_search_pages_refuse_bad_parameters_with_a_page(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    for path, name in (
+        ("/achievements?field=nonsense", "field"),
+        ("/demands?page=47", "page"),  # past the search API's offset bound
+        ("/achievements?region=32", "region"),
+    ):
+        page = await client.get(path)
+        assert page.status_code == 400 and is_html(page) and name in page.text, path
+    # The form's "all" sends empty values: no filter (once start-up has created the indexes).
+    await wait_for(lambda: _answers(client, "/api/v1/search?types=demand"))
+    assert (await client.get("/demands?field=&region=")).status_code == 200
+
+
+async def _answers(client: httpx.AsyncClient, path: str) -> bool:
+    return (await client.get(path)).status_code == 200
