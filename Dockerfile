@@ -18,6 +18,8 @@ RUN uv sync --locked --no-default-groups
 FROM python:3.11-slim-bookworm AS runtime
 RUN groupadd --system techex && useradd --system --gid techex --home-dir /srv/techex techex
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 TECHEX_ENVIRONMENT=production TECHEX_HOST=0.0.0.0 PORT=8000
+# matplotlib (the dashboard's charts) keeps its font cache here: the home directory is read-only.
+ENV MPLCONFIGDIR=/tmp/matplotlib
 WORKDIR /srv/techex
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /srv/techex /srv/techex

@@ -27,6 +27,9 @@ from app.matching.router import router as matching_router
 from app.matching.worker import Background
 from app.rewards.router import router as rewards_router
 from app.stats.market_router import market_router
+from app.pages.router import STATIC_PATH
+from app.pages.router import router as pages_router
+from app.pages.router import static as pages_static
 from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
 from search.engine import SearchUnavailable
@@ -127,5 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # again on each request (docs/benchmarks.md). Every API route may answer these, whatever
         # its own `responses=` lists: malformed JSON, an oversized body, invalid parameters.
         app.include_router(router, prefix="/api/v1", responses=problem_responses(400, 413, 422))
+    # The pages for people (verification, publicity, dashboard, browsing), after the API.
+    app.include_router(pages_router)
+    app.mount(STATIC_PATH, pages_static, name="pages-static")
     app.include_router(system_router)
     return app

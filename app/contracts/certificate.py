@@ -121,7 +121,8 @@ def public_status(app: ContractApplication) -> str:
 
 
 def verification_url(base_url: str, number: str, version: int | None = None) -> str:
-    url = f"{base_url.rstrip('/')}/api/v1/certificates/{number}"
+    """The page a phone opens from the QR code (app/pages): the status in words, not JSON."""
+    url = f"{base_url.rstrip('/')}/verify/{number}"
     return url if version is None else f"{url}?version={version}"
 
 

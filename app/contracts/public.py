@@ -135,6 +135,9 @@ async def publicity(
     region: str | None,
     since: date | None,
     until: date | None,
+    contract_type: ContractType | None = None,
 ) -> Page[PublicityItem]:
-    rows, total = await repository.publicity(session, page, region=region, since=since, until=until)
+    rows, total = await repository.publicity(
+        session, page, region=region, since=since, until=until, contract_type=contract_type
+    )
     return Page.of([_item(app, office, show_amounts) for app, office in rows], total, page)

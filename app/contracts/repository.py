@@ -17,6 +17,7 @@ from app.contracts.models import (
     ContractEvent,
     RegistrationCounter,
 )
+from app.contracts.vocabulary import ContractType
 from app.contracts.workflow import IN_FORCE_STATES, OPEN_STATES, Status
 from app.core.pagination import PageParams, fetch_page
 
@@ -179,7 +180,13 @@ async def by_number(session: AsyncSession, number: str) -> ContractApplication |
 
 
 async def publicity(
-    session: AsyncSession, page: PageParams, *, region: str | None, since: date | None, until: date | None
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    region: str | None,
+    since: date | None,
+    until: date | None,
+    contract_type: ContractType | None = None,
 ) -> tuple[list[tuple[ContractApplication, str]], int]:
     statement = (
         select(ContractApplication, Organization.name)
@@ -192,6 +199,8 @@ async def publicity(
         statement = statement.where(ContractApplication.registered_on >= since)
     if until:
         statement = statement.where(ContractApplication.registered_on <= until)
+    if contract_type:
+        statement = statement.where(ContractApplication.contract_type == contract_type)
     rows, total = await fetch_page(
         session,
         statement,

@@ -22,6 +22,7 @@ from app.contracts.schemas import (
     Reason,
     RegisterRequest,
 )
+from app.contracts.vocabulary import ContractType
 from app.contracts.workflow import Action, Status, allowed_actions
 from app.core.db import SessionDep
 from app.core.errors import NotFound, PreconditionFailed, problem_responses
@@ -619,8 +620,11 @@ async def publicity(
     region: Annotated[str | None, Query(pattern=r"^\d{2,6}$", description="行政区划代码前缀")] = None,
     from_: Annotated[date | None, Query(alias="from", description="登记日期起（含）")] = None,
     to: Annotated[date | None, Query(description="登记日期止（含）")] = None,
+    type_: Annotated[ContractType | None, Query(alias="type", description="合同类型")] = None,
 ) -> Page[public.PublicityItem]:
-    """公示: registered contracts, newest first; amounts shown or hidden by the exchange's setting."""
+    """公示: registered contracts, newest first; amounts shown or hidden by the exchange's setting.
+    Filters: the seller's region code prefix, registration dates, contract type. The same list as a
+    page for people: `/publicity`."""
     return await public.publicity(
         session,
         page,
@@ -628,6 +632,7 @@ async def publicity(
         region=region,
         since=from_,
         until=to,
+        contract_type=type_,
     )
 
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pypdfium2
+import zxingcpp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Organization, OrganizationKind, Role
@@ -157,3 +159,12 @@ async def registered(
             {"expert_name": "王教授", "opinion": "技术属实，金额合理"},
         )
     return await step(client, w.officer, app["id"], "register", {"technology_amount": amount})
+
+
+def qr_url(pdf: bytes) -> str:
+    """What the QR code on page 1 of a certificate says, decoded from the rendered page."""
+    page = pypdfium2.PdfDocument(pdf)[0]
+    image = page.render(scale=3).to_pil()
+    results = zxingcpp.read_barcodes(image)
+    assert results, "no QR code found on page 1"
+    return results[0].text

@@ -7,20 +7,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pypdfium2
-import zxingcpp
 from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.contracts import helpers
-from tests.contracts.helpers import step
-
-
-def _qr_url(pdf: bytes) -> str:
-    page = pypdfium2.PdfDocument(pdf)[0]
-    image = page.render(scale=3).to_pil()
-    results = zxingcpp.read_barcodes(image)
-    assert results, "no QR code found on page 1"
-    return results[0].text
+from tests.contracts.helpers import qr_url, step
 
 
 async def test_pdf_and_qr_round_trip(client: httpx.AsyncClient, db: AsyncSession) -> None:
@@ -36,10 +27,14 @@ async def test_pdf_and_qr_round_trip(client: httpx.AsyncClient, db: AsyncSession
     assert "¥700,000.00" in text and "柒拾万元整" in text
     assert "技术合同登记证明" in text
 
-    url = _qr_url(response.content)
-    assert url.endswith(f"/api/v1/certificates/{number}?version=1")
+    url = qr_url(response.content)
+    # The verification page for people; the JSON beside it at /api/v1/certificates/{number}.
+    assert url.endswith(f"/verify/{number}?version=1")
     parts = urlsplit(url)
-    public = await client.get(f"{parts.path}?{parts.query}")  # no login
+    page = await client.get(f"{parts.path}?{parts.query}")  # no login
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert number in page.text and "有效" in page.text
+    public = await client.get(f"/api/v1/certificates/{number}?{parts.query}")
     assert public.status_code == 200
     body = public.json()
     assert body["status"] == "valid"
@@ -191,11 +186,14 @@ async def test_a_re_registration_issues_a_new_version_and_the_old_printout_verif
     assert now["superseded"] == [{"version": 1, "certificate_hash": first["certificate_hash"]}]
     assert now["superseded_hashes"] == [first["certificate_hash"]]
     # The first printout, checked by its QR code (which carries its version), is superseded.
-    old_qr = urlsplit(_qr_url(first_pdf))
-    checked = (await client.get(f"{old_qr.path}?{old_qr.query}")).json()
+    old_qr = urlsplit(qr_url(first_pdf))
+    assert old_qr.path == f"/verify/{number}"
+    checked = (await client.get(f"/api/v1/certificates/{number}?{old_qr.query}")).json()
     assert checked["status"] == "superseded" and checked["certificate_version"] == 2
+    page = (await client.get(f"{old_qr.path}?{old_qr.query}")).text
+    assert "已被新版本取代" in page and "第 1 版证明" in page
     second_pdf = (await client.get(url, headers=w.applicant.headers)).content
-    assert _qr_url(second_pdf).endswith("?version=2")
+    assert qr_url(second_pdf).endswith("?version=2")
     assert (await client.get(f"/api/v1/certificates/{number}?version=2")).json()["status"] == "valid"
     missing = await client.get(f"/api/v1/certificates/{number}?version=3")
     assert missing.status_code == 404 and missing.json()["code"] == "certificate_version_not_found"

@@ -12,7 +12,7 @@ def _no_address_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_public_base_url_follows_the_port_the_api_listens_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Certificates print {public_base_url}/api/v1/certificates/{number} as a QR code: under PORT=18700
+    """Certificates print {public_base_url}/verify/{number} as a QR code: under PORT=18700
     it named port 8000, a refused connection."""
     assert Settings(_env_file=None).public_base_url == "http://127.0.0.1:8000"
     monkeypatch.setenv("PORT", "18700")

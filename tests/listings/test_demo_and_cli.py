@@ -89,6 +89,12 @@ async def test_seed_demo_registers_contracts_and_a_target_for_this_year(
     progress = (await client.get(f"/api/v1/targets/{current['id']}/progress", headers=viewer.headers)).json()
     assert Decimal(progress["achieved"]) > 0 and progress["on_track"] is not None, progress
     assert len(targets) == 4
+    # The public pages show them (README: `DEMO_DATA=1 make run`, then /dashboard and /publicity).
+    dashboard = await client.get("/dashboard")
+    assert dashboard.status_code == 200 and dashboard.text.count('<section class="target"') == 4
+    assert f'<span class="big percentage">{progress["percentage"]}%</span>' in dashboard.text
+    in_force = sum(a.status != Status.cancelled for a in applications)
+    assert f'<strong id="total">{in_force}</strong>' in (await client.get("/publicity")).text
 
     # `techex stats-verify` finds the summary equal to the contracts, on this test's database.
     monkeypatch.setenv("DATABASE_URL", demo_settings.database_url)
