@@ -18,18 +18,18 @@ from app.core.db import Database
 from app.core.errors import install_error_handlers, problem_responses
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.deals.handoff.router import router as handoff_router
 from app.deals.router import router as deals_router
 from app.interests.router import router as interests_router
-from app.deals.handoff.router import router as handoff_router
 from app.listings.files import BODY_LIMIT_OVERRIDES
 from app.listings.router import routers as listing_routers
 from app.matching.router import router as matching_router
 from app.matching.worker import Background
-from app.rewards.router import router as rewards_router
-from app.stats.market_router import market_router
 from app.pages.router import STATIC_PATH
 from app.pages.router import router as pages_router
 from app.pages.router import static as pages_static
+from app.rewards.router import router as rewards_router
+from app.stats.market_router import market_router
 from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
 from search.engine import SearchUnavailable

@@ -26,16 +26,12 @@ from app.core.errors import (
 from app.core.pagination import PageParams
 from app.core.types import today_in_china
 from app.deals import policy, repository, stages
-from app.deals.models import Deal, DealStageEvent, Mandate
+from app.deals.models import REACHED_AT, Deal, DealStageEvent, Mandate
 from app.deals.policy import Side
 from app.deals.schemas import DealCreate, DealUpdate, StageMove
 from app.deals.stages import Mover
 from app.deals.vocabulary import CLOSED_STAGES, DealStage
 from app.listings.vocabulary import ListingStatus
-from app.core.errors import Conflict
-from app.deals import repository
-from app.deals.models import REACHED_AT, Deal, DealStageEvent
-from app.deals.vocabulary import DealStage
 
 ONE_OPEN_DEAL_CONSTRAINTS = frozenset({"uq_deals_open_achievement_buyer", "uq_deals_open_demand_seller"})
 

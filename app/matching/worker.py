@@ -10,8 +10,8 @@ import httpx
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.interests import service as interests
 from app.deals.handoff import outcome
+from app.interests import service as interests
 from app.matching import subscriptions, webhooks
 from app.outbox import service as outbox
 from search import indexer

@@ -5,7 +5,7 @@ nothing that reads listing rows (search, lists, exports, webhooks) can carry it;
 approves disclosure and each reader records an undertaking (保密承诺) for one version (issue 20).
 
 Revision ID: a162b4133062
-Revises: 865cff5bd34d
+Revises: 23b61089f2cc
 Create Date: 2026-12-03 21:19:20.736090
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a162b4133062"
-down_revision: str | None = "865cff5bd34d"
+down_revision: str | None = "23b61089f2cc"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ indexed, because the registration's outcome and the rewards find an application 
 that name no deal (written by clients before) are cleared first; a downgrade cannot restore them.
 
 Revision ID: b4d8e2f61a37
-Revises: 865cff5bd34d
+Revises: a162b4133062
 Create Date: 2026-12-03 21:40:00
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "b4d8e2f61a37"
-down_revision: str | None = "865cff5bd34d"
+down_revision: str | None = "a162b4133062"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,7 +7,7 @@ links an interest to a deal, changes a mandate or records a registration) instea
 100,000 deals; covering indexes let both be read by index-only scans. Existing rows are filled in.
 
 Revision ID: 3c1e7a9d5b20
-Revises: 865cff5bd34d
+Revises: 3da53af0942e
 Create Date: 2026-12-03 21:40:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3c1e7a9d5b20"
-down_revision: str | None = "865cff5bd34d"
+down_revision: str | None = "3da53af0942e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

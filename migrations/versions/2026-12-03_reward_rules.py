@@ -5,7 +5,7 @@ what a region pays to whom. Every installation starts with the Jiangsu draft rul
 means something before an administrator enters the local schemes.
 
 Revision ID: 3da53af0942e
-Revises: 865cff5bd34d
+Revises: b4d8e2f61a37
 Create Date: 2026-12-03 21:18:33.818367
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "3da53af0942e"
-down_revision: str | None = "865cff5bd34d"
+down_revision: str | None = "b4d8e2f61a37"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
