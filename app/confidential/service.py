@@ -23,7 +23,6 @@ from app.core.errors import AppError, FieldError, NotFound, NotPermitted, Precon
 from app.deals.models import Deal
 from app.deals.vocabulary import DealStage
 from app.listings.kinds import KINDS
-from app.listings.models import ListingColumns
 from app.listings.vocabulary import ListingStatus
 
 OBJECT = "confidential_details"
@@ -61,18 +60,18 @@ def _check_version(details: ConfidentialDetails | None, if_match: int | None) ->
         raise PreconditionFailed(extra={"current_version": current})
 
 
-async def _writable(session: AsyncSession, kind: str, user: User, listing_id: uuid.UUID) -> ListingColumns:
-    """The listing, locked, if `user` may write its details: its owner's members and administrators.
-    Others get the listing's 404 when they cannot see it at all, else 403."""
-    spec = KINDS[kind]
-    listing = await repository.listing(session, spec.model, listing_id, lock=True)
+async def _writable(session: AsyncSession, kind: str, user: User, listing_id: uuid.UUID) -> Access:
+    """Lock the listing if `user` may write its details (its owner's members and administrators)
+    and say as whom. Others get a 404 when they cannot see the listing at all, else 403."""
+    listing = await repository.listing(session, KINDS[kind].model, listing_id, lock=True)
     if listing is None:
         raise errors.details_not_found()
-    if policy.as_owner_or_admin(kind, user, listing) is None:
+    access = policy.as_owner_or_admin(kind, user, listing)
+    if access is None:
         if listing.status != ListingStatus.published:
             raise errors.details_not_found()
         raise errors.not_owner()
-    return listing
+    return access
 
 
 async def _details_for_change(
@@ -106,8 +105,9 @@ async def write_text(
     if_match: int | None,
     settings: Settings,
 ) -> Reading:
-    """Replace the text. The audit records its digest and length, never the text itself."""
-    await _writable(session, kind, user, listing_id)
+    """Replace the text. The audit records its digest and length, never the text itself. The same
+    text again changes nothing (no new version, so no reader has to undertake again)."""
+    access = await _writable(session, kind, user, listing_id)
     if len(text) > settings.confidential_text_max_chars:
         raise errors.invalid(
             "text",
@@ -115,6 +115,10 @@ async def write_text(
             f"At most {settings.confidential_text_max_chars} characters.",
             f"不能超过 {settings.confidential_text_max_chars} 个字符。",
         )
+    current = await repository.details(session, kind, listing_id)
+    if current is not None and current.text == text:
+        _check_version(current, if_match)
+        return await _reading(session, kind, listing_id, current, access, None)
     details, before = await _details_for_change(session, kind, listing_id, user, if_match)
     old_text = details.text or ""
     details.text = text
@@ -132,7 +136,7 @@ async def write_text(
             "text_length": [len(old_text), len(text)],
         },
     )
-    return await _reading(session, kind, listing_id, details, Access.owner, None)
+    return await _reading(session, kind, listing_id, details, access, None)
 
 
 def _document_type(declared: str | None, data: bytes) -> str:
@@ -183,7 +187,7 @@ async def add_document(
     store: DocumentStore,
     settings: Settings,
 ) -> tuple[Reading, ConfidentialDocument]:
-    await _writable(session, kind, user, listing_id)
+    access = await _writable(session, kind, user, listing_id)
     if not data:
         raise errors.invalid("file", "empty", "The file is empty.", "文件为空。")
     if len(data) > settings.confidential_document_max_bytes:
@@ -230,7 +234,7 @@ async def add_document(
             "document": {"id": document.id, "name": name, "size": len(data), "sha256": document.sha256},
         },
     )
-    return await _reading(session, kind, listing_id, details, Access.owner, None), document
+    return await _reading(session, kind, listing_id, details, access, None), document
 
 
 async def delete_document(

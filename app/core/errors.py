@@ -182,6 +182,22 @@ class Problem(BaseModel):
     report: dict[str, Any] | None = Field(
         default=None, description="422 of an import: the per-row report (`ImportReportOut`)"
     )
+    deal_id: str | None = Field(
+        default=None, description="403 / 409 of confidential details: the deal the refusal concerns"
+    )
+    undertaken_version: int | None = Field(
+        default=None,
+        description="403 `undertaking_required`: the version of the details the caller last undertook for",
+    )
+    undertaking_text_version: str | None = Field(
+        default=None, description="403 `undertaking_required`: the undertaking text's version to accept"
+    )
+    allowed_types: list[str] | None = Field(
+        default=None, description="415 `unsupported_document_type`: the document types accepted"
+    )
+    declared_type: str | None = Field(
+        default=None, description="415 `unsupported_document_type`: the type the upload declared"
+    )
 
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

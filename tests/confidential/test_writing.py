@@ -36,6 +36,9 @@ async def test_each_change_is_a_version_checked_by_if_match_and_audited_without_
     assert first.status_code == 200 and first.headers["ETag"] == '"1"'
     stale = await client.put(url, json={"text": "配方B"}, headers={**w.seller.headers, "If-Match": '"0"'})
     assert stale.status_code == 412 and stale.json()["current_version"] == 1
+    # The same text again is no change: no version a reader would have to undertake for again.
+    same = await client.put(url, json={"text": "配方A：钛酸钡 62 %"}, headers=w.seller.headers)
+    assert same.status_code == 200 and same.json()["version"] == 1
 
     added = await client.post(
         f"{url}/documents", files=_file("完整工艺.pdf", PDF, "application/pdf"), headers=w.seller.headers
@@ -50,6 +53,7 @@ async def test_each_change_is_a_version_checked_by_if_match_and_audited_without_
 
     by_admin = await client.put(url, json={"text": "配方C：钛酸钡 64 %"}, headers=w.admin.headers)
     assert by_admin.status_code == 200 and by_admin.json()["version"] == 3
+    assert by_admin.json()["access"] == "admin"
 
     deleted = await client.delete(document_url, headers={**w.seller.headers, "If-Match": '"3"'})
     assert deleted.status_code == 204
