@@ -139,7 +139,7 @@ def _figures(
         "conversion": rate(registered, handled),
         "median_days_to_registration": interests.median_days if interests else None,
         "deals": sum(deals.by_stage.values()) if deals else 0,
-        "deals_by_stage": {stage: deals.by_stage.get(stage, 0) if deals else 0 for stage in DealStage},
+        "deals_by_stage": deals.by_stage if deals else dict.fromkeys(DealStage, 0),
         "registered_deals": deals.registered if deals else 0,
         "registered_technology_amount": deals.registered_technology_amount if deals else Decimal("0.00"),
     }

@@ -17,7 +17,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, cast, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -193,7 +206,9 @@ async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -
         own_agency,
     )
     result = BrokerCounts({}, {})
-    for side, key, count, converted, median in await session.execute(union_all(by_manager, by_agency)):
+    for side, key, count, converted, median in (
+        await session.execute(union_all(by_manager, by_agency))
+    ).all():
         figures = InterestFigures(
             count,
             converted,
@@ -202,18 +217,18 @@ async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -
         )
         (result.managers if side == "manager" else result.agencies)[key] = (figures, None)
 
+    # One row per manager and agency, the stages as columns: a few hundred rows, not thousands.
     brokered = _deals(
         select(
             Deal.broker_user_id,
             Deal.broker_agency_id,
-            Deal.stage,
-            func.count(),
             func.count(registered_at),
             func.sum(Deal.registered_technology_amount).filter(registered_at.is_not(None)),
+            *(func.count().filter(Deal.stage == stage) for stage in DealStage),
         )
         .select_from(Deal)
         .where(Deal.broker_user_id.is_not(None))
-        .group_by(Deal.broker_user_id, Deal.broker_agency_id, Deal.stage),
+        .group_by(Deal.broker_user_id, Deal.broker_agency_id),
         scope,
     )
     staff: set[uuid.UUID] = set()
@@ -222,7 +237,7 @@ async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -
             (Deal.broker_agency_id == scope.organization_id) | Deal.broker_user_id.in_(members)
         )
         staff = set((await session.execute(members)).scalars())
-    for manager, agency, stage, count, registered, amount in await session.execute(brokered):
+    for manager, agency, registered, amount, *by_stage in (await session.execute(brokered)).all():
         targets: list[tuple[dict[uuid.UUID, Figures], uuid.UUID]] = []
         if scope.organization_id is None or manager in staff:
             targets.append((result.managers, manager))
@@ -230,8 +245,9 @@ async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -
             targets.append((result.agencies, agency))
         for table, key in targets:
             interests, deals = table.get(key, (None, None))
-            deals = deals or DealFigures({}, 0, Decimal("0.00"))
-            deals.by_stage[DealStage(stage)] = deals.by_stage.get(DealStage(stage), 0) + count
+            deals = deals or DealFigures(dict.fromkeys(DealStage, 0), 0, Decimal("0.00"))
+            for stage, count in zip(DealStage, by_stage, strict=True):
+                deals.by_stage[stage] += count
             deals.registered += registered
             deals.registered_technology_amount += amount or Decimal("0.00")
             table[key] = (interests, deals)
@@ -242,8 +258,13 @@ async def names(
     session: AsyncSession, organizations: list[uuid.UUID], users: list[uuid.UUID]
 ) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, tuple[str, uuid.UUID]]]:
     """Organizations' names; users' names and organizations."""
-    found = select(Organization.id, Organization.name).where(Organization.id.in_(organizations))
-    people = select(User.id, User.full_name, User.organization_id).where(User.id.in_(users))
+    # One array parameter each, not hundreds of bound values to render on every request.
+    found = select(Organization.id, Organization.name).where(
+        Organization.id == any_(bindparam("organizations", organizations, type_=ARRAY(Uuid)))
+    )
+    people = select(User.id, User.full_name, User.organization_id).where(
+        User.id == any_(bindparam("users", users, type_=ARRAY(Uuid)))
+    )
     return (
         {row[0]: row[1] for row in await session.execute(found)},
         {row[0]: (row[1], row[2]) for row in await session.execute(people)},
