@@ -7,7 +7,6 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    StringConstraints,
     computed_field,
     model_validator,
 )
@@ -15,7 +14,7 @@ from pydantic import (
 from app.accounts.models import OrganizationKind, Role
 from app.core.regions import region_name
 from app.core.security import PASSWORD_MAX_LENGTH
-from app.core.types import ChinaTime, CreditCode, RegionCode, SafeText
+from app.core.types import ChinaTime, CreditCode, RegionCode, safe_text
 
 Email = Annotated[EmailStr, AfterValidator(str.lower), Field(max_length=254, examples=["zhang@nju.edu.cn"])]
 Password = Annotated[
@@ -26,8 +25,8 @@ Password = Annotated[
         description="至少 10 个字符且不易猜测 / at least 10 characters, not guessable (zxcvbn score)",
     ),
 ]
-OrganizationName = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-PersonName = Annotated[SafeText, StringConstraints(strip_whitespace=True, max_length=100)]
+OrganizationName = safe_text(max_length=200, min_length=2)
+PersonName = safe_text(max_length=100)
 RegistrationPoint = Annotated[
     str, Field(pattern=r"^\d{2}$", description="登记点编号（两位数字）", examples=["01"])
 ]

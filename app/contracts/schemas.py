@@ -3,12 +3,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.contracts.vocabulary import SUBTYPES, ContractSubtype, ContractType, IPCategory, PartyKind, describe
 from app.contracts.workflow import STATUS_DESCRIPTION, Action, Status
 from app.core.errors import FieldError
-from app.core.types import CENT, ChinaTime, CreditCode, Money, RegionCode, SafeText
+from app.core.types import CENT, ChinaTime, CreditCode, Money, RegionCode, safe_text
 from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
 
 
@@ -20,8 +20,8 @@ def _quantize(value: Decimal) -> Decimal:
 Amount = Annotated[Money, AfterValidator(_quantize)]
 # What an officer certifies: a contract whose technology amount is zero (or -0.00) is not registrable.
 PositiveAmount = Annotated[Amount, Field(gt=0)]
-Name = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Name = safe_text(max_length=200, min_length=1)
+Text = safe_text(max_length=2000, min_length=1)
 
 
 class Party(BaseModel):
@@ -68,9 +68,7 @@ class ApplicationFields(BaseModel):
     ip_kind: IPCategory = Field(
         description=describe(IPCategory, "知识产权类别（登记表的分类，不是成果的 IPKind）")
     )
-    socio_economic_objective: Annotated[
-        SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-    ]
+    socio_economic_objective: safe_text(max_length=100, min_length=1)
     expected_new_investment: Amount | None = Field(
         default=None, description="预计新增投入（元，技术转让必填）"
     )

@@ -4,7 +4,7 @@ time zone times are shown in."""
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
@@ -84,6 +84,19 @@ RegionCode = Annotated[
     Field(description="行政区划代码 (GB/T 2260, six digits)", examples=["320102"]),
 ]
 SafeText = Annotated[str, AfterValidator(_safe_text)]
+
+
+def safe_text(*, max_length: int, min_length: int = 0) -> Any:
+    """SafeText stripped of surrounding whitespace, its length counted after stripping. Constraints
+    written around SafeText (`Annotated[SafeText, StringConstraints(...)]`) come after its validator,
+    and Pydantic then counts before it strips: "   " passed min_length=1 and was stored as ""."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_safe_text),
+    ]
+
+
 # Amounts in 元 with fen precision; 10^14 元 is far above any real contract and catches unit mistakes.
 Money = Annotated[
     Decimal,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, computed_field, create_model
 
-from app.core.types import ChinaTime, CreditCode, Money, RegionCode, SafeText, Yuan
+from app.core.types import ChinaTime, CreditCode, Money, RegionCode, Yuan, safe_text
 from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
 from app.listings.vocabulary import (
     AgencyService,
@@ -22,9 +22,7 @@ from app.listings.vocabulary import (
 
 
 def _text(max_length: int, *, min_length: int = 0) -> Any:
-    return Annotated[
-        SafeText, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
-    ]
+    return safe_text(max_length=max_length, min_length=min_length)
 
 
 Title = Annotated[_text(200, min_length=1), Field(description="标题 / title")]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
-from app.core.types import ChinaTime, Money, SafeText, Yuan
+from app.core.types import ChinaTime, Money, Yuan, safe_text
 from app.rewards.vocabulary import Beneficiary, Exclusion
 
 RegionPrefix = Annotated[
@@ -32,11 +32,8 @@ RateIn = Annotated[
         description="奖励比例，认定技术交易额的小数份额（0.03 = 3%），0 < rate ≤ 1，最多六位小数",
     ),
 ]
-# The length is checked after stripping (Annotated[SafeText, StringConstraints(...)] took " " as "").
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), *SafeText.__metadata__
-]
-Source = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), *SafeText.__metadata__]
+Name = safe_text(max_length=200, min_length=1)
+Source = safe_text(max_length=300)
 
 
 class RuleCreate(BaseModel):

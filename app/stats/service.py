@@ -27,7 +27,7 @@ from app.core.db import add_unique
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageParams, fetch_page
 from app.core.regions import current_regions
-from app.core.types import CENT, SafeText
+from app.core.types import CENT, SafeText, safe_text
 from app.core.vocabulary import TechnologyField
 from app.stats.models import Metric, Target
 from app.stats.queries import Group, GroupBy, totals
@@ -38,7 +38,7 @@ RegionPrefix = Annotated[str, StringConstraints(pattern=r"^\d{2}(\d{2}(\d{2})?)?
 class TargetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: safe_text(max_length=200, min_length=1)
     region_prefixes: list[RegionPrefix] = Field(
         min_length=1,
         max_length=50,

@@ -11,7 +11,7 @@ from stdnum.cn import uscc
 
 from app.core.i18n import negotiate
 from app.core.regions import current_regions, region_name
-from app.core.types import ChinaTime, CreditCode, Money, RegionCode, SafeText
+from app.core.types import ChinaTime, CreditCode, Money, RegionCode, SafeText, safe_text
 
 credit = TypeAdapter(CreditCode)
 region = TypeAdapter(RegionCode)
@@ -62,6 +62,19 @@ def test_amounts_stay_decimal() -> None:
 def test_control_characters_and_noncharacters_are_refused(text: str) -> None:
     with pytest.raises(ValidationError):
         safe.validate_python(text)
+
+
+def test_required_text_of_only_spaces_is_refused_not_stored_empty() -> None:
+    """Constraints written around SafeText counted the length before stripping, so "   " passed a
+    min_length of 1 and was stored as "" (contract names, organization names, target names …)."""
+    required = TypeAdapter(safe_text(max_length=20, min_length=1))
+    with pytest.raises(ValidationError):
+        required.validate_python("   ")
+    assert required.validate_python("  名称 ") == "名称"
+    with pytest.raises(ValidationError):
+        required.validate_python("名称\x00")
+    with pytest.raises(ValidationError):  # not a string: a 422, never a TypeError (500)
+        required.validate_python(12)
 
 
 @pytest.mark.parametrize(

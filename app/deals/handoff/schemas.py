@@ -1,13 +1,12 @@
 """The hand-off request: what the deal cannot know about the contract."""
 
 from datetime import date
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.contracts.schemas import Amount, Deductions, Name
 from app.contracts.vocabulary import ContractSubtype, ContractType, IPCategory, describe
-from app.core.types import SafeText
+from app.core.types import safe_text
 from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
 
 
@@ -17,9 +16,9 @@ class HandOff(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     valid_until: date | None = Field(default=None, description="合同有效期止（必填）")
-    socio_economic_objective: (
-        Annotated[SafeText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None
-    ) = Field(default=None, description="社会经济目标（必填）")
+    socio_economic_objective: safe_text(max_length=100, min_length=1) | None = Field(
+        default=None, description="社会经济目标（必填）"
+    )
     expected_new_investment: Amount | None = Field(
         default=None, description="预计新增投入（元，技术转让必填）"
     )
