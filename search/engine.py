@@ -94,10 +94,14 @@ class Engine:
         self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
         """The decoded body of a successful call; SearchUnavailable when Meilisearch refuses the key
-        (its keys not set up yet, or a wrong one configured); ValueError on another client error (a
-        bug of ours)."""
+        (its keys not set up yet, or a wrong one configured) or has no such index yet; ValueError on
+        another client error (a bug of ours)."""
         status, body = await self.send(method, path, json=json, params=params)
         if status in (401, 403):
+            raise SearchUnavailable(f"{method} {path}: {status} {body}")
+        # The indexes are created at start-up, once Meilisearch answers: until then search is not
+        # ready (503, retried), not broken. (A multi-search says so with 400, a single index 404.)
+        if isinstance(body, dict) and body.get("code") == "index_not_found":
             raise SearchUnavailable(f"{method} {path}: {status} {body}")
         if status >= 400:
             raise ValueError(f"{method} {path}: {status} {body}")

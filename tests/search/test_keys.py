@@ -78,3 +78,19 @@ async def test_a_refused_key_makes_search_unavailable_not_a_bug(settings) -> Non
             raise AssertionError("Meilisearch took an unknown key")
     finally:
         await stranger.aclose()
+
+
+async def test_a_search_before_the_indexes_exist_is_unavailable_not_a_bug(settings) -> None:
+    """Between start-up and the creation of the indexes a search answered 500 (index_not_found)."""
+    engine = Engine.from_settings(settings, master=True)
+    try:
+        try:
+            await engine.multi_search(
+                {"queries": [{"indexUid": f"{settings.meili_index_prefix}_not_created_yet", "q": "电池"}]}
+            )
+        except SearchUnavailable as exc:
+            assert "index_not_found" in str(exc)
+        else:
+            raise AssertionError("a search of a missing index succeeded")
+    finally:
+        await engine.aclose()
