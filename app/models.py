@@ -15,7 +15,7 @@ from app.deals.models import Deal, DealNote, DealStageEvent, DealTask, Interest,
 from app.listings.models import Achievement, Agency, Demand, Expert
 from app.matching.models import Notification, Subscription
 from app.outbox.models import OutboxMessage
-from app.stats.models import ContractDailyTotal, ContractTotal, Target
+from app.stats.models import ContractDailyTotal, ContractTotal, MarketFunnelDay, MarketFunnelMonth, Target
 
 __all__ = [
     "Achievement",
@@ -40,6 +40,8 @@ __all__ = [
     "ListingView",
     "LoginThrottle",
     "Mandate",
+    "MarketFunnelDay",
+    "MarketFunnelMonth",
     "Notification",
     "Organization",
     "OutboxMessage",
