@@ -17,7 +17,7 @@ from app.listings.models import Achievement, Agency, Demand, Expert
 from app.matching.models import Notification, Subscription
 from app.outbox.models import OutboxMessage
 from app.rewards.models import RewardRule
-from app.stats.models import ContractDailyTotal, ContractTotal, Target
+from app.stats.models import ContractDailyTotal, ContractTotal, MarketFunnelDay, MarketFunnelMonth, Target
 
 __all__ = [
     "Achievement",
@@ -45,6 +45,8 @@ __all__ = [
     "ListingView",
     "LoginThrottle",
     "Mandate",
+    "MarketFunnelDay",
+    "MarketFunnelMonth",
     "Notification",
     "Organization",
     "OutboxMessage",

@@ -37,9 +37,13 @@ from sqlalchemy.orm import aliased
 from app.accounts.models import Organization, User
 from app.deals.models import REACHED_AT, Deal, DealStageEvent, Interest, ListingView
 from app.deals.vocabulary import DealStage, InterestStatus
+from app.stats.models import MarketFunnelDay as D
+from app.stats.models import MarketFunnelMonth as M
 
 # The funnel's stages after the deal's opening, in order.
 FUNNEL_STAGES = (DealStage.mandated, DealStage.agreed, DealStage.signed, DealStage.registered)
+# The rollups' counts, in the funnel's order.
+FUNNEL_COLUMNS = ("interests", "accepted", "deals", *(stage.value for stage in FUNNEL_STAGES))
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,11 @@ class FunnelCounts:
 
 
 async def funnel(session: AsyncSession, scope: Scope, *, naive: bool = False) -> FunnelCounts:
+    """From the rollups: the whole months of the period and the days of the partial months at
+    either end (a period within one month reads its days). `naive` counts the cohort's rows and
+    reads each stage reached from the history."""
+    if not naive:
+        return await _funnel_from_rollups(session, scope)
     accepted = func.count().filter(Interest.status == InterestStatus.accepted)
     interests, accepted_count = (
         await session.execute(_interests(select(func.count(), accepted).select_from(Interest), scope))
@@ -105,6 +114,45 @@ async def funnel(session: AsyncSession, scope: Scope, *, naive: bool = False) ->
         await session.execute(_deals(select(func.count(), *stages).select_from(Deal), scope))
     ).one()
     return FunnelCounts(interests, accepted_count, deals, dict(zip(FUNNEL_STAGES, entered, strict=True)))
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _rollup(model: type[M] | type[D], period: Any, first: date | None, end: date | None) -> Select[Any]:
+    """The rollup's rows of [first, end) (either side open when None)."""
+    columns = [getattr(model, name) for name in FUNNEL_COLUMNS]
+    statement = select(model.region_code, *columns)
+    if first is not None:
+        statement = statement.where(period >= first)
+    if end is not None:
+        statement = statement.where(period < end)
+    return statement
+
+
+async def _funnel_from_rollups(session: AsyncSession, scope: Scope) -> FunnelCounts:
+    # The scope's bounds are midnights in Asia/Shanghai: their dates are the days.
+    first = None if scope.since is None else scope.since.date()
+    end = None if scope.until is None else scope.until.date()
+    # Whole months [months_from, months_to); the days outside them come from the daily rollup.
+    months_from = None if first is None else first if first.day == 1 else _next_month(first)
+    months_to = None if end is None else end.replace(day=1)
+    if months_from is not None and months_to is not None and months_from >= months_to:
+        parts = [_rollup(D, D.day, first, end)]
+    else:
+        parts = [_rollup(M, M.month, months_from, months_to)]
+        if first is not None and months_from != first:
+            parts.append(_rollup(D, D.day, first, months_from))
+        if end is not None and months_to != end:
+            parts.append(_rollup(D, D.day, months_to, end))
+    rows = union_all(*parts).subquery()
+    statement = select(*(func.coalesce(func.sum(rows.c[name]), 0) for name in FUNNEL_COLUMNS))
+    if scope.region is not None:
+        statement = statement.where(rows.c.region_code.startswith(scope.region, autoescape=True))
+    interests, accepted, deals, *entered = (await session.execute(statement)).one()
+    stages = {stage: int(n) for stage, n in zip(FUNNEL_STAGES, entered, strict=True)}
+    return FunnelCounts(int(interests), int(accepted), int(deals), stages)
 
 
 @dataclass

@@ -81,3 +81,36 @@ class ContractDailyTotal(Base):
     contract_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     contract_amount: Mapped[Decimal] = mapped_column(Numeric(22, 2), server_default=text("0"))
     technology_amount: Mapped[Decimal] = mapped_column(Numeric(22, 2), server_default=text("0"))
+
+
+class _FunnelCounts:
+    """The market funnel's counts of one period and region code (the listing owner's for
+    interests, the seller's for deals; "" where the organization has none): interests filed and
+    accepted, deals opened and those that have entered each funnel stage. Kept by the triggers of
+    migration 8e4b2f6a1c39 in the transaction of every change to an interest, a deal or an
+    organization's region, so they always equal the counts over the cohort."""
+
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    interests: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    accepted: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    mandated: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    agreed: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    signed: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    registered: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class MarketFunnelMonth(_FunnelCounts, Base):
+    """Per Asia/Shanghai month of creation (its first day)."""
+
+    __tablename__ = "market_funnel_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class MarketFunnelDay(_FunnelCounts, Base):
+    """Per Asia/Shanghai day of creation, for the partial months at either end of a period."""
+
+    __tablename__ = "market_funnel_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)

@@ -24,6 +24,7 @@ from app.listings.models import Achievement
 from app.listings.vocabulary import ListingStatus
 from app.stats import market_queries as queries
 from app.stats.market import scope_of
+from app.stats.models import MarketFunnelDay, MarketFunnelMonth
 from tests.contracts.helpers import person
 from tests.deals.factory import PATH, DealWorld, deal_at, deal_world, published_achievement
 from tests.fixtures.accounts import create_organization
@@ -422,6 +423,8 @@ async def test_the_fast_figures_equal_the_naive_ones_on_a_random_set(
         (None, None),
         (today - timedelta(days=30), None),
         (today - timedelta(days=45), today - timedelta(days=10)),
+        # Whole months and the partial ones at either end.
+        (today - timedelta(days=90), today),
     ]:
         for region in (None, "32", "3205", "36"):
             for organization in (None, w.agency.id, agency2.id):
@@ -431,3 +434,47 @@ async def test_the_fast_figures_equal_the_naive_ones_on_a_random_set(
                 assert fast == await queries.brokers(db, scope, naive=True)
                 checked += bool(fast.managers)
     assert checked > 10
+
+
+async def test_the_funnels_rollups_follow_every_change(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    """Whatever changes an interest, a deal or a seller's region (or deletes a row), the funnel from
+    the month and day rollups stays equal to the count over the rows."""
+    w = await deal_world(client, db)
+    other = await create_organization(db, region_code="360102")
+    today = today_in_china()
+    periods = [(None, None), (today - timedelta(days=40), today), (today, today)]
+
+    async def check() -> None:
+        await db.flush()
+        for since, until in periods:
+            for region in (None, "32", "36"):
+                scope = scope_of(since, until, region)
+                assert await queries.funnel(db, scope) == await queries.funnel(db, scope, naive=True)
+        for model in (MarketFunnelMonth, MarketFunnelDay):
+            assert await db.scalar(select(func.coalesce(func.sum(model.interests), 0))) == await db.scalar(
+                select(func.count()).select_from(Interest)
+            )
+            assert await db.scalar(select(func.coalesce(func.sum(model.deals), 0))) == await db.scalar(
+                select(func.count()).select_from(Deal)
+            )
+
+    deal = await deal_at(db, w, DealStage.agreed)
+    filed = interest(w, achievement_id=w.achievement.id, owner_organization_id=w.seller_org.id)
+    db.add(filed)
+    await check()
+    filed.status = InterestStatus.accepted
+    deal.created_at = NOW - timedelta(days=35)
+    await check()
+    await service.enter_stage(db, deal, DealStage.signed, actor=SystemActor())
+    await check()
+    assert (await queries.funnel(db, scope_of(today - timedelta(days=40), today, "32"))).stages[
+        DealStage.signed
+    ] == 1
+    deal.seller_organization_id = other.id
+    await check()
+    w.seller_org.region_code = "360103"
+    await check()
+    assert (await queries.funnel(db, scope_of(None, None, "36"))).interests == 1
+    await db.delete(filed)
+    await check()
+    assert (await queries.funnel(db, scope_of(None, None, None))).interests == 0
