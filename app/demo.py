@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contracts.demo import seed_contracts
 from app.core.config import Settings
+from app.deals.demo import seed_deals
 from app.listings.demo import seed_listings
 from app.stats.demo import seed_targets
 
 Seeder = Callable[[AsyncSession, Settings], Awaitable[str]]
 
-# Listings first: the contracts' selling universities and companies are its organisations.
-SEEDERS: list[Seeder] = [seed_listings, seed_contracts, seed_targets]
+# Listings first: the contracts' selling universities and companies are its organisations; deals
+# last, between those organisations, registered at the contracts' offices.
+SEEDERS: list[Seeder] = [seed_listings, seed_contracts, seed_targets, seed_deals]

@@ -1,4 +1,4 @@
-"""Benchmark of the market statistics (issue 20; docs/benchmarks.md, docs/deals.d/market.md).
+"""Benchmark of the market statistics (issue 20; docs/benchmarks.md, docs/deals.md).
 
     .venv/bin/python scripts/bench_market.py [--deals 100000] [--interests 200000] [--iterations 200]
 

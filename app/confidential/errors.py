@@ -1,5 +1,5 @@
 """The problems of confidential details, disclosures and undertakings (codes in
-docs/deals.d/confidential.md)."""
+docs/deals.md)."""
 
 from dataclasses import dataclass
 

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     # Processed outbox messages are kept this long (for inspection), then deleted by the relays.
     outbox_retention_days: int = Field(default=14, ge=1)
 
-    # Confidential details of achievements and demands (docs/deals.d/confidential.md): the text's
+    # Confidential details of achievements and demands (docs/deals.md): the text's
     # length in characters, one document's size, and how many documents one listing keeps.
     confidential_text_max_chars: int = Field(default=100_000, ge=1)
     confidential_document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)

@@ -135,7 +135,7 @@ class Interest(UUIDPrimaryKey, Timestamps, Base):
     unanswered_notified_at: Mapped[datetime | None]
     deal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), index=True)
     # Copies of the deal's broker and registration for the brokers' statistics, kept by database
-    # triggers whoever writes either row (migration 3c1e7a9d5b20; docs/deals.d/market.md).
+    # triggers whoever writes either row (migration 3c1e7a9d5b20; docs/deals.md).
     deal_broker_user_id: Mapped[uuid.UUID | None]
     deal_broker_agency_id: Mapped[uuid.UUID | None]
     deal_registered_at: Mapped[datetime | None]
@@ -226,7 +226,7 @@ class Deal(UUIDPrimaryKey, Timestamps, Base):
     created_by_id: Mapped[uuid.UUID | None] = _user()
 
     # When the deal first entered each stage of the funnel (REACHED_AT): the statistics read these
-    # instead of a million stage events (docs/deals.d/market.md).
+    # instead of a million stage events (docs/deals.md).
     reached_mandated_at: Mapped[datetime | None]
     reached_agreed_at: Mapped[datetime | None]
     reached_signed_at: Mapped[datetime | None]

@@ -5,7 +5,7 @@ through the outbox to each webhook those users have.
 A webhook belongs to a subscription; there is no account-level one. A step of an interest goes to
 every distinct webhook address of the recipient's active subscriptions, once per address, signed with
 that subscription's secret, as `interest.received`, `interest.accepted`, … beside `listing.matched`
-(docs/deals.d/interests.md). What is posted is the notification itself: the listing, the step and
+(docs/deals.md). What is posted is the notification itself: the listing, the step and
 its details — never contacts nor confidential details, which the recipient reads through the API."""
 
 import uuid

@@ -149,7 +149,7 @@ async def get(
     return policy.view(spec.kind, row, policy.audience(user, row))
 
 
-# The listings whose detail views the market statistics count (docs/deals.d/market.md).
+# The listings whose detail views the market statistics count (docs/deals.md).
 VIEWED_KINDS = frozenset({"achievement", "demand"})
 
 

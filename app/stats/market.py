@@ -1,5 +1,5 @@
 """Evidence that the market works: one listing's figures for its owner, the brokers' figures, and
-the funnel of a region and period (docs/deals.d/market.md defines every figure)."""
+the funnel of a region and period (docs/deals.md defines every figure)."""
 
 import uuid
 from datetime import date, datetime, time, timedelta

@@ -1,4 +1,4 @@
-"""The market statistics' SQL (docs/deals.d/market.md): the funnel, the brokers' figures and one
+"""The market statistics' SQL (docs/deals.md): the funnel, the brokers' figures and one
 listing's figures.
 
 A deal's progress is read from `deals.reached_*_at` (when it first entered a stage, kept by

@@ -1,5 +1,5 @@
 """`/api/v1/market`: the figures that tell the province which listings and brokers work
-(docs/deals.d/market.md). Thin: parse, call the service, return its schema."""
+(docs/deals.md). Thin: parse, call the service, return its schema."""
 
 import uuid
 from typing import Literal

@@ -1,6 +1,7 @@
 """`techex seed-demo` loads once, and the lists, filters and statistics then show something."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,8 +15,11 @@ from app.contracts.models import ContractApplication
 from app.contracts.workflow import Status
 from app.core.config import Settings, get_settings
 from app.core.types import today_in_china
+from app.deals.models import Deal, Interest
+from app.deals.vocabulary import DealStage, InterestStatus
 from app.listings.cli import expire, seed
 from app.listings.models import Achievement, Agency, Demand, Expert
+from tests.rewards.helpers import JIANGSU
 
 
 @pytest.fixture
@@ -72,8 +76,12 @@ async def test_seed_demo_registers_contracts_and_a_target_for_this_year(
     assert {"2016", str(this_year)} <= years and len(years) >= 8, years
     assert len(await statistics("type")) == 5 and len(await statistics("field")) >= 8
 
-    applications = (await db.execute(select(ContractApplication))).scalars().all()
+    everything = (await db.execute(select(ContractApplication))).scalars().all()
+    # The demo deals hand 4 applications off (3 registered, 1 submitted); the rest are the contracts'.
+    applications = [a for a in everything if a.deal_id is None]
+    handed_off = [a for a in everything if a.deal_id is not None]
     assert len(applications) == 150 and all(a.registration_number for a in applications)
+    assert sorted(a.status for a in handed_off) == sorted([Status.registered] * 3 + [Status.submitted])
     assert sum(a.status == Status.cancelled for a in applications) >= 2
     amended = [a for a in applications if a.amendment_count]
     assert len(amended) >= 3 and all(a.status == Status.registered for a in amended)
@@ -93,7 +101,7 @@ async def test_seed_demo_registers_contracts_and_a_target_for_this_year(
     dashboard = await client.get("/dashboard")
     assert dashboard.status_code == 200 and dashboard.text.count('<section class="target"') == 4
     assert f'<span class="big percentage">{progress["percentage"]}%</span>' in dashboard.text
-    in_force = sum(a.status != Status.cancelled for a in applications)
+    in_force = sum(a.status != Status.cancelled for a in applications) + 3  # and the deals' 3
     assert f'<strong id="total">{in_force}</strong>' in (await client.get("/publicity")).text
 
     # `techex stats-verify` finds the summary equal to the contracts, on this test's database.
@@ -109,4 +117,42 @@ async def test_seed_demo_registers_contracts_and_a_target_for_this_year(
     second = await seed(app.state.database, demo_settings)
     assert "contracts: 0 added, 150 already present" in second
     assert "targets: 0 added, 4 already present" in second
-    assert await _count(db, ContractApplication) == 150 and await _count(db, AuditEntry) == audits
+    assert await _count(db, ContractApplication) == 154 and await _count(db, AuditEntry) == audits
+
+
+async def test_seed_demo_has_a_deal_at_every_stage_and_rewards_for_this_year(
+    app, client, db, demo_settings, signed_in
+):
+    admin = await signed_in(role=Role.admin)
+    # The migration seeds the Jiangsu draft rule; the tests' tables start empty.
+    rule = await client.post("/api/v1/rewards/rules", json=JIANGSU, headers=admin.headers)
+    assert rule.status_code == 201, rule.text
+    first = await seed(app.state.database, demo_settings)
+    assert "deals: 12 added" in next(line for line in first if line.startswith("deals:"))
+
+    stages = {d.stage for d in (await db.execute(select(Deal))).scalars()}
+    assert stages == set(DealStage)
+    registered = (await db.execute(select(Deal).where(Deal.stage == DealStage.registered))).scalars().all()
+    assert registered and all(d.registration_number and d.registered_technology_amount for d in registered)
+    interests = (await db.execute(select(Interest))).scalars().all()
+    assert {i.status for i in interests} == {
+        InterestStatus.open,
+        InterestStatus.accepted,
+        InterestStatus.declined,
+    }
+    assert all(i.decline_reason for i in interests if i.status == InterestStatus.declined)
+    oldest = min(i.created_at for i in interests if i.status == InterestStatus.open)
+    assert datetime.now(UTC) - oldest > timedelta(days=30)
+
+    year = today_in_china().year
+    response = await client.get(
+        "/api/v1/rewards", params={"year": year, "region": "32"}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    counted = [c for r in response.json()["rules"] for b in r["beneficiaries"] for c in b["counted"]]
+    assert len(counted) == len(registered)
+
+    audits, deals = await _count(db, AuditEntry), await _count(db, Deal)
+    second = await seed(app.state.database, demo_settings)
+    assert next(line for line in second if line.startswith("deals:")).startswith("deals: 0 added")
+    assert (await _count(db, AuditEntry), await _count(db, Deal)) == (audits, deals)

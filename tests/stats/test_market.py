@@ -1,4 +1,4 @@
-"""The market statistics (docs/deals.d/market.md): detail views, one listing's figures, the brokers'
+"""The market statistics (docs/deals.md): detail views, one listing's figures, the brokers'
 figures and the funnel, each on a small hand-computed set; who may read which; and the fast path
 equal to the naive one (stage events) on a random set.
 

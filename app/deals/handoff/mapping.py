@@ -1,5 +1,5 @@
 """What a deal's words become on the registration form, and what an application's status makes of
-the deal. Pure, so the tables are tested without a database (docs/deals.d/handoff.md)."""
+the deal. Pure, so the tables are tested without a database (docs/deals.md)."""
 
 from typing import Any
 
