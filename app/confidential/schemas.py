@@ -22,6 +22,10 @@ class _Output(BaseModel):
 class ConfidentialText(_Input):
     """保密信息正文. Its longest length is a setting (`TECHEX_CONFIDENTIAL_TEXT_MAX_CHARS`)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"text": "核心工艺参数：退火温度 150 ℃，封装胶膜厚度 0.5 mm。"}]}
+    )
+
     text: Annotated[SafeText, Field(description="保密信息（技术秘密、完整技术方案等）")]
 
 
@@ -46,11 +50,32 @@ class ConfidentialRead(BaseModel):
 
 
 class ListingRef(_Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"listing_kind": "achievement", "listing_id": "04994d59-3886-47ea-9343-2694b776f56b"}
+            ]
+        }
+    )
+
     listing_kind: Annotated[ListingKind, Field(description="achievement 或 demand")]
     listing_id: uuid.UUID
 
 
 class UndertakingCreate(ListingRef):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "listing_kind": "achievement",
+                    "listing_id": "04994d59-3886-47ea-9343-2694b776f56b",
+                    "details_version": 1,
+                    "text_version": "2026-12-v1",
+                }
+            ]
+        }
+    )
+
     details_version: Annotated[int, Field(ge=1, description="the version of the details you undertake for")]
     text_version: Annotated[
         str, Field(max_length=32, description="the version of the undertaking's text you accept")

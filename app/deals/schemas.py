@@ -36,6 +36,18 @@ class Input(BaseModel):
 
 
 class DealCreate(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "钙钛矿电池封装工艺许可",
+                    "achievement_id": "04994d59-3886-47ea-9343-2694b776f56b",
+                    "buyer_organization_id": "b97a3b1b-2e63-44a5-9944-54d6345933b0",
+                }
+            ]
+        }
+    )
+
     title: Title
     seller_organization_id: uuid.UUID | None = Field(
         default=None, description="卖方；省略时为成果的所有单位 / defaults to the achievement's owner"
@@ -50,6 +62,8 @@ class DealCreate(Input):
 class DealUpdate(Input):
     """Only the fields sent change."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"payment_terms": "签约后 30 日内一次付清"}]})
+
     title: Title | None = None
     agreed_price: Money | None = None
     transfer_mode: TransferMode | None = None
@@ -60,6 +74,15 @@ class DealUpdate(Input):
 
 
 class StageMove(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"to": "agreed", "agreed_price": "1000000.00", "transfer_mode": "license_ordinary"},
+                {"to": "on_hold", "reason": "买方等待董事会审批"},
+            ]
+        }
+    )
+
     to: DealStage = Field(description=STAGE)
     reason: Reason | None = Field(
         default=None, description="on_hold / lost 必填 / required for on_hold and lost"
@@ -71,6 +94,20 @@ class StageMove(Input):
 
 
 class MandateIn(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "engaged_by_organization_id": "5ec1eaeb-1573-41f2-ae4a-50fc4c4057b7",
+                    "technology_manager_id": "6924191c-85b6-4db9-93b5-93e3791c1e54",
+                    "commission_rate": "0.05",
+                    "starts_on": "2026-12-01",
+                    "ends_on": "2027-11-30",
+                }
+            ]
+        }
+    )
+
     engaged_by_organization_id: uuid.UUID = Field(description="委托方：交易的卖方或买方")
     technology_manager_id: uuid.UUID = Field(description="受托的技术经理人（用户）")
     commission_rate: CommissionRate | None = None
@@ -135,6 +172,8 @@ class StageEventRead(BaseModel):
 
 
 class NoteIn(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"body": "双方已确认许可范围与地域。"}]})
+
     body: Body
 
 
@@ -147,6 +186,10 @@ class NoteRead(BaseModel):
 
 
 class TaskIn(Input):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "寄送合同原件", "due_on": "2026-12-31"}]}
+    )
+
     title: Title
     due_on: date = Field(description="到期日（中国时间）/ due date, counted in Asia/Shanghai")
     assignee_id: uuid.UUID | None = Field(

@@ -4,7 +4,7 @@ a listing and the owner's answer. Thin: the rules are in app/interests/service.p
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.accounts.auth import CurrentUser, require_role
 from app.accounts.models import Role, User
@@ -31,9 +31,12 @@ def _express_route(kind: str, path: str, label: str) -> None:
         summary=f"Express interest in {'an' if kind[0] in 'aeiou' else 'a'} {kind} · 对{label}表达合作意向",
     )
     async def route(
-        session: SessionDep, user: Filer, listing_id: uuid.UUID, data: InterestCreate
+        session: SessionDep, user: Filer, listing_id: uuid.UUID, data: InterestCreate, response: Response
     ) -> InterestRead:
-        return await service.express(session, user=user, kind=kind, listing_id=listing_id, data=data)
+        interest = await service.express(session, user=user, kind=kind, listing_id=listing_id, data=data)
+        # As every other create answers: where to read it again (`GET /interests/{id}`).
+        response.headers["Location"] = f"/api/v1/interests/{interest.id}"
+        return interest
 
     route.__doc__ = f"""已认证机构的成员（或代客户的技术经理人）对已发布的{label}表达合作意向：
 拟用途、预算范围、时间安排、想问的问题。所属机构的成员随即收到通知

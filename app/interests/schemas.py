@@ -10,7 +10,20 @@ from app.deals.vocabulary import DeclineReason, InterestStatus
 
 
 class InterestCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "intended_use": "用于我司光伏组件产线升级",
+                    "budget_min": "800000.00",
+                    "budget_max": "1500000.00",
+                    "timeline": "2027 年上半年完成中试",
+                    "questions": "能否普通许可给我司使用？",
+                }
+            ]
+        },
+    )
 
     intended_use: SafeText = Field(
         min_length=1, max_length=2000, description="拟用途：打算如何使用该成果或如何满足该需求"
@@ -27,7 +40,10 @@ class InterestCreate(BaseModel):
 
 
 class InterestDecline(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "price", "note": "意向价格与预算差距较大，欢迎再议。"}]},
+    )
 
     reason: DeclineReason = Field(description=DeclineReason.describe("婉拒原因（意向方总能看到）"))
     note: SafeText = Field(default="", max_length=1000, description="给意向方的说明")

@@ -37,7 +37,22 @@ Source = safe_text(max_length=300)
 
 
 class RuleCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "南京市技术经理人奖励",
+                    "region_code": "3201",
+                    "valid_from": "2027-01-01",
+                    "beneficiary": "technology_manager",
+                    "rate": "0.01",
+                    "annual_cap": "50000.00",
+                    "source": "（政策文件名称）",
+                }
+            ]
+        },
+    )
 
     name: Name
     region_code: RegionPrefix
@@ -61,7 +76,9 @@ class RuleUpdate(BaseModel):
     """Only the fields sent change; `valid_until`, `annual_cap` and `minimum_contract_amount` may be
     set to null (open-ended, no cap, no minimum)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"rate": "0.02", "valid_until": "2027-12-31"}]}
+    )
 
     name: Name | None = None
     region_code: RegionPrefix | None = None

@@ -42,6 +42,19 @@ async def test_a_verified_enterprise_expresses_interest_in_a_published_achieveme
     assert audited == 1
 
 
+async def test_an_expressed_interest_answers_where_to_read_it_again(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A newcomer looked for the new interest's address as deals and listings give it (Location)."""
+    w = await deal_world(client, db)
+    response = await express(client, w.buyer, "achievement", w.achievement.id)
+    assert response.status_code == 201, response.text
+    location = response.headers["location"]
+    assert location == f"/api/v1/interests/{response.json()['id']}"
+    again = await client.get(location, headers=w.buyer.headers)
+    assert again.status_code == 200 and again.json()["id"] == response.json()["id"]
+
+
 async def test_a_university_expresses_interest_in_an_enterprises_demand(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:

@@ -13,7 +13,19 @@ from app.core.vocabulary import FIELD_DESCRIPTION, TechnologyField
 class HandOff(BaseModel):
     """Every field is optional here; the service names each one the deal cannot fill (422)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "valid_until": "2029-12-31",
+                    "socio_economic_objective": "工业发展",
+                    "expected_new_investment": "2000000.00",
+                    "expected_new_output": "5000000.00",
+                }
+            ]
+        },
+    )
 
     valid_until: date | None = Field(default=None, description="合同有效期止（必填）")
     socio_economic_objective: safe_text(max_length=100, min_length=1) | None = Field(
