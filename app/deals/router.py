@@ -217,7 +217,9 @@ technology manager must hold that role (422 `not_a_technology_manager`); their o
 agency. Exactly one of `commission_rate` (a fraction 0–1, e.g. 0.03 = 3 %) and `commission_fixed`
 (元, at most the agreed price when known: 422 `above_agreed_price`) — 422 `one_commission`
 otherwise. `ends_on` may be omitted (open-ended). A new mandate ends the one in force; the deal's
-broker follows it. The counterpart sees the broker but not the commission.
+broker follows it. The counterpart sees the broker but not the commission. Once the contract is
+signed (on hold from there included) the mandate is fixed, since the registration is attributed to
+its broker: 409 `mandate_locked`; a closed deal is 409 `deal_closed`.
 """
     + CONCURRENCY,
 )
