@@ -153,7 +153,8 @@ async def read(session: SessionDep, user: CurrentUser, deal_id: uuid.UUID, respo
     "deal keeps them; a price below the mandate's fixed commission is 422 `below_commission`). The "
     "broker or an administrator names the parties: a missing one until signed, a known one only while "
     "a lead (409 `parties_locked`; 403 `broker_only`). `related_party` is for administrators only "
-    f"(403 `admin_only`). A closed deal is 409 `deal_closed`.\n{CONCURRENCY}",
+    "(403 `admin_only`), on a registered deal too (it decides the reward). Anything else of a closed "
+    f"deal is 409 `deal_closed`.\n{CONCURRENCY}",
 )
 async def edit(
     session: SessionDep,
