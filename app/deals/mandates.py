@@ -8,22 +8,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
 from app.audit import service as audit
-from app.core.errors import NotPermitted
+from app.core.errors import Conflict, NotPermitted
 from app.deals import repository
 from app.deals.models import Deal, Mandate
 from app.deals.schemas import MandateIn
-from app.deals.service import deal_closed, invalid, locked
-from app.deals.vocabulary import CLOSED_STAGES
+from app.deals.service import deal_closed, invalid, locked, reached
+from app.deals.vocabulary import CLOSED_STAGES, DealStage
 
 
 async def put(
     session: AsyncSession, *, user: User, deal_id: uuid.UUID, data: MandateIn, if_match: int | None
 ) -> Deal:
-    """Record the mandate in force (the engaging party's members or an administrator): exactly one
-    of a commission rate (0–1) or a fixed commission (at most the agreed price, when known)."""
+    """Record the mandate in force (the engaging party's members or an administrator) until the
+    contract is signed: exactly one of a commission rate (0–1) or a fixed commission (at most the
+    agreed price, when known)."""
     deal = await locked(session, user, deal_id, if_match)
     if deal.stage in CLOSED_STAGES:
         raise deal_closed(deal)
+    # The broker of a signed contract is the one its registration (and reward) is attributed to:
+    # replaced afterwards, the seller could hand the reward to an agency of its choosing.
+    if reached(deal, DealStage.signed):
+        raise Conflict(
+            code="mandate_locked",
+            message_en="The mandate of a signed deal cannot change.",
+            message_zh="合同已签订，委托不能再变更。",
+            extra={"current_status": deal.stage.value},
+        )
     engaging = data.engaged_by_organization_id
     if engaging not in (deal.seller_organization_id, deal.buyer_organization_id):
         raise invalid(

@@ -153,7 +153,8 @@ async def read(session: SessionDep, user: CurrentUser, deal_id: uuid.UUID, respo
     "deal keeps them; a price below the mandate's fixed commission is 422 `below_commission`). The "
     "broker or an administrator names the parties: a missing one until signed, a known one only while "
     "a lead (409 `parties_locked`; 403 `broker_only`). `related_party` is for administrators only "
-    f"(403 `admin_only`). A closed deal is 409 `deal_closed`.\n{CONCURRENCY}",
+    "(403 `admin_only`), on a registered deal too (it decides the reward). Anything else of a closed "
+    f"deal is 409 `deal_closed`.\n{CONCURRENCY}",
 )
 async def edit(
     session: SessionDep,
@@ -217,7 +218,9 @@ technology manager must hold that role (422 `not_a_technology_manager`); their o
 agency. Exactly one of `commission_rate` (a fraction 0–1, e.g. 0.03 = 3 %) and `commission_fixed`
 (元, at most the agreed price when known: 422 `above_agreed_price`) — 422 `one_commission`
 otherwise. `ends_on` may be omitted (open-ended). A new mandate ends the one in force; the deal's
-broker follows it. The counterpart sees the broker but not the commission.
+broker follows it. The counterpart sees the broker but not the commission. Once the contract is
+signed (on hold from there included) the mandate is fixed, since the registration is attributed to
+its broker: 409 `mandate_locked`; a closed deal is 409 `deal_closed`.
 """
     + CONCURRENCY,
 )

@@ -376,11 +376,13 @@ async def update(
 ) -> Deal:
     """PATCH: any side edits the title, terms and payment terms (the terms until signed); the
     broker or an administrator names the parties (a missing one until signed, a known one only
-    while a lead); only administrators mark a related-party deal."""
+    while a lead); only administrators mark a related-party deal, a registered one included."""
     deal = await locked(session, user, deal_id, if_match)
-    if deal.stage in CLOSED_STAGES:
-        raise deal_closed(deal)
     changes = data.model_dump(exclude_unset=True)
+    # Related parties often come to light only after registration, when the reward is due: an
+    # administrator may still mark (or unmark) a registered deal; nothing else of a closed deal moves.
+    if deal.stage in CLOSED_STAGES and (deal.stage is DealStage.lost or set(changes) - {"related_party"}):
+        raise deal_closed(deal)
     held = policy.sides(user, deal)
     for field in ("title", "payment_terms", "related_party"):
         if field in changes and changes[field] is None:

@@ -207,3 +207,31 @@ async def test_naming_a_party_that_would_duplicate_an_open_deal_names_it(
     clash = await _patch(client, w.broker, second.json()["id"], buyer_organization_id=str(w.buyer_org.id))
     assert (clash.status_code, clash.json()["code"]) == (409, "duplicate_deal")
     assert clash.json()["duplicate_of"]["id"] == str(first.id)
+
+
+async def test_an_administrator_marks_a_registered_deal_related_party_and_nothing_else_moves(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """Parties that rush a deal to registration before anyone notices they are related cannot keep
+    the reward for it: the administrator's mark still lands on the registered deal, audited, while
+    every other field of a closed deal, and any field of a lost one, stays 409 `deal_closed`."""
+    w = await deal_world(client, db)
+    deal = await deal_at(db, w, DealStage.registered)
+    for who in (w.seller, w.broker):
+        refused = await _patch(client, who, deal.id, related_party=False)
+        assert refused.status_code == 403 and refused.json()["code"] == "admin_only", refused.text
+    marked = await _patch(client, w.admin, deal.id, related_party=True)
+    assert marked.status_code == 200, marked.text
+    assert marked.json()["related_party"] is True and marked.json()["stage"] == "registered"
+    entry = await db.scalar(
+        select(AuditEntry).where(AuditEntry.object_id == str(deal.id), AuditEntry.action == "update")
+    )
+    assert entry is not None and entry.changes == {"related_party": [False, True]}
+    for body in ({"title": "x"}, {"title": "x", "related_party": False}):
+        closed = await _patch(client, w.admin, deal.id, **body)
+        assert (closed.status_code, closed.json()["code"]) == (409, "deal_closed"), body
+    lost = await deal_at(db, w, DealStage.lost)
+    closed = await _patch(client, w.admin, lost.id, related_party=True)
+    assert (closed.status_code, closed.json()["code"]) == (409, "deal_closed")
+    await db.refresh(deal)
+    assert deal.related_party is True and deal.title != "x"

@@ -149,3 +149,35 @@ async def test_a_new_mandate_ends_the_one_in_force_and_the_old_broker_loses_sigh
         )
     ).scalars()
     assert list(actions)[-2:] == ["mandate_end", "mandate"]
+
+
+async def test_a_signed_deals_broker_cannot_be_replaced(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    """The seller who signed (or handed off) cannot swap the broker who made the deal for an agency
+    of its choosing, to which the registration's reward would then go: the mandate, like the terms,
+    is locked once the contract is signed, on hold from there included."""
+    w = await deal_world(client, db)
+    friend = await person(client, db, Role.tech_manager, w.seller_org)
+    for stage in (DealStage.signed, DealStage.registration_submitted):
+        deal = await deal_at(db, w, stage)
+        response = await _put(client, w.seller, deal.id, _terms(w, technology_manager_id=str(friend.user_id)))
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "mandate_locked"
+        assert response.json()["current_status"] == stage.value
+        await db.refresh(deal)
+        assert deal.broker_user_id == w.broker.user_id
+        mandates = (await db.scalars(select(Mandate).where(Mandate.deal_id == deal.id))).all()
+        assert [m.technology_manager_id for m in mandates] == [w.broker.user_id]
+        held = await client.post(
+            f"/api/v1/deals/{deal.id}/stage",
+            json={"to": "on_hold", "reason": "等待"},
+            headers={**w.seller.headers, "If-Match": await etag(client, w.seller, deal.id)},
+        )
+        assert held.status_code == 200, held.text
+        response = await _put(client, w.admin, deal.id, _terms(w, technology_manager_id=str(friend.user_id)))
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "mandate_locked"
+        await client.post(
+            f"/api/v1/deals/{deal.id}/stage",
+            json={"to": "lost", "reason": "测试"},
+            headers={**w.seller.headers, "If-Match": await etag(client, w.seller, deal.id)},
+        )
