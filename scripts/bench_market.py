@@ -23,9 +23,6 @@ Everything it starts binds 127.0.0.1 and is stopped before it exits.
 import argparse
 import asyncio
 import os
-import secrets
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +33,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from scripts.bench_contracts import log, percentile, serve  # noqa: E402
 
 PASSWORD = "bench password 1"
 ADMIN, AGENCY_MEMBER = "admin@bench.example", "agency@bench.example"
@@ -156,10 +155,6 @@ PATH = [
 ]
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 def counties() -> list[str]:
     from app.core.regions import current_regions
 
@@ -241,10 +236,6 @@ async def load(dsn: str, deals: int, interests: int) -> dict[str, object]:
     return {"generate_seconds": generate_seconds, **figures}
 
 
-def percentile(samples: list[float], q: int) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] * 1000
-
-
 def timed_get(http: httpx.Client, url: str, headers: dict, iterations: int) -> tuple[list[float], dict]:
     for _ in range(5):
         http.get(url, headers=headers).raise_for_status()
@@ -289,29 +280,6 @@ async def naive(dsn: str, route: str, params: dict, email: str, iterations: int)
     await database.dispose()
     assert answer is not None
     return samples, answer.model_dump(mode="json", by_alias=True)
-
-
-def serve(dsn: str, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "MEILI_URL": "http://127.0.0.1:9",  # not used by these routes
-        "TECHEX_SECRET_KEY": secrets.token_urlsafe(32),
-        "TECHEX_HOST": "127.0.0.1",
-        "PORT": str(port),
-        "TECHEX_LOG_LEVEL": "WARNING",
-        "TECHEX_ENVIRONMENT": "development",
-    }
-    process = subprocess.Popen([str(ROOT / ".venv/bin/techex"), "serve"], env=env, cwd=ROOT)
-    for _ in range(120):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    process.terminate()
-    raise RuntimeError("the API did not start")
 
 
 CASES = [
