@@ -18,13 +18,26 @@ from app.matching.models import Notification, Subscription
 from app.outbox.models import OutboxMessage
 from app.rewards.models import RewardRule
 from app.stats.models import ContractDailyTotal, ContractTotal, MarketFunnelDay, MarketFunnelMonth, Target
+from app.trading.models import (
+    Auction,
+    AuctionBidder,
+    Bid,
+    ListingAnnouncement,
+    ListingIntention,
+    PricingPublicity,
+    PublicityObjection,
+    TransactionCertificate,
+)
 
 __all__ = [
     "Achievement",
     "Agency",
+    "Auction",
+    "AuctionBidder",
     "AuditEntry",
     "AuthSession",
     "Base",
+    "Bid",
     "CalendarDay",
     "CalendarYear",
     "ConfidentialDetails",
@@ -42,6 +55,8 @@ __all__ = [
     "Expert",
     "IdempotencyRecord",
     "Interest",
+    "ListingAnnouncement",
+    "ListingIntention",
     "ListingView",
     "LoginThrottle",
     "Mandate",
@@ -50,11 +65,14 @@ __all__ = [
     "Notification",
     "Organization",
     "OutboxMessage",
+    "PricingPublicity",
+    "PublicityObjection",
     "RefreshToken",
     "RegistrationCounter",
     "RewardRule",
     "Subscription",
     "Target",
+    "TransactionCertificate",
     "Undertaking",
     "User",
 ]

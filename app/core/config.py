@@ -99,6 +99,22 @@ class Settings(BaseSettings):
     confidential_document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     confidential_documents_max: int = Field(default=20, ge=1)
 
+    # Trading routes (docs/trading.md; DOMAIN.md "Pricing routes"). Agreed-price publicity: calendar
+    # days the name and price stay public.
+    pricing_publicity_days: int = Field(default=15, ge=1, le=365)
+    # Listing (挂牌): the shortest disclosure period and extension step a seller may announce, in
+    # Chinese working days, and the working days the seller has to qualify or reject an intention.
+    listing_min_period_working_days: int = Field(default=10, ge=1, le=120)
+    listing_min_extension_working_days: int = Field(default=5, ge=1, le=60)
+    listing_intention_answer_working_days: int = Field(default=3, ge=1, le=60)
+    # Online bidding: a bid in the last N minutes moves the end to N minutes after it; the deposit's
+    # bounds as fractions of the opening price; working days the winner has to sign, else the
+    # deposit is forfeited.
+    auction_extension_minutes: int = Field(default=5, ge=1, le=120)
+    auction_deposit_min_ratio: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
+    auction_deposit_max_ratio: Decimal = Field(default=Decimal("0.20"), ge=0, le=1)
+    auction_sign_working_days: int = Field(default=5, ge=1, le=60)
+
     log_level: str = "INFO"
     log_json: bool = True
     db_pool_size: int = Field(default=10, ge=1)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamps, UUIDPrimaryKey
 from app.deals.vocabulary import DealStage, DeclineReason, InterestStatus
+from app.trading.vocabulary import PricingRoute
 
 MONEY = Numeric(18, 2)
 
@@ -211,6 +212,8 @@ class Deal(UUIDPrimaryKey, Timestamps, Base):
     # A TransferMode of the listings' vocabulary: what the contract will be (转让, 许可, 合作开发 …).
     transfer_mode: Mapped[str | None] = mapped_column(String(32))
     agreed_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    # The route that set the price (app/trading); a university or institute seller must use one.
+    pricing_route: Mapped[PricingRoute | None] = mapped_column(_enum(PricingRoute, "deal_pricing_route"))
     payment_terms: Mapped[str] = mapped_column(Text, server_default="")
     # Parties under common control or kin: such deals earn no reward (DOMAIN.md: rewards).
     related_party: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))

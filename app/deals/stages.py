@@ -54,8 +54,9 @@ def _moves() -> tuple[Move, ...]:
         Move(S.lead, S.mandated, PARTIES),
         Move(S.mandated, S.diligence, WORKING),
         Move(S.diligence, S.negotiating, WORKING),
-        # The pricing routes of issue 21 plug in here, as guards on `agreed` (docs/deals.md).
-        Move(S.negotiating, S.agreed, WORKING),
+        # The pricing routes (app/trading) plug in here, as guards on `agreed` and `signed`; a
+        # listing's or an auction's result enters `agreed` as the system (docs/trading.md).
+        Move(S.negotiating, S.agreed, WORKING | SYSTEM),
         # The parties sign the contract; either of them, or the broker, records it.
         Move(S.agreed, S.signed, PARTIES),
         # Entered only by the registration's outcome (the hand-off), never by a person.
