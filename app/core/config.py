@@ -102,11 +102,17 @@ class Settings(BaseSettings):
     # Trading routes (docs/trading.md; DOMAIN.md "Pricing routes"). Agreed-price publicity: calendar
     # days the name and price stay public.
     pricing_publicity_days: int = Field(default=15, ge=1, le=365)
+    # The largest document an objection may carry.
+    pricing_objection_document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Listing (挂牌): the shortest disclosure period and extension step a seller may announce, in
     # Chinese working days, and the working days the seller has to qualify or reject an intention.
     listing_min_period_working_days: int = Field(default=10, ge=1, le=120)
     listing_min_extension_working_days: int = Field(default=5, ge=1, le=60)
     listing_intention_answer_working_days: int = Field(default=3, ge=1, le=60)
+    # Two or more qualified buyers: the auction among them starts this many working days after the
+    # period and runs this many minutes (before anti-sniping extensions).
+    listing_auction_start_working_days: int = Field(default=3, ge=1, le=60)
+    listing_auction_duration_minutes: int = Field(default=120, ge=10, le=7 * 24 * 60)
     # Online bidding: a bid in the last N minutes moves the end to N minutes after it; the deposit's
     # bounds as fractions of the opening price; working days the winner has to sign, else the
     # deposit is forfeited.
@@ -114,6 +120,11 @@ class Settings(BaseSettings):
     auction_deposit_min_ratio: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
     auction_deposit_max_ratio: Decimal = Field(default=Decimal("0.20"), ge=0, le=1)
     auction_sign_working_days: int = Field(default=5, ge=1, le=60)
+    # Live events (SSE): a comment line this often keeps proxies from closing an idle stream; a
+    # subscriber whose queue of unsent events fills up is disconnected (it reconnects with
+    # Last-Event-ID) rather than slowing the others.
+    auction_events_heartbeat_seconds: int = Field(default=15, ge=1, le=300)
+    auction_events_queue_size: int = Field(default=256, ge=8, le=100_000)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -32,6 +32,7 @@ from app.deals.schemas import DealCreate, DealUpdate, StageMove
 from app.deals.stages import Mover
 from app.deals.vocabulary import CLOSED_STAGES, DealStage
 from app.listings.vocabulary import ListingStatus
+from app.trading.vocabulary import PricingRoute
 
 ONE_OPEN_DEAL_CONSTRAINTS = frozenset({"uq_deals_open_achievement_buyer", "uq_deals_open_demand_seller"})
 
@@ -526,6 +527,49 @@ async def move_as_system(
     await enter_stage(session, deal, to, actor=SystemActor(), reason=reason)
     await session.flush()
     return deal
+
+
+async def agree_as_system(
+    session: AsyncSession,
+    deal_id: uuid.UUID,
+    *,
+    route: PricingRoute,
+    price: Decimal,
+    transfer_mode: str,
+    buyer_organization_id: uuid.UUID | None = None,
+    reason: str,
+) -> Deal:
+    """A pricing route's result (a listing's single qualified buyer, an auction's winner): the deal
+    takes the route, the price, the transfer mode and — where the route found it — the buyer, and
+    enters `agreed` as the system; audited in the caller's transaction. The listing or auction row
+    is locked by the caller, so one result is applied once."""
+    deal = await repository.get_for_system(session, deal_id)
+    if deal is None:
+        raise NOT_FOUND
+    terms: dict[str, Any] = {"pricing_route": route, "agreed_price": price, "transfer_mode": transfer_mode}
+    if buyer_organization_id is not None:
+        if deal.buyer_organization_id not in (None, buyer_organization_id):
+            raise Conflict(
+                code="buyer_differs",
+                message_en="The route's buyer is not the deal's buyer.",
+                message_zh="竞得方与交易项目的买方不一致。",
+                extra={"current_status": deal.stage.value},
+            )
+        await _check_parties(session, deal.seller_organization_id, buyer_organization_id)
+        terms["buyer_organization_id"] = buyer_organization_id
+    changed = audit.diff({k: getattr(deal, k) for k in terms}, terms)
+    for key, value in terms.items():
+        setattr(deal, key, value)
+    if changed:
+        await audit.record(
+            session,
+            actor=SystemActor(),
+            object_type="deal",
+            object_id=deal.id,
+            action="update",
+            changes=changed,
+        )
+    return await move_as_system(session, deal_id, DealStage.agreed, reason=reason)
 
 
 # --- Guards of the stages this part owns (the pricing routes add theirs: docs/deals.md) ------------

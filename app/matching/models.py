@@ -66,6 +66,18 @@ class NotificationKind(StrEnum):
     interest_declined = "interest_declined"  # to the interested side, with the reason
     interest_withdrawn = "interest_withdrawn"  # to the listing's owner
     interest_unanswered = "interest_unanswered"  # to the interested side, once
+    # Trading routes (docs/trading.md).
+    publicity_objection_filed = "publicity_objection_filed"  # to the seller side
+    publicity_objection_decided = "publicity_objection_decided"  # to the objector
+    publicity_completed = "publicity_completed"  # to the deal's parties
+    listing_intention_filed = "listing_intention_filed"  # to the seller side
+    listing_intention_answered = "listing_intention_answered"  # to the buyer: qualified or rejected
+    listing_period_ended = "listing_period_ended"  # to the seller and the buyers: what followed
+    auction_qualified = "auction_qualified"  # to a bidder: its code, the terms
+    auction_closed = "auction_closed"  # to the seller and every bidder
+    deposit_forfeited = "deposit_forfeited"  # to the winner who did not sign, and the seller
+    transaction_certificate_issued = "transaction_certificate_issued"  # to the deal's parties
+    transaction_certificate_revoked = "transaction_certificate_revoked"  # to the deal's parties
 
     @property
     def label(self) -> str:
@@ -79,6 +91,17 @@ _NOTIFICATION_KIND_LABELS = {
     "interest_declined": "意向已被婉拒",
     "interest_withdrawn": "意向已撤回",
     "interest_unanswered": "意向尚未答复",
+    "publicity_objection_filed": "公示收到异议",
+    "publicity_objection_decided": "异议已处理",
+    "publicity_completed": "公示期满",
+    "listing_intention_filed": "收到受让意向",
+    "listing_intention_answered": "受让资格确认结果",
+    "listing_period_ended": "挂牌期满",
+    "auction_qualified": "竞买资格确认",
+    "auction_closed": "竞价结束",
+    "deposit_forfeited": "保证金没收",
+    "transaction_certificate_issued": "交易凭证已出具",
+    "transaction_certificate_revoked": "交易凭证已撤销",
 }
 
 

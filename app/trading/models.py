@@ -110,7 +110,17 @@ class PublicityObjection(UUIDPrimaryKey, Timestamps, Base):
     """异议: any signed-in user objects during the period; the seller or an administrator decides."""
 
     __tablename__ = "publicity_objections"
-    __table_args__ = (Index("ix_publicity_objections_publicity_id_created_at", "publicity_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_publicity_objections_publicity_id_created_at", "publicity_id", "created_at"),
+        # One pending objection per person and publicity: a second one adds nothing but delay.
+        Index(
+            "uq_publicity_objections_pending_objector",
+            "publicity_id",
+            "objector_user_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     publicity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pricing_publicities.id", ondelete="CASCADE"))
     objector_user_id: Mapped[uuid.UUID | None] = _user()
@@ -164,6 +174,8 @@ class ListingAnnouncement(UUIDPrimaryKey, Timestamps, Base):
     # Content (frozen while running).
     title: Mapped[str] = mapped_column(String(200))
     floor_price: Mapped[Decimal] = mapped_column(MONEY)
+    # 转让 / 许可 … (listings' TransferMode): what the buyer gets, and the agreed deal's transfer mode.
+    transfer_mode: Mapped[str] = mapped_column(String(32))
     conditions: Mapped[str] = mapped_column(Text, server_default="")
     buyer_qualifications: Mapped[str] = mapped_column(Text, server_default="")
     deposit_amount: Mapped[Decimal] = mapped_column(MONEY, server_default=text("0"))
@@ -259,6 +271,8 @@ class Auction(UUIDPrimaryKey, Timestamps, Base):
     )
     seller_organization_id: Mapped[uuid.UUID] = _organization()
     title: Mapped[str] = mapped_column(String(200))
+    # What is sold (listings' TransferMode), carried to the deal when it is sold.
+    transfer_mode: Mapped[str] = mapped_column(String(32))
     opening_price: Mapped[Decimal] = mapped_column(MONEY)
     increment: Mapped[Decimal] = mapped_column(MONEY)
     # Secret: never shown to bidders or the public, only to the seller side and administrators.
@@ -339,6 +353,16 @@ class Bid(Base):
 
 
 # --- 交易凭证 -------------------------------------------------------------------------------------
+
+
+class TransactionCertificateCounter(Base):
+    """The last serial number of a year's transaction certificates (JY-<year>-<serial>), taken
+    under this row's lock so numbers are gapless and never issued twice."""
+
+    __tablename__ = "transaction_certificate_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_serial: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class TransactionCertificate(UUIDPrimaryKey, Timestamps, Base):
