@@ -46,6 +46,31 @@ async def notify(
     listing_kind = "achievement" if interest.achievement_id is not None else "demand"
     listing_id = interest.achievement_id or interest.demand_id
     assert listing_id is not None
+    return await send(
+        session,
+        kind=kind,
+        listing_kind=listing_kind,
+        listing_id=listing_id,
+        recipients=recipients,
+        title=title,
+        explanation=explanation,
+        details={"interest_id": str(interest.id), **details},
+    )
+
+
+async def send(
+    session: AsyncSession,
+    *,
+    kind: NotificationKind,
+    listing_kind: str,
+    listing_id: uuid.UUID,
+    recipients: Sequence[uuid.UUID],
+    title: str,
+    explanation: list[str],
+    details: dict[str, Any],
+) -> list[Notification]:
+    """A step concerning a listing (an interest's, a trading route's): one notification per
+    recipient, and a webhook delivery per distinct address of the recipients' subscriptions."""
     notifications = {
         user_id: Notification(
             id=uuid.uuid4(),
@@ -56,7 +81,7 @@ async def notify(
             listing_id=listing_id,
             title=title[:200],
             explanation=[line[:200] for line in explanation],
-            details={"interest_id": str(interest.id), **details},
+            details=details,
         )
         for user_id in dict.fromkeys(recipients)
     }
