@@ -1,6 +1,23 @@
 """Vocabularies shared by several domains (DOMAIN.md), with the Chinese labels users see."""
 
+import sys
 from enum import StrEnum
+
+
+class Labelled(StrEnum):
+    """An enumeration whose members carry the Chinese label users see. The defining module keeps
+    the labels in `LABELS`, keyed by class name too: TransferMode.transfer and
+    CooperationMode.transfer are equal strings with different labels."""
+
+    @property
+    def label(self) -> str:
+        labels: dict[tuple[str, str], str] = sys.modules[type(self).__module__].LABELS
+        return labels[(type(self).__name__, self.value)]
+
+    @classmethod
+    def describe(cls, title: str) -> str:
+        """An OpenAPI description listing every value with its Chinese label."""
+        return f"{title}：" + "、".join(f"{m.value}={m.label}" for m in cls)
 
 
 class TechnologyField(StrEnum):

@@ -1,20 +1,9 @@
 """The deals' enumerations (DOMAIN.md: Deals and how a trade is made), each with its Chinese label."""
 
-from enum import StrEnum
+from app.core.vocabulary import Labelled
 
 
-class _Labelled(StrEnum):
-    @property
-    def label(self) -> str:
-        return _LABELS[(type(self).__name__, self.value)]
-
-    @classmethod
-    def describe(cls, title: str) -> str:
-        """An OpenAPI description listing every value with its Chinese label."""
-        return f"{title}：" + "、".join(f"{m.value}={m.label}" for m in cls)
-
-
-class DealStage(_Labelled):
+class DealStage(Labelled):
     lead = "lead"
     mandated = "mandated"
     diligence = "diligence"
@@ -31,14 +20,14 @@ class DealStage(_Labelled):
 CLOSED_STAGES = frozenset({DealStage.registered, DealStage.lost})
 
 
-class InterestStatus(_Labelled):
+class InterestStatus(Labelled):
     open = "open"
     accepted = "accepted"
     declined = "declined"
     withdrawn = "withdrawn"
 
 
-class DeclineReason(_Labelled):
+class DeclineReason(Labelled):
     too_early = "too_early"
     benefit_unclear = "benefit_unclear"
     no_route_to_market = "no_route_to_market"
@@ -49,7 +38,7 @@ class DeclineReason(_Labelled):
     other = "other"
 
 
-_LABELS: dict[tuple[str, str], str] = {
+LABELS: dict[tuple[str, str], str] = {
     ("DealStage", "lead"): "意向",
     ("DealStage", "mandated"): "已委托",
     ("DealStage", "diligence"): "尽职调查",

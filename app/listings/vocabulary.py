@@ -1,28 +1,16 @@
 """The listings' enumerations (DOMAIN.md, issue 3), each with the Chinese label users see."""
 
-from enum import StrEnum
+from app.core.vocabulary import Labelled
 
 
-class _Labelled(StrEnum):
-    @property
-    def label(self) -> str:
-        # Keyed by class too: TransferMode.transfer and CooperationMode.transfer are equal strings.
-        return _LABELS[(type(self).__name__, self.value)]
-
-    @classmethod
-    def describe(cls, title: str) -> str:
-        """An OpenAPI description listing every value with its Chinese label."""
-        return f"{title}：" + "、".join(f"{m.value}={m.label}" for m in cls)
-
-
-class ListingKind(_Labelled):
+class ListingKind(Labelled):
     achievement = "achievement"
     demand = "demand"
     expert = "expert"
     agency = "agency"
 
 
-class ListingStatus(_Labelled):
+class ListingStatus(Labelled):
     draft = "draft"
     published = "published"
     closed = "closed"
@@ -30,7 +18,7 @@ class ListingStatus(_Labelled):
     expired = "expired"
 
 
-class IPKind(_Labelled):
+class IPKind(Labelled):
     """The kind of an intellectual-property right an achievement holds (one `IPRight` each).
 
     The contract registration form asks a coarser question, `IPCategory` (app/contracts/vocabulary.py,
@@ -46,13 +34,13 @@ class IPKind(_Labelled):
     plant_variety = "plant_variety"
 
 
-class IPStatus(_Labelled):
+class IPStatus(Labelled):
     applied = "applied"
     granted = "granted"
     lapsed = "lapsed"
 
 
-class TransferMode(_Labelled):
+class TransferMode(Labelled):
     transfer = "transfer"
     license_exclusive = "license_exclusive"
     license_sole = "license_sole"
@@ -63,7 +51,7 @@ class TransferMode(_Labelled):
     other = "other"
 
 
-class CooperationMode(_Labelled):
+class CooperationMode(Labelled):
     commissioned_development = "commissioned_development"
     joint_development = "joint_development"
     transfer = "transfer"
@@ -73,13 +61,13 @@ class CooperationMode(_Labelled):
     open_challenge = "open_challenge"
 
 
-class ExpertService(_Labelled):
+class ExpertService(Labelled):
     evaluation = "evaluation"
     consulting = "consulting"
     tackling = "tackling"
 
 
-class AgencyService(_Labelled):
+class AgencyService(Labelled):
     technology_transfer = "technology_transfer"
     intellectual_property = "intellectual_property"
     asset_valuation = "asset_valuation"
@@ -90,7 +78,7 @@ class AgencyService(_Labelled):
     proof_of_concept = "proof_of_concept"
 
 
-_LABELS: dict[tuple[str, str], str] = {
+LABELS: dict[tuple[str, str], str] = {
     ("ListingKind", "achievement"): "科技成果",
     ("ListingKind", "demand"): "技术需求",
     ("ListingKind", "expert"): "专家",

@@ -1,21 +1,10 @@
 """The trading routes' enumerations (DOMAIN.md: pricing routes, transaction certificate), each with
 its Chinese label."""
 
-from enum import StrEnum
+from app.core.vocabulary import Labelled
 
 
-class _Labelled(StrEnum):
-    @property
-    def label(self) -> str:
-        return _LABELS[(type(self).__name__, self.value)]
-
-    @classmethod
-    def describe(cls, title: str) -> str:
-        """An OpenAPI description listing every value with its Chinese label."""
-        return f"{title}：" + "、".join(f"{m.value}={m.label}" for m in cls)
-
-
-class PricingRoute(_Labelled):
+class PricingRoute(Labelled):
     """How a deal's price is set; a university or research institute seller must use one (art. 18)."""
 
     agreed_publicity = "agreed_publicity"
@@ -23,7 +12,7 @@ class PricingRoute(_Labelled):
     auction = "auction"
 
 
-class PublicityStatus(_Labelled):
+class PublicityStatus(Labelled):
     running = "running"
     # An objection is pending: the period's clock stands still (docs/trading.md).
     suspended = "suspended"
@@ -34,13 +23,13 @@ class PublicityStatus(_Labelled):
     withdrawn = "withdrawn"
 
 
-class ObjectionStatus(_Labelled):
+class ObjectionStatus(Labelled):
     pending = "pending"
     upheld = "upheld"
     dismissed = "dismissed"
 
 
-class AnnouncementStatus(_Labelled):
+class AnnouncementStatus(Labelled):
     running = "running"
     # The period ended with no qualified buyer and no extension left.
     closed_no_buyer = "closed_no_buyer"
@@ -51,14 +40,14 @@ class AnnouncementStatus(_Labelled):
     withdrawn = "withdrawn"
 
 
-class IntentionStatus(_Labelled):
+class IntentionStatus(Labelled):
     filed = "filed"
     qualified = "qualified"
     rejected = "rejected"
     withdrawn = "withdrawn"
 
 
-class AuctionStatus(_Labelled):
+class AuctionStatus(Labelled):
     scheduled = "scheduled"
     running = "running"
     sold = "sold"
@@ -67,7 +56,7 @@ class AuctionStatus(_Labelled):
     cancelled = "cancelled"
 
 
-class DepositStatus(_Labelled):
+class DepositStatus(Labelled):
     # Required and not yet received: the bidder may not bid.
     awaiting = "awaiting"
     # An administrator confirmed receipt.
@@ -80,14 +69,14 @@ class DepositStatus(_Labelled):
     forfeited = "forfeited"
 
 
-class CertificateStatus(_Labelled):
+class CertificateStatus(Labelled):
     valid = "valid"
     revoked = "revoked"
 
 
 AUCTION_CLOSED = frozenset({AuctionStatus.sold, AuctionStatus.no_sale, AuctionStatus.cancelled})
 
-_LABELS: dict[tuple[str, str], str] = {
+LABELS: dict[tuple[str, str], str] = {
     ("PricingRoute", "agreed_publicity"): "协议定价（公示）",
     ("PricingRoute", "listing"): "挂牌交易",
     ("PricingRoute", "auction"): "拍卖（网络竞价）",
