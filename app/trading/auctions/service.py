@@ -249,7 +249,7 @@ async def create(session: AsyncSession, *, user: User, settings: Settings, data:
 # --- Bidders and deposits --------------------------------------------------------------------------
 
 
-def _listing(auction: Auction) -> dict[str, Any]:
+def listing_of(auction: Auction) -> dict[str, Any]:
     """What a notification points at: the achievement sold, or the auction itself."""
     if auction.achievement_id is not None:
         return {"listing_kind": "achievement", "listing_id": auction.achievement_id}
@@ -301,7 +301,7 @@ async def qualify(
     await send(
         session,
         kind=NotificationKind.auction_qualified,
-        **_listing(auction),
+        **listing_of(auction),
         recipients=await members.active_members(session, organization_id),
         title=f"竞买资格确认：{auction.title}",
         explanation=[
@@ -411,7 +411,7 @@ async def tell_closed(
     await send(
         session,
         kind=NotificationKind.auction_closed,
-        **_listing(auction),
+        **listing_of(auction),
         recipients=recipients,
         title=f"竞价结束：{auction.title}（{auction.status.label}）",
         explanation=explanation,
