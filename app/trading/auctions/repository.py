@@ -3,7 +3,7 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Organization
@@ -32,9 +32,18 @@ async def live_for_deal(session: AsyncSession, deal_id: uuid.UUID) -> Auction | 
 
 
 async def page_listed(
-    session: AsyncSession, page: PageParams, status: AuctionStatus | None
+    session: AsyncSession, page: PageParams, status: AuctionStatus | None, now: datetime
 ) -> tuple[list[Auction], int]:
-    statement = select(Auction).where(Auction.status.in_([status] if status else LISTED))
+    """Auctions by the status they show (`service.effective_status`): a scheduled auction whose
+    start has passed is running, whether or not a bid recorded it yet."""
+    started = and_(Auction.status == AuctionStatus.scheduled, Auction.starts_at <= now)
+    if status is AuctionStatus.running:
+        where = or_(Auction.status == AuctionStatus.running, started)
+    elif status is AuctionStatus.scheduled:
+        where = and_(Auction.status == AuctionStatus.scheduled, Auction.starts_at > now)
+    else:
+        where = Auction.status.in_([status] if status else LISTED)
+    statement = select(Auction).where(where)
     rows, total = await fetch_page(session, statement, page, Auction.ends_at.desc(), Auction.id)
     return list(rows.scalars()), total
 

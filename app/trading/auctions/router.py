@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.accounts.auth import CurrentUser, OptionalUser
 from app.contracts.http import ExactJSONRoute
+from app.core import clock
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.pagination import Page, PageDep
@@ -86,7 +87,7 @@ async def list_(
     page: PageDep,
     status_: Annotated[AuctionStatus | None, Query(alias="status", description=STATUS)] = None,
 ) -> Any:
-    auctions, total = await repository.page_listed(session, page, status_)
+    auctions, total = await repository.page_listed(session, page, status_, clock.now())
     return Page.of([await service.present(session, user, a) for a in auctions], total, page)
 
 

@@ -15,7 +15,7 @@ from app.audit.service import Actor, SystemActor, record
 from app.core import clock
 from app.core.config import Settings
 from app.core.db import add_unique
-from app.core.errors import Conflict, FieldError, NotPermitted, ValidationFailed
+from app.core.errors import Conflict, FieldError, NotFound, NotPermitted, ValidationFailed
 from app.deals import repository as deals
 from app.deals.models import Deal
 from app.deals.service import NOT_FOUND as DEAL_NOT_FOUND
@@ -327,7 +327,7 @@ async def confirm_deposit(
     auction = await _locked(session, auction_id)
     bidder = await repository.bidder(session, auction.id, bidder_id)
     if bidder is None:
-        raise AUCTION_NOT_FOUND
+        raise NotFound(code="bidder_not_found", message_en="No such bidder.", message_zh="竞买人不存在。")
     if auction.status in AUCTION_CLOSED:
         raise _closed(auction)
     if auction.deposit_amount == 0 or bidder.deposit_status is not DepositStatus.awaiting:
@@ -337,18 +337,25 @@ async def confirm_deposit(
             message_zh="该竞买人无待确认的保证金。",
             extra={"current_status": bidder.deposit_status.value},
         )
+    await record_deposit(session, actor=user, auction=auction, bidder=bidder)
+    return bidder
+
+
+async def record_deposit(
+    session: AsyncSession, *, actor: Actor | SystemActor, auction: Auction, bidder: AuctionBidder
+) -> None:
+    """A bidder's deposit received, audited (the caller holds the auction's lock)."""
     bidder.deposit_status = DepositStatus.received
-    bidder.deposit_confirmed_by_id, bidder.deposit_confirmed_at = user.id, clock.now()
+    bidder.deposit_confirmed_by_id, bidder.deposit_confirmed_at = actor.id, clock.now()
     await record(
         session,
-        actor=user,
+        actor=actor,
         object_type="auction",
         object_id=auction.id,
         action="deposit_received",
         changes={"bidder_code": bidder.code, "amount": auction.deposit_amount},
     )
     await session.flush()
-    return bidder
 
 
 # --- Cancelling ------------------------------------------------------------------------------------

@@ -102,7 +102,11 @@ async def test_what_each_caller_sees_of_a_running_auction(
 ) -> None:
     a = await auction_world(client, db)
     auction, start = await open_with_bidders(client, a, reserve_price="700000.00")
+    scheduled = (await client.get("/api/v1/auctions", params={"status": "scheduled"})).json()
+    assert [item["status"] for item in scheduled["items"]] == ["scheduled"]
     with time_machine.travel(start + timedelta(seconds=5), tick=False):
+        started = (await client.get("/api/v1/auctions", params={"status": "running"})).json()
+        assert [item["status"] for item in started["items"]] == ["running"]  # started, not bid on yet
         assert (await bid(client, a.alpha, auction["id"], "500000.00")).status_code == 201
         listed = (await client.get("/api/v1/auctions", params={"status": "running"})).json()
         public = (await client.get(f"/api/v1/auctions/{auction['id']}")).json()
