@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Organization
 from app.core.pagination import PageParams, fetch_page
 from app.deals.models import Deal
-from app.trading.models import Auction, AuctionBidder, Bid
-from app.trading.vocabulary import AuctionStatus, DepositStatus
+from app.trading.models import Auction, AuctionBidder, Bid, ListingAnnouncement, PricingPublicity
+from app.trading.vocabulary import AnnouncementStatus, AuctionStatus, DepositStatus, PublicityStatus
 
 OPEN = (AuctionStatus.scheduled, AuctionStatus.running)
 # What the public list shows: not the cancelled ones.
@@ -29,6 +29,23 @@ async def get(session: AsyncSession, auction_id: uuid.UUID, *, lock: bool = Fals
 async def live_for_deal(session: AsyncSession, deal_id: uuid.UUID) -> Auction | None:
     statement = select(Auction).where(Auction.deal_id == deal_id, Auction.status.in_(OPEN))
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def other_route_in_progress(session: AsyncSession, deal_id: uuid.UUID) -> str | None:
+    """The other pricing route under way for the deal, if any: a running listing or a publicity
+    running or suspended."""
+    listing = select(ListingAnnouncement.id).where(
+        ListingAnnouncement.deal_id == deal_id, ListingAnnouncement.status == AnnouncementStatus.running
+    )
+    if (await session.execute(listing.limit(1))).first():
+        return "listing"
+    publicity = select(PricingPublicity.id).where(
+        PricingPublicity.deal_id == deal_id,
+        PricingPublicity.status.in_([PublicityStatus.running, PublicityStatus.suspended]),
+    )
+    if (await session.execute(publicity.limit(1))).first():
+        return "agreed_publicity"
+    return None
 
 
 async def page_listed(

@@ -183,7 +183,8 @@ def _check_terms(data: AuctionCreate, settings: Settings, now: datetime) -> None
 async def create(session: AsyncSession, *, user: User, settings: Settings, data: AuctionCreate) -> Auction:
     """An auction for a deal at `negotiating`, by its seller side (members, broker, administrators):
     the deal takes the auction route. 409 `auction_live` while the deal has a scheduled or running
-    auction, 409 `buyer_known` when the deal already names its buyer (the auction finds it)."""
+    auction, 409 `pricing_route_in_progress` while a listing or a publicity of it runs, 409
+    `buyer_known` when the deal already names its buyer (the auction finds it)."""
     deal = await deals.get_visible(session, user, data.deal_id, lock=True)
     if deal is None:
         raise DEAL_NOT_FOUND
@@ -214,6 +215,14 @@ async def create(session: AsyncSession, *, user: User, settings: Settings, data:
             message_en="The deal already has a scheduled or running auction.",
             message_zh="该交易项目已有待开始或进行中的竞价。",
             extra={"current_status": live.status.value, "duplicate_of": {"id": str(live.id)}},
+        )
+    route = await repository.other_route_in_progress(session, deal.id)
+    if route is not None:
+        raise Conflict(
+            code="pricing_route_in_progress",
+            message_en="Another pricing route of this deal is under way.",
+            message_zh="该交易项目已有进行中的其他定价方式（挂牌或协议定价公示）。",
+            extra={"current_status": deal.stage.value, "field": route},
         )
     _check_terms(data, settings, clock.now())
     auction = await open_auction(

@@ -2,6 +2,7 @@
 sees: the rules a careless or dishonest user could break, played through the API."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import httpx
 import time_machine
@@ -10,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.deals.models import Deal
+from app.deals.vocabulary import DealStage
 from app.matching.models import Notification, NotificationKind
-from app.trading.models import AuctionBidder
-from app.trading.vocabulary import DepositStatus, PricingRoute
+from app.trading.models import AuctionBidder, PricingPublicity
+from app.trading.vocabulary import DepositStatus, PricingRoute, PublicityStatus
 from tests.trading.auctions.helpers import auction_world, bid, open_with_bidders, terms
 
 
@@ -47,7 +49,7 @@ async def test_an_auction_is_opened_on_its_terms_by_the_seller_side_only(
     assert deal.pricing_route is PricingRoute.auction
 
 
-async def test_an_auction_needs_a_deal_in_negotiation_whose_buyer_is_not_known(
+async def test_an_auction_needs_a_deal_in_negotiation_with_no_buyer_nor_other_route_under_way(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     a = await auction_world(client, db)
@@ -56,7 +58,23 @@ async def test_an_auction_needs_a_deal_in_negotiation_whose_buyer_is_not_known(
     await db.commit()
     known = await client.post("/api/v1/auctions", json=terms(a.deal), headers=a.w.broker.headers)
     assert known.status_code == 409 and known.json()["code"] == "buyer_known"
-    deal.buyer_organization_id, deal.stage = None, "diligence"
+    deal.buyer_organization_id = None
+    publicity = PricingPublicity(
+        deal_id=deal.id,
+        seller_organization_id=a.w.seller_org.id,
+        achievement_name=a.w.achievement.title,
+        proposed_price=Decimal("800000.00"),
+        period_days=15,
+        starts_at=clock.now(),
+        ends_at=clock.now() + timedelta(days=15),
+    )
+    db.add(publicity)
+    await db.commit()
+    publicised = await client.post("/api/v1/auctions", json=terms(a.deal), headers=a.w.broker.headers)
+    assert publicised.status_code == 409 and publicised.json()["code"] == "pricing_route_in_progress"
+    assert publicised.json()["field"] == "agreed_publicity"
+    publicity.status = PublicityStatus.withdrawn
+    deal.stage = DealStage.diligence
     await db.commit()
     early = await client.post("/api/v1/auctions", json=terms(a.deal), headers=a.w.broker.headers)
     assert early.status_code == 409 and early.json()["code"] == "deal_not_negotiating"
