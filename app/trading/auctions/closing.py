@@ -29,7 +29,7 @@ from app.interests.notify import send
 from app.matching.models import NotificationKind
 from app.trading.auctions import repository
 from app.trading.auctions.events import EventType, publish
-from app.trading.auctions.service import listing_of, tell_closed
+from app.trading.auctions.notices import listing_of, tell_closed
 from app.trading.models import Auction
 from app.trading.vocabulary import AuctionStatus, DepositStatus, PricingRoute
 
