@@ -184,9 +184,14 @@ async def close_due(database: Database, settings: Settings) -> int:
         due = await repository.due_ids(session, clock.now())
     closed = 0
     for auction_id in due:
-        async with database.sessionmaker() as session:
-            closed += await close(session, auction_id, settings)
-            await session.commit()
+        try:
+            async with database.sessionmaker() as session:
+                closed += await close(session, auction_id, settings)
+                await session.commit()
+        except Exception as exc:  # one auction that fails to close holds back none of the others
+            log.exception(
+                "closing an auction failed", extra={"auction_id": str(auction_id), "error": repr(exc)}
+            )
     return closed
 
 
@@ -195,34 +200,48 @@ async def forfeit_due(database: Database) -> int:
         due = await repository.forfeitable_ids(session, today_in_china())
     forfeited = 0
     for auction_id in due:
-        async with database.sessionmaker() as session:
-            forfeited += await forfeit(session, auction_id)
-            await session.commit()
+        try:
+            async with database.sessionmaker() as session:
+                forfeited += await forfeit(session, auction_id)
+                await session.commit()
+        except Exception as exc:  # as for closes: one failure holds back none of the others
+            log.exception(
+                "forfeiting a deposit failed", extra={"auction_id": str(auction_id), "error": repr(exc)}
+            )
     return forfeited
 
 
-async def seconds_to_next_end(database: Database, longest: float) -> float:
-    """How long the clock may sleep: until the next open auction's end, at most `longest` (a new
-    auction may end sooner; a bid only ever moves an end later). An auction already due (its close
-    failed) is tried again after a short pause rather than in a busy loop."""
+async def tick(database: Database, settings: Settings) -> float:
+    """One round of the clock; how long to sleep after it. Idle, it is one indexed query: the next
+    open auction's end. The sleep lasts until that end, at most `auction_clock_max_sleep_seconds`
+    (an auction opened meanwhile may end sooner; a bid only ever moves an end later, so bids need
+    not wake the clock)."""
     async with database.sessionmaker() as session:
         end = await repository.next_end(session)
+    longest = settings.auction_clock_max_sleep_seconds
     if end is None:
         return longest
-    return min(longest, max((end - clock.now()).total_seconds(), 0.2))
+    wait = (end - clock.now()).total_seconds()
+    if wait > 0:
+        return min(wait, longest)
+    closed = await close_due(database, settings)
+    if closed:
+        log.info("auctions closed", extra={"closed": closed})
+        return 0
+    return RETRY_SECONDS  # due but not closed (a failure): tried again, not in a busy loop
+
+
+# How soon a close that failed is tried again.
+RETRY_SECONDS = 1.0
 
 
 async def run_clock(database: Database, settings: Settings) -> None:
-    longest = settings.auction_clock_max_sleep_seconds
     while True:
         try:
-            closed = await close_due(database, settings)
-            if closed:
-                log.info("auctions closed", extra={"closed": closed})
-            pause = await seconds_to_next_end(database, longest)
+            pause = await tick(database, settings)
         except Exception as exc:  # the database is away: the next round tries again
             log.warning("closing auctions failed", extra={"error": repr(exc)})
-            pause = longest
+            pause = settings.auction_clock_max_sleep_seconds
         await asyncio.sleep(pause)
 
 

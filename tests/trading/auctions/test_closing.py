@@ -2,6 +2,7 @@
 winning price and settles the deposits, a reserve not met is no sale, the close re-reads a moved
 end, a restarted process closes what is overdue, and an unsigned winner forfeits its deposit."""
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import SystemActor
 from app.contracts.service import deadline
+from app.core import clock
 from app.core.config import Settings
 from app.core.types import CHINA
 from app.deals import service as deals
@@ -23,7 +25,7 @@ from app.matching.models import Notification, NotificationKind
 from app.trading.auctions import closing
 from app.trading.models import Auction, AuctionBidder
 from app.trading.vocabulary import DepositStatus, PricingRoute
-from tests.trading.auctions.helpers import AuctionWorld, auction_world, bid, open_with_bidders
+from tests.trading.auctions.helpers import AuctionWorld, auction_world, bid, open_with_bidders, terms
 
 
 async def _bid_alpha_then_beta(
@@ -187,3 +189,35 @@ async def test_a_winner_who_signed_keeps_the_deposit_applied(
         assert await closing.forfeit_due(app.state.database) == 0
     _, deposits, _ = await _state(db, auction["id"])
     assert deposits[str(a.beta.organization_id)] is DepositStatus.applied
+
+
+async def test_the_clock_sleeps_until_the_next_end_and_closes_it_then(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    assert await closing.tick(app.state.database, settings) == settings.auction_clock_max_sleep_seconds
+    a = await auction_world(client, db)
+    auction, end = await _bid_alpha_then_beta(client, a)
+    with time_machine.travel(end - timedelta(seconds=2), tick=False):
+        assert await closing.tick(app.state.database, settings) == 2.0
+    with time_machine.travel(end + timedelta(milliseconds=1), tick=False):
+        await closing.tick(app.state.database, settings)
+    stored, _, _ = await _state(db, auction["id"])
+    assert stored.status == "sold"
+
+
+async def test_the_running_worker_closes_an_auction_on_time_with_no_request(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    a = await auction_world(client, db)
+    starts_at = clock.now() + timedelta(seconds=1)
+    body = terms(a.deal, starts_at=starts_at, ends_at=(starts_at + timedelta(seconds=2)).isoformat())
+    opened = await client.post("/api/v1/auctions", json=body, headers=a.w.broker.headers)
+    assert opened.status_code == 201, opened.text
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        stored, _, _ = await _state(db, opened.json()["id"])
+        if stored.closed_at is not None:
+            break
+    assert stored.status == "no_sale" and stored.closed_at is not None
+    late = (stored.closed_at - stored.ends_at).total_seconds()
+    assert 0 <= late < settings.auction_clock_max_sleep_seconds + 1
