@@ -34,6 +34,7 @@ from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
 from app.trading.auctions.live import AuctionEvents
 from app.trading.auctions.live_router import router as auction_events_router
+from app.trading.auctions.router import router as auctions_router
 from search.engine import SearchUnavailable
 from search.keys import Engines
 from search.relay import plain_dsn
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *confidential_routers,
         rewards_router,
         market_router,
+        auctions_router,
         auction_events_router,
     ):
         # Included directly, not through an /api/v1 router: every level of nesting is matched

@@ -198,6 +198,9 @@ class Problem(BaseModel):
     declared_type: str | None = Field(
         default=None, description="415 `unsupported_document_type`: the type the upload declared"
     )
+    min_next_bid: str | None = Field(
+        default=None, description="422 `bid_too_low` / `bid_off_increment`: the lowest valid bid now (元)"
+    )
 
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
