@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -35,6 +35,7 @@ from search.relay import plain_dsn
 from tests.conftest import served
 from tests.deals.factory import published_achievement
 from tests.fixtures.accounts import create_organization
+from tests.trading.auctions.helpers import auction_world, open_with_bidders
 
 HEARTBEAT_SECONDS = 1
 OPENING, INCREMENT = Decimal("100000.00"), Decimal("1000.00")
@@ -231,6 +232,45 @@ async def test_a_bid_reaches_the_stream_without_polling(app: FastAPI, db: AsyncS
         assert events[1]["data"]["ends_at"] == events[2]["data"]["ends_at"]  # type: ignore[index]
         # Nothing happens: a heartbeat comment keeps the connection open.
         assert await stream.next(HEARTBEAT_SECONDS * 3) == {"comment": "heartbeat"}
+
+
+async def test_bids_through_the_api_reach_every_subscriber(
+    client: httpx.AsyncClient, db: AsyncSession, server: str
+) -> None:
+    a = await auction_world(client, db)
+    auction, starts_at = await open_with_bidders(client, a, start_in=timedelta(seconds=1))
+    await asyncio.sleep((starts_at - now()).total_seconds() + 0.1)
+    url = f"/api/v1/auctions/{auction['id']}/bids"
+    async with (
+        httpx.AsyncClient(base_url=server) as http,
+        open_stream(http, auction["id"]) as first,
+        open_stream(http, auction["id"]) as second,
+    ):
+        for stream in (first, second):
+            assert (await stream.next())["event"] == "snapshot"
+        opening = await http.post(url, json={"amount": "500000.00"}, headers=a.alpha.headers)
+        assert opening.status_code == 201, opening.text
+        too_low = await http.post(url, json={"amount": "500000.00"}, headers=a.beta.headers)
+        assert too_low.status_code == 422 and too_low.json()["min_next_bid"] == "510000.00"
+        raised = await http.post(url, json={"amount": too_low.json()["min_next_bid"]}, headers=a.beta.headers)
+        assert raised.status_code == 201, raised.text
+        for stream in (first, second):
+            events = await stream.until(lambda e: e["event"] == "best_bid" and sequence_of(e) == 2)
+            # The same bids as the API answered (its times in Asia/Shanghai, the events' in UTC).
+            assert [_instants(e["data"]) for e in events] == [
+                _instants(opening.json()),
+                _instants(raised.json()),
+            ]
+
+
+def _instants(bid: dict[str, object]) -> tuple[object, ...]:
+    return (
+        bid["sequence"],
+        bid["amount"],
+        bid["bidder_code"],
+        datetime.fromisoformat(str(bid["placed_at"])),
+        datetime.fromisoformat(str(bid["ends_at"])),
+    )
 
 
 async def test_last_event_id_replays_every_missed_bid_once_while_bids_keep_coming(

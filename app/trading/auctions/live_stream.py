@@ -17,17 +17,13 @@ from starlette.types import Receive, Scope, Send
 
 from app.core.clock import now
 from app.core.db import Database
-from app.core.errors import NotFound
 from app.trading.auctions import live_repository
+from app.trading.auctions.bidding import AUCTION_NOT_FOUND
 from app.trading.auctions.events import EventType
 from app.trading.auctions.live import AuctionEvents, Signal, Subscription, frame
 from app.trading.vocabulary import AUCTION_CLOSED, AuctionStatus
 
 HEARTBEAT = b": heartbeat\n\n"
-
-AUCTION_NOT_FOUND = NotFound(
-    code="auction_not_found", message_en="No such auction.", message_zh="竞价项目不存在。"
-)
 
 
 class EventStream(StreamingResponse):
