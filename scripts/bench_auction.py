@@ -203,6 +203,7 @@ class Bidding:
     statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     # (auction, sequence) → (amount, bidder code, placed_at)
     accepted: dict[tuple[str, int], tuple[str, str, str]] = field(default_factory=dict)
+    retries: int = 0
 
 
 async def bidder(
@@ -219,7 +220,7 @@ async def bidder(
         from_events = watch.best.get(auction_id)
         amount = max(known, from_events + INCREMENT) if from_events is not None else known
         started = time.perf_counter()
-        response = await http.post(url, json={"amount": str(amount)}, headers=headers)
+        response = await post_bid(http, url, amount, headers, bidding)
         bidding.latencies.append(time.perf_counter() - started)
         bidding.statuses[response.status_code] += 1
         body = response.json()
@@ -234,6 +235,20 @@ async def bidder(
             known = Decimal(body["min_next_bid"])
         else:
             raise RuntimeError(f"bid answered {response.status_code}: {response.text[:300]}")
+
+
+async def post_bid(
+    http: httpx.AsyncClient, url: str, amount: Decimal, headers: dict[str, str], bidding: Bidding
+) -> httpx.Response:
+    """A connection the server closed under the client (keep-alive expiry) is retried with the same
+    Idempotency-Key: the retry answers the first bid if it was placed, never bids twice."""
+    keyed = {**headers, "Idempotency-Key": uuid.uuid4().hex}
+    for _ in range(2):
+        try:
+            return await http.post(url, json={"amount": str(amount)}, headers=keyed)
+        except httpx.TransportError:
+            bidding.retries += 1
+    return await http.post(url, json={"amount": str(amount)}, headers=keyed)
 
 
 async def notify_round_trip(raw: str, samples: int) -> list[float]:
@@ -443,7 +458,9 @@ def report(
             + ", ".join(f"p{q} {percentile(delay, q):.1f}" for q in (50, 95, 99))
             + f", max {max(delay) * 1000:.1f}"
         )
-    print(f"stream reconnects: {watch.reconnects}")
+    print(
+        f"stream reconnects: {watch.reconnects}; bids retried after a dropped connection: {bidding.retries}"
+    )
     print(
         "ceilings: NOTIFY→LISTEN round trip ms "
         + ", ".join(f"p{q} {percentile(outcome['round_trips'], q):.2f}" for q in (50, 95))  # type: ignore[arg-type]
