@@ -17,7 +17,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import OrganizationKind
@@ -26,7 +26,7 @@ from app.core.clock import now
 from app.core.config import Settings
 from app.deals import service as deals
 from app.deals.vocabulary import DealStage
-from app.trading.auctions.events import EventType, publish
+from app.trading.auctions.events import CHANNEL, EventType, publish
 from app.trading.auctions.live import APPLICATION_NAME, AuctionEvents, Signal
 from app.trading.auctions.service import open_auction
 from app.trading.models import Auction, AuctionBidder, Bid
@@ -391,6 +391,9 @@ async def test_a_subscriber_that_falls_behind_is_cut_off_without_slowing_the_oth
                 received.append(item.sequence or 0)
 
         reader = asyncio.create_task(read_fast())
+        async with app.state.database.sessionmaker() as session:  # ignored, and nothing breaks
+            await session.execute(select(func.pg_notify(CHANNEL, f'{{"auction_id": "{auction_id}"}}')))
+            await session.commit()
         for sequence in range(1, 41):
             async with app.state.database.sessionmaker() as session:
                 await publish(session, auction_id, EventType.best_bid, {"sequence": sequence})

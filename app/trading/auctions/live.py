@@ -18,6 +18,7 @@ from enum import Enum, auto
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter, Gauge
 
 from app.trading.auctions.events import CHANNEL, EventType
 
@@ -28,6 +29,13 @@ APPLICATION_NAME = "techex-auction-events"
 # A listener check that takes longer than this means the connection is gone (half-open TCP).
 CHECK_TIMEOUT_SECONDS = 5.0
 MAX_RECONNECT_DELAY_SECONDS = 10.0
+
+# On /metrics beside the HTTP figures (per process).
+SUBSCRIBERS = Gauge("techex_auction_event_subscribers", "Open live auction streams")
+DROPPED = Counter(
+    "techex_auction_event_subscribers_dropped_total", "Streams ended because the subscriber fell behind"
+)
+CONNECTS = Counter("techex_auction_event_listen_connects_total", "LISTEN connections established")
 
 
 def frame(event: str, data: dict[str, Any], *, event_id: int | None = None) -> bytes:
@@ -84,8 +92,6 @@ class AuctionEvents:
         self.check_seconds = check_seconds
         self._subscribers: dict[str, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
-        # The listening backend's pid while connected (operators, tests).
-        self.listener_pid: int | None = None
         self.connected = asyncio.Event()
 
     def start(self, dsn: str) -> None:
@@ -101,57 +107,63 @@ class AuctionEvents:
 
     def end_streams(self) -> None:
         """End every open stream (shutdown: the server waits for open responses before it stops)."""
-        for subscriptions in self._subscribers.values():
-            for subscription in subscriptions:
-                subscription.end(Signal.shutdown)
-        self._subscribers.clear()
+        for subscription in self._all():
+            self._discard(subscription)
+            subscription.end(Signal.shutdown)
 
     def subscribe(self, auction_id: uuid.UUID) -> Subscription:
         subscription = Subscription(auction_id, self.queue_size)
         self._subscribers.setdefault(str(auction_id), set()).add(subscription)
+        SUBSCRIBERS.inc()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._discard(str(subscription.auction_id), subscription)
+        self._discard(subscription)
 
     def subscriber_count(self) -> int:
         return sum(len(subscriptions) for subscriptions in self._subscribers.values())
-
-    def _discard(self, key: str, subscription: Subscription) -> None:
-        subscriptions = self._subscribers.get(key)
-        if subscriptions is not None:
-            subscriptions.discard(subscription)
-            if not subscriptions:
-                del self._subscribers[key]
 
     def dispatch(self, payload: str) -> None:
         """Hand one notification to the auction's subscribers, never waiting on any of them."""
         try:
             message = json.loads(payload)
-            key, kind, data = message["auction_id"], EventType(message["type"]), message["data"]
+            kind, data = EventType(message["type"]), message["data"]
+            subscriptions = self._subscribers.get(message["auction_id"])
+            sequence = None if kind is EventType.closed else int(data["sequence"])
         except (ValueError, KeyError, TypeError):
             log.warning("malformed auction event ignored", extra={"payload": payload[:200]})
             return
-        subscriptions = self._subscribers.get(key)
         if not subscriptions:
             return
-        sequence = data.get("sequence") if kind is not EventType.closed else None
         event = Event(kind, sequence, frame(kind.value, data, event_id=sequence))
         for subscription in list(subscriptions):
-            try:
-                subscription.queue.put_nowait(event)
-            except asyncio.QueueFull:
-                self._discard(key, subscription)
-                subscription.end(Signal.overflow)
+            self._offer(subscription, event)
 
     def _resync(self) -> None:
-        for key, subscriptions in list(self._subscribers.items()):
-            for subscription in list(subscriptions):
-                try:
-                    subscription.queue.put_nowait(Signal.resync)
-                except asyncio.QueueFull:
-                    self._discard(key, subscription)
-                    subscription.end(Signal.overflow)
+        for subscription in self._all():
+            self._offer(subscription, Signal.resync)
+
+    def _offer(self, subscription: Subscription, item: Event | Signal) -> None:
+        try:
+            subscription.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self._discard(subscription)
+            subscription.end(Signal.overflow)
+            DROPPED.inc()
+
+    def _all(self) -> list[Subscription]:
+        return [
+            subscription for subscriptions in self._subscribers.values() for subscription in subscriptions
+        ]
+
+    def _discard(self, subscription: Subscription) -> None:
+        key = str(subscription.auction_id)
+        subscriptions = self._subscribers.get(key)
+        if subscriptions is not None and subscription in subscriptions:
+            subscriptions.remove(subscription)
+            SUBSCRIBERS.dec()
+            if not subscriptions:
+                del self._subscribers[key]
 
     async def _listen(self, dsn: str) -> None:
         delay = 0.5
@@ -172,15 +184,14 @@ class AuctionEvents:
                 log.warning("auction events: LISTEN connection lost", extra={"error": repr(error)})
             finally:
                 self.connected.clear()
-                self.listener_pid = None
                 connection.terminate()
 
     async def _serve(self, connection: asyncpg.Connection) -> None:
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _connection: lost.set())
         await connection.add_listener(CHANNEL, lambda _c, _pid, _channel, payload: self.dispatch(payload))
-        self.listener_pid = connection.get_server_pid()
         self.connected.set()
+        CONNECTS.inc()
         # Whoever subscribed while nobody listened may have missed events.
         self._resync()
         await self._watch(connection, lost)
