@@ -7,7 +7,7 @@ import secrets
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -236,7 +236,9 @@ def serve() -> None:
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
     )
-    server.run()
+    # Uvicorn re-raises the Ctrl-C it handled once it has stopped; uvicorn.run swallows it too.
+    with suppress(KeyboardInterrupt):
+        server.run()
     if not server.started:
         raise _fail("the server did not start (see the log above)")
 
