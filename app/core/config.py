@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     auction_deposit_min_ratio: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
     auction_deposit_max_ratio: Decimal = Field(default=Decimal("0.20"), ge=0, le=1)
     auction_sign_working_days: int = Field(default=5, ge=1, le=60)
+    # The clock that closes auctions sleeps until the next end, at most this many seconds (an
+    # auction opened meanwhile may end sooner): how late a close may be, and the idle tick's period.
+    auction_clock_max_sleep_seconds: float = Field(default=5.0, ge=0.1, le=300)
     # Live events (SSE): a comment line this often keeps proxies from closing an idle stream; a
     # subscriber whose queue of unsent events fills up is disconnected (it reconnects with
     # Last-Event-ID) rather than slowing the others.

@@ -14,6 +14,7 @@ from app.deals.handoff import outcome
 from app.interests import service as interests
 from app.matching import subscriptions, webhooks
 from app.outbox import service as outbox
+from app.trading.auctions import closing as auctions
 from search import indexer
 from search.engine import Engine
 from search.keys import Engines
@@ -95,18 +96,21 @@ REMIND_EVERY_SECONDS = 600
 class Background:
     """What the API process runs beside requests: search keys and settings at start-up, the relays
     (with the indexing key), pruning what they have long finished, and reporting interests left
-    unanswered."""
+    unanswered, and the auctions' clock (closes on time, deposits forfeited)."""
 
     def __init__(self, database: Database, engines: Engines, settings: Settings) -> None:
         self.http = webhooks.client(settings)
         self.relays = build_relays(database, engines.indexing, settings, self.http)
         self.engines = engines
         self.database = database
+        self.settings = settings
         self.retention = timedelta(days=settings.outbox_retention_days)
         self.interest_answer_days = settings.interest_answer_days
         self._setup: asyncio.Task[None] | None = None
         self._prune: asyncio.Task[None] | None = None
         self._remind: asyncio.Task[None] | None = None
+        self._auction_clock: asyncio.Task[None] | None = None
+        self._forfeit: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._prune = asyncio.create_task(
@@ -116,20 +120,29 @@ class Background:
         self._remind = asyncio.create_task(
             remind_periodically(self.database, self.interest_answer_days), name="interest-reminders"
         )
+        self._auction_clock = asyncio.create_task(
+            auctions.run_clock(self.database, self.settings), name="auction-clock"
+        )
+        self._forfeit = asyncio.create_task(
+            auctions.forfeit_periodically(self.database), name="auction-forfeit"
+        )
         for relay in self.relays:
             relay.start()
 
     async def drain(self) -> None:
         """Process what is due, index first: its rows produce the notifications to deliver; the
-        reminders of unanswered interests before the relays, which deliver their webhooks."""
+        reminders of unanswered interests and the auctions' closes and forfeitures before the
+        relays, which deliver their webhooks."""
         await interests.remind_all_unanswered(self.database, days=self.interest_answer_days)
+        await auctions.close_due(self.database, self.settings)
+        await auctions.forfeit_due(self.database)
         for relay in self.relays:
             await relay.drain()
 
     async def stop(self) -> None:
         for relay in self.relays:
             await relay.stop()
-        for task in (self._setup, self._prune, self._remind):
+        for task in (self._setup, self._prune, self._remind, self._auction_clock, self._forfeit):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

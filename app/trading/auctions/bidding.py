@@ -22,7 +22,7 @@ from app.core.types import in_yuan
 from app.trading.auctions import repository
 from app.trading.auctions.events import EventType, publish
 from app.trading.models import Auction, AuctionBidder, Bid
-from app.trading.vocabulary import AuctionStatus, DepositStatus
+from app.trading.vocabulary import AUCTION_CLOSED, AuctionStatus, DepositStatus
 
 AUCTION_NOT_FOUND = NotFound(
     code="auction_not_found", message_en="No such auction.", message_zh="竞价不存在。"
@@ -114,23 +114,40 @@ def check_amount(auction: Auction, amount: Decimal) -> None:
         )
 
 
-async def qualified_bidder(session: AsyncSession, user: User, auction_id: uuid.UUID) -> AuctionBidder:
-    """The caller's organization as a bidder allowed to bid: 404 for an unknown auction, 403
+async def qualified_bidder(session: AsyncSession, user: User, auction: Auction) -> AuctionBidder:
+    """The caller's organization as a bidder allowed to bid: 409 for a closed auction, 403
     `seller_cannot_bid` for the seller's members, 403 `not_a_bidder` for an organization not
     qualified or whose required deposit is not received. Read before the lock: a qualification
     and a received deposit are never taken back while the auction runs (the close, which
     releases deposits, is refused under the lock by the running check)."""
-    auction = await repository.get(session, auction_id)
-    if auction is None:
-        raise AUCTION_NOT_FOUND
+    if auction.status in AUCTION_CLOSED:  # final: the deposits settled at the close say nothing now
+        raise not_running(auction)
     if user.organization_id is not None and user.organization_id == auction.seller_organization_id:
         raise SELLER_CANNOT_BID
-    bidder = await repository.bidder_of(session, auction_id, user.organization_id)
+    bidder = await repository.bidder_of(session, auction.id, user.organization_id)
     if bidder is None:
         raise NOT_A_BIDDER
     if auction.deposit_amount > 0 and bidder.deposit_status is not DepositStatus.received:
         raise NOT_A_BIDDER
     return bidder
+
+
+async def _first_of_key(
+    session: AsyncSession, auction: Auction, user: User, key: str | None, amount: Decimal
+) -> Placed | None:
+    """The bid this user already placed with this Idempotency-Key, answered again (whatever has
+    happened since, the close included); 409 `idempotency_key_reused` for another amount."""
+    if key is None:
+        return None
+    first = await repository.bid_by_key(session, auction.id, user.id, key)
+    if first is None:
+        return None
+    if first.amount != amount:
+        raise KEY_REUSED
+    bidder = await session.get(AuctionBidder, first.bidder_id)
+    assert bidder is not None
+    before = await repository.end_before(session, auction.id, first.sequence)
+    return Placed(first, bidder.code, first.ends_at_after != (before or auction.scheduled_ends_at))
 
 
 async def place_bid(
@@ -144,16 +161,18 @@ async def place_bid(
 ) -> Placed:
     """Accept a bid or refuse it; a retry with the same Idempotency-Key by the same user answers
     the first bid again (409 `idempotency_key_reused` for another amount)."""
-    bidder = await qualified_bidder(session, user, auction_id)
+    auction = await repository.get(session, auction_id)
+    if auction is None:
+        raise AUCTION_NOT_FOUND
+    # A retry of a committed bid is answered without the lock; one still in flight is found
+    # under it, once the first commits.
+    if replay := await _first_of_key(session, auction, user, idempotency_key, amount):
+        return replay
+    bidder = await qualified_bidder(session, user, auction)
     auction = await repository.get(session, auction_id, lock=True)
     assert auction is not None  # auctions are never deleted
-    if idempotency_key is not None:
-        first = await repository.bid_by_key(session, auction_id, user.id, idempotency_key)
-        if first is not None:
-            if first.amount != amount:
-                raise KEY_REUSED
-            before = await repository.end_before(session, auction_id, first.sequence)
-            return Placed(first, bidder.code, first.ends_at_after != (before or auction.scheduled_ends_at))
+    if replay := await _first_of_key(session, auction, user, idempotency_key, amount):
+        return replay
     now = clock.now()
     if not is_running(auction, now):
         raise not_running(auction)

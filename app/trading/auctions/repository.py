@@ -3,14 +3,14 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Organization
 from app.core.pagination import PageParams, fetch_page
 from app.deals.models import Deal
-from app.trading.models import Auction, AuctionBidder, Bid
-from app.trading.vocabulary import AuctionStatus, DepositStatus
+from app.trading.models import Auction, AuctionBidder, Bid, ListingAnnouncement, PricingPublicity
+from app.trading.vocabulary import AnnouncementStatus, AuctionStatus, DepositStatus, PublicityStatus
 
 OPEN = (AuctionStatus.scheduled, AuctionStatus.running)
 # What the public list shows: not the cancelled ones.
@@ -31,10 +31,36 @@ async def live_for_deal(session: AsyncSession, deal_id: uuid.UUID) -> Auction | 
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def other_route_in_progress(session: AsyncSession, deal_id: uuid.UUID) -> str | None:
+    """The other pricing route under way for the deal, if any: a running listing or a publicity
+    running or suspended."""
+    listing = select(ListingAnnouncement.id).where(
+        ListingAnnouncement.deal_id == deal_id, ListingAnnouncement.status == AnnouncementStatus.running
+    )
+    if (await session.execute(listing.limit(1))).first():
+        return "listing"
+    publicity = select(PricingPublicity.id).where(
+        PricingPublicity.deal_id == deal_id,
+        PricingPublicity.status.in_([PublicityStatus.running, PublicityStatus.suspended]),
+    )
+    if (await session.execute(publicity.limit(1))).first():
+        return "agreed_publicity"
+    return None
+
+
 async def page_listed(
-    session: AsyncSession, page: PageParams, status: AuctionStatus | None
+    session: AsyncSession, page: PageParams, status: AuctionStatus | None, now: datetime
 ) -> tuple[list[Auction], int]:
-    statement = select(Auction).where(Auction.status.in_([status] if status else LISTED))
+    """Auctions by the status they show (`service.effective_status`): a scheduled auction whose
+    start has passed is running, whether or not a bid recorded it yet."""
+    started = and_(Auction.status == AuctionStatus.scheduled, Auction.starts_at <= now)
+    if status is AuctionStatus.running:
+        where = or_(Auction.status == AuctionStatus.running, started)
+    elif status is AuctionStatus.scheduled:
+        where = and_(Auction.status == AuctionStatus.scheduled, Auction.starts_at > now)
+    else:
+        where = Auction.status.in_([status] if status else LISTED)
+    statement = select(Auction).where(where)
     rows, total = await fetch_page(session, statement, page, Auction.ends_at.desc(), Auction.id)
     return list(rows.scalars()), total
 

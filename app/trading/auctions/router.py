@@ -8,10 +8,11 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.accounts.auth import CurrentUser, OptionalUser
 from app.contracts.http import ExactJSONRoute
+from app.core import clock
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.pagination import Page, PageDep
-from app.trading.auctions import bidding, repository, service
+from app.trading.auctions import bidding, repository, service, views
 from app.trading.auctions.schemas import (
     STATUS,
     AuctionCreate,
@@ -69,7 +70,7 @@ async def create(
 ) -> Any:
     auction = await service.create(session, user=user, settings=request.app.state.settings, data=body)
     response.headers["Location"] = f"/api/v1/auctions/{auction.id}"
-    return await service.present(session, user, auction)
+    return await views.present(session, user, auction)
 
 
 @router.get(
@@ -86,8 +87,8 @@ async def list_(
     page: PageDep,
     status_: Annotated[AuctionStatus | None, Query(alias="status", description=STATUS)] = None,
 ) -> Any:
-    auctions, total = await repository.page_listed(session, page, status_)
-    return Page.of([await service.present(session, user, a) for a in auctions], total, page)
+    auctions, total = await repository.page_listed(session, page, status_, clock.now())
+    return Page.of([await views.present(session, user, a) for a in auctions], total, page)
 
 
 @router.get(
@@ -98,7 +99,7 @@ async def list_(
     description="The auction, its best bid, the lowest valid next bid and its bidders." + SEEN,
 )
 async def read(session: SessionDep, user: OptionalUser, auction_id: uuid.UUID) -> Any:
-    return await service.present(session, user, await _auction(session, auction_id))
+    return await views.present(session, user, await _auction(session, auction_id))
 
 
 @router.get(
@@ -174,7 +175,7 @@ async def qualify(session: SessionDep, user: CurrentUser, auction_id: uuid.UUID,
     bidder = await service.qualify(
         session, user=user, auction_id=auction_id, organization_id=body.organization_id
     )
-    return service.bidder_view(bidder, await repository.organization_name(session, bidder.organization_id))
+    return views.bidder_view(bidder, await repository.organization_name(session, bidder.organization_id))
 
 
 @router.post(
@@ -189,7 +190,7 @@ async def confirm_deposit(
     session: SessionDep, user: CurrentUser, auction_id: uuid.UUID, bidder_id: uuid.UUID
 ) -> Any:
     bidder = await service.confirm_deposit(session, user=user, auction_id=auction_id, bidder_id=bidder_id)
-    return service.bidder_view(bidder, await repository.organization_name(session, bidder.organization_id))
+    return views.bidder_view(bidder, await repository.organization_name(session, bidder.organization_id))
 
 
 @router.post(
@@ -202,4 +203,4 @@ async def confirm_deposit(
 )
 async def cancel(session: SessionDep, user: CurrentUser, auction_id: uuid.UUID, body: Cancellation) -> Any:
     auction = await service.cancel(session, user=user, auction_id=auction_id, reason=body.reason)
-    return await service.present(session, user, auction)
+    return await views.present(session, user, auction)

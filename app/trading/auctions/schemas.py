@@ -5,7 +5,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.core.types import ChinaTime, Money, Yuan
 from app.deals.schemas import Reason, Title
@@ -47,8 +47,9 @@ class AuctionCreate(Input):
     increment: Positive = Field(description="加价幅度（元）")
     reserve_price: Positive | None = Field(default=None, description="保留价（元，保密；不低于起拍价）")
     deposit_amount: Money = Field(description="保证金（元），起拍价的 auction_deposit_min_ratio–max_ratio")
-    starts_at: ChinaTime = Field(description="开始时间（不早于现在，以服务器时钟为准）")
-    ends_at: ChinaTime = Field(description="结束时间（晚于开始时间）")
+    # With an offset: a time without one names no instant.
+    starts_at: AwareDatetime = Field(description="开始时间，须带时区（不早于现在，以服务器时钟为准）")
+    ends_at: AwareDatetime = Field(description="结束时间，须带时区（晚于开始时间）")
 
 
 class BidderCreate(Input):

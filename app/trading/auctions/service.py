@@ -1,12 +1,11 @@
-"""Online bidding (网络竞价): opening an auction, its bidders and their deposits, cancelling it,
-and what each caller may see of it. The bids are `bidding`, the close and forfeiture `closing`
-(docs/trading.d/auction.md)."""
+"""Online bidding (网络竞价): opening an auction, its bidders and their deposits, cancelling it.
+The bids are `bidding`, the close and forfeiture `closing`, what each caller sees `views`, who is
+told `notices` (docs/trading.d/auction.md)."""
 
 import secrets
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,18 +14,19 @@ from app.audit.service import Actor, SystemActor, record
 from app.core import clock
 from app.core.config import Settings
 from app.core.db import add_unique
-from app.core.errors import Conflict, FieldError, NotPermitted, ValidationFailed
+from app.core.errors import Conflict, FieldError, NotFound, NotPermitted, ValidationFailed
 from app.deals import repository as deals
-from app.deals.models import Deal
 from app.deals.service import NOT_FOUND as DEAL_NOT_FOUND
 from app.deals.vocabulary import DealStage
 from app.interests import repository as members
 from app.interests.notify import send
 from app.matching.models import NotificationKind
 from app.trading.auctions import repository
-from app.trading.auctions.bidding import AUCTION_NOT_FOUND, min_next_bid
+from app.trading.auctions.bidding import AUCTION_NOT_FOUND
 from app.trading.auctions.events import EventType, publish
+from app.trading.auctions.notices import listing_of, tell_closed
 from app.trading.auctions.schemas import AuctionCreate
+from app.trading.auctions.views import seller_side
 from app.trading.models import Auction, AuctionBidder
 from app.trading.vocabulary import AUCTION_CLOSED, AuctionStatus, DepositStatus, PricingRoute
 
@@ -109,21 +109,6 @@ async def open_auction(
     return auction
 
 
-# --- Who stands where ------------------------------------------------------------------------------
-
-
-def seller_side(user: User | None, auction: Auction, deal: Deal | None) -> bool:
-    """The seller's members, the deal's broker and administrators: they run the auction and may
-    see its reserve and its bidders' names."""
-    if user is None:
-        return False
-    return (
-        user.role == Role.admin
-        or user.organization_id == auction.seller_organization_id
-        or (deal is not None and deal.broker_user_id == user.id)
-    )
-
-
 NOT_SELLER_SIDE = NotPermitted(
     code="seller_side_only",
     message_en="Only the seller, the deal's broker or an administrator may do this.",
@@ -183,7 +168,8 @@ def _check_terms(data: AuctionCreate, settings: Settings, now: datetime) -> None
 async def create(session: AsyncSession, *, user: User, settings: Settings, data: AuctionCreate) -> Auction:
     """An auction for a deal at `negotiating`, by its seller side (members, broker, administrators):
     the deal takes the auction route. 409 `auction_live` while the deal has a scheduled or running
-    auction, 409 `buyer_known` when the deal already names its buyer (the auction finds it)."""
+    auction, 409 `pricing_route_in_progress` while a listing or a publicity of it runs, 409
+    `buyer_known` when the deal already names its buyer (the auction finds it)."""
     deal = await deals.get_visible(session, user, data.deal_id, lock=True)
     if deal is None:
         raise DEAL_NOT_FOUND
@@ -214,6 +200,14 @@ async def create(session: AsyncSession, *, user: User, settings: Settings, data:
             message_en="The deal already has a scheduled or running auction.",
             message_zh="该交易项目已有待开始或进行中的竞价。",
             extra={"current_status": live.status.value, "duplicate_of": {"id": str(live.id)}},
+        )
+    route = await repository.other_route_in_progress(session, deal.id)
+    if route is not None:
+        raise Conflict(
+            code="pricing_route_in_progress",
+            message_en="Another pricing route of this deal is under way.",
+            message_zh="该交易项目已有进行中的其他定价方式（挂牌或协议定价公示）。",
+            extra={"current_status": deal.stage.value, "field": route},
         )
     _check_terms(data, settings, clock.now())
     auction = await open_auction(
@@ -247,13 +241,6 @@ async def create(session: AsyncSession, *, user: User, settings: Settings, data:
 
 
 # --- Bidders and deposits --------------------------------------------------------------------------
-
-
-def _listing(auction: Auction) -> dict[str, Any]:
-    """What a notification points at: the achievement sold, or the auction itself."""
-    if auction.achievement_id is not None:
-        return {"listing_kind": "achievement", "listing_id": auction.achievement_id}
-    return {"listing_kind": "auction", "listing_id": auction.id}
 
 
 async def qualify(
@@ -301,7 +288,7 @@ async def qualify(
     await send(
         session,
         kind=NotificationKind.auction_qualified,
-        **_listing(auction),
+        **listing_of(auction),
         recipients=await members.active_members(session, organization_id),
         title=f"竞买资格确认：{auction.title}",
         explanation=[
@@ -327,7 +314,7 @@ async def confirm_deposit(
     auction = await _locked(session, auction_id)
     bidder = await repository.bidder(session, auction.id, bidder_id)
     if bidder is None:
-        raise AUCTION_NOT_FOUND
+        raise NotFound(code="bidder_not_found", message_en="No such bidder.", message_zh="竞买人不存在。")
     if auction.status in AUCTION_CLOSED:
         raise _closed(auction)
     if auction.deposit_amount == 0 or bidder.deposit_status is not DepositStatus.awaiting:
@@ -337,18 +324,25 @@ async def confirm_deposit(
             message_zh="该竞买人无待确认的保证金。",
             extra={"current_status": bidder.deposit_status.value},
         )
+    await record_deposit(session, actor=user, auction=auction, bidder=bidder)
+    return bidder
+
+
+async def record_deposit(
+    session: AsyncSession, *, actor: Actor | SystemActor, auction: Auction, bidder: AuctionBidder
+) -> None:
+    """A bidder's deposit received, audited (the caller holds the auction's lock)."""
     bidder.deposit_status = DepositStatus.received
-    bidder.deposit_confirmed_by_id, bidder.deposit_confirmed_at = user.id, clock.now()
+    bidder.deposit_confirmed_by_id, bidder.deposit_confirmed_at = actor.id, clock.now()
     await record(
         session,
-        actor=user,
+        actor=actor,
         object_type="auction",
         object_id=auction.id,
         action="deposit_received",
         changes={"bidder_code": bidder.code, "amount": auction.deposit_amount},
     )
     await session.flush()
-    return bidder
 
 
 # --- Cancelling ------------------------------------------------------------------------------------
@@ -398,117 +392,3 @@ async def cancel(session: AsyncSession, *, user: User, auction_id: uuid.UUID, re
     await tell_closed(session, auction, [b for b, _ in bidders], explanation=[f"竞价已取消：{reason}"])
     await session.flush()
     return auction
-
-
-async def tell_closed(
-    session: AsyncSession, auction: Auction, bidders: list[AuctionBidder], *, explanation: list[str]
-) -> None:
-    """auction_closed to the seller's members and every bidder's."""
-    recipients = await members.active_members(session, auction.seller_organization_id)
-    for bidder in bidders:
-        recipients += await members.active_members(session, bidder.organization_id)
-    codes = {b.id: b.code for b in bidders}
-    await send(
-        session,
-        kind=NotificationKind.auction_closed,
-        **_listing(auction),
-        recipients=recipients,
-        title=f"竞价结束：{auction.title}（{auction.status.label}）",
-        explanation=explanation,
-        details={
-            "auction_id": str(auction.id),
-            "status": auction.status.value,
-            "final_amount": str(auction.best_amount) if auction.status is AuctionStatus.sold else None,
-            "winner_code": codes.get(auction.best_bidder_id)
-            if auction.status is AuctionStatus.sold
-            else None,  # type: ignore[arg-type]
-        },
-    )
-
-
-# --- What a caller sees ----------------------------------------------------------------------------
-
-
-def bidder_view(bidder: AuctionBidder, organization_name: str) -> dict[str, Any]:
-    """A bidder in full, as the seller side and administrators see it."""
-    return {
-        "id": bidder.id,
-        "code": bidder.code,
-        "organization_id": bidder.organization_id,
-        "organization_name": organization_name,
-        "deposit_status": bidder.deposit_status,
-    }
-
-
-def effective_status(auction: Auction) -> AuctionStatus:
-    """A scheduled auction whose start has passed is running, whether or not a bid recorded it."""
-    if auction.status is AuctionStatus.scheduled and auction.starts_at <= clock.now():
-        return AuctionStatus.running
-    return auction.status
-
-
-async def present(session: AsyncSession, user: User | None, auction: Auction) -> dict[str, Any]:
-    """The auction as `user` (None: anonymous) may see it: the reserve only to the seller side;
-    whether it was met only after the close; bidders by code, their names only to the seller side
-    and, after a sale, the winner's to the parties (the seller side and the winner)."""
-    deal = await repository.deal(session, auction.deal_id) if user is not None else None
-    runs = seller_side(user, auction, deal)
-    listed = await repository.bidders(session, auction.id)
-    closed = auction.status in AUCTION_CLOSED
-    sold = auction.status is AuctionStatus.sold
-    mine = next(
-        (b for b, _ in listed if user is not None and b.organization_id == user.organization_id), None
-    )
-    winner_seen = sold and (runs or (mine is not None and mine.id == auction.best_bidder_id))
-
-    def shown(bidder: AuctionBidder, name: str, *, named: bool) -> dict[str, Any]:
-        answer: dict[str, Any] = {"id": bidder.id, "code": bidder.code}
-        if named:
-            answer |= {"organization_id": bidder.organization_id, "organization_name": name}
-        if runs or bidder is mine:
-            answer["deposit_status"] = bidder.deposit_status
-        return answer
-
-    by_id = {b.id: (b, name) for b, name in listed}
-    best = by_id.get(auction.best_bidder_id) if auction.best_bidder_id else None
-    status = effective_status(auction)
-    reserve_met = None
-    if closed and auction.status is not AuctionStatus.cancelled:
-        reserve_met = auction.best_amount is not None and (
-            auction.reserve_price is None or auction.best_amount >= auction.reserve_price
-        )
-    return {
-        **{c: getattr(auction, c) for c in PUBLIC_FIELDS},
-        "deal_id": auction.deal_id if runs or winner_seen else None,
-        "reserve_price": auction.reserve_price if runs else None,
-        "reserve_met": reserve_met,
-        "status": status,
-        "status_label": status.label,
-        "best_bidder_code": best[0].code if best else None,
-        "min_next_bid": None if closed else min_next_bid(auction),
-        "winner": shown(*best, named=winner_seen) if sold and best else None,
-        "bidders": [shown(b, name, named=runs) for b, name in listed],
-        "my_bidder": shown(mine, by_id[mine.id][1], named=True) if mine else None,
-    }
-
-
-PUBLIC_FIELDS = (
-    "id",
-    "announcement_id",
-    "achievement_id",
-    "seller_organization_id",
-    "title",
-    "transfer_mode",
-    "opening_price",
-    "increment",
-    "deposit_amount",
-    "starts_at",
-    "scheduled_ends_at",
-    "ends_at",
-    "best_amount",
-    "bid_count",
-    "extensions",
-    "closed_at",
-    "sign_by",
-    "version",
-)

@@ -9,12 +9,14 @@ from decimal import Decimal
 import asyncpg
 import httpx
 import time_machine
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import OrganizationKind, Role
 from app.audit.models import AuditEntry
 from app.core.config import Settings
+from app.trading.auctions import closing
 from app.trading.auctions.events import CHANNEL
 from app.trading.models import Auction, Bid
 from tests.contracts.helpers import person
@@ -134,7 +136,7 @@ async def test_concurrent_bids_are_applied_one_at_a_time(client: httpx.AsyncClie
 
 
 async def test_a_retried_bid_answers_the_first_and_never_bids_twice(
-    client: httpx.AsyncClient, db: AsyncSession
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
     a = await auction_world(client, db)
     auction, start = await open_with_bidders(client, a)
@@ -151,6 +153,12 @@ async def test_a_retried_bid_answers_the_first_and_never_bids_twice(
     assert other.status_code == 201 and other.json()["sequence"] == 2
     assert changed.status_code == 409 and changed.json()["code"] == "idempotency_key_reused"
     assert await db.scalar(select(func.count()).select_from(Bid)) == 2
+    with time_machine.travel(datetime.fromisoformat(auction["ends_at"]), tick=False):
+        await closing.close_due(app.state.database, settings)
+        after_close = await bid(client, a.alpha, auction["id"], "500000.00", key="bid-0001-alpha")
+        fresh = await bid(client, a.alpha, auction["id"], "520000.00", key="bid-0002-alpha")
+    assert after_close.status_code == 201 and after_close.json() == first.json()
+    assert fresh.status_code == 409 and fresh.json()["code"] == "auction_not_running"
 
 
 async def test_a_bid_publishes_its_events_when_it_commits(
