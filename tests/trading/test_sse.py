@@ -10,35 +10,26 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
+import time_machine
 from fastapi import FastAPI
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import OrganizationKind
-from app.audit.service import SystemActor
 from app.core.clock import now
 from app.core.config import Settings
-from app.deals import service as deals
-from app.deals.vocabulary import DealStage
+from app.trading.auctions import closing
 from app.trading.auctions.events import CHANNEL, EventType, publish
 from app.trading.auctions.live import APPLICATION_NAME, AuctionEvents, Signal
-from app.trading.auctions.service import open_auction
-from app.trading.models import Auction, AuctionBidder, Bid
-from app.trading.vocabulary import AuctionStatus, DepositStatus
 from search.relay import plain_dsn
 from tests.conftest import served
-from tests.deals.factory import published_achievement
-from tests.fixtures.accounts import create_organization
-from tests.trading.auctions.helpers import auction_world, open_with_bidders
+from tests.trading.auctions.helpers import AuctionWorld, auction_world, bid, open_with_bidders
 
 HEARTBEAT_SECONDS = 1
-OPENING, INCREMENT = Decimal("100000.00"), Decimal("1000.00")
 
 
 @pytest.fixture(scope="module")
@@ -47,107 +38,28 @@ def server(settings: Settings) -> Iterator[str]:
         yield url
 
 
-@dataclass
-class Running:
-    id: uuid.UUID
-    bidders: list[uuid.UUID]
-
-
-async def running_auction(db: AsyncSession, bidders: int = 2) -> Running:
-    """A running auction between `bidders` qualified organizations whose deposits were received."""
-    seller = await create_organization(db)
-    achievement = await published_achievement(db, seller)
-    deal = await deals.open_deal(
-        db,
-        actor=SystemActor(),
-        title=achievement.title,
-        seller_organization_id=seller.id,
-        buyer_organization_id=None,
-        achievement_id=achievement.id,
-        stage=DealStage.negotiating,
+async def started_auction(
+    client: httpx.AsyncClient, db: AsyncSession, *, ends_in: timedelta
+) -> tuple[AuctionWorld, dict[str, Any]]:
+    """An auction between `alpha` and `beta` (deposits received) that has just started and ends
+    `ends_in` after its start; bids in the last 5 minutes move its end."""
+    a = await auction_world(client, db)
+    starts_at = now() + timedelta(seconds=1)
+    auction, _ = await open_with_bidders(
+        client, a, starts_at=starts_at, ends_at=(starts_at + ends_in).isoformat()
     )
-    buyers = [await create_organization(db, kind=OrganizationKind.enterprise) for _ in range(bidders)]
-    auction = await open_auction(
-        db,
-        actor=SystemActor(),
-        deal_id=deal.id,
-        seller_organization_id=seller.id,
-        achievement_id=achievement.id,
-        title=achievement.title,
-        transfer_mode="transfer",
-        opening_price=OPENING,
-        increment=INCREMENT,
-        reserve_price=None,
-        deposit_amount=Decimal("10000.00"),
-        starts_at=now() - timedelta(minutes=1),
-        ends_at=now() + timedelta(hours=1),
-        bidder_organization_ids=[buyer.id for buyer in buyers],
-    )
-    auction.status = AuctionStatus.running
-    await db.execute(
-        update(AuctionBidder)
-        .where(AuctionBidder.auction_id == auction.id)
-        .values(deposit_status=DepositStatus.received)
-    )
-    ids = (await db.scalars(select(AuctionBidder.id).where(AuctionBidder.auction_id == auction.id))).all()
-    await db.commit()
-    return Running(auction.id, list(ids))
+    await asyncio.sleep((starts_at - now()).total_seconds() + 0.05)
+    return a, auction
 
 
-async def place(app: FastAPI, auction: Running, *, moves_end: bool = False) -> int:
-    """One accepted bid as the bidding service writes it: under the auction's row lock, the next
-    sequence and a price one increment up, its events published in its transaction."""
-    async with app.state.database.sessionmaker() as session:
-        row = await session.get(Auction, auction.id, with_for_update=True)
-        assert row is not None
-        sequence = row.bid_count + 1
-        amount = OPENING + INCREMENT * (sequence - 1)
-        bidder = auction.bidders[sequence % len(auction.bidders)]
-        placed_at = now()
-        if moves_end:
-            row.ends_at = row.ends_at + timedelta(minutes=5)
-        session.add(
-            Bid(
-                auction_id=row.id,
-                bidder_id=bidder,
-                sequence=sequence,
-                amount=amount,
-                placed_at=placed_at,
-                ends_at_after=row.ends_at,
-            )
-        )
-        row.bid_count, row.best_amount, row.best_bidder_id = sequence, amount, bidder
-        code = await session.scalar(select(AuctionBidder.code).where(AuctionBidder.id == bidder))
-        data = {
-            "sequence": sequence,
-            "amount": str(amount),
-            "bidder_code": code,
-            "placed_at": placed_at.isoformat(),
-            "ends_at": row.ends_at.isoformat(),
-        }
-        await publish(session, row.id, EventType.best_bid, data)
-        if moves_end:
-            await publish(
-                session, row.id, EventType.new_end, {"sequence": sequence, "ends_at": data["ends_at"]}
-            )
-        await session.commit()
-        return sequence
-
-
-async def close(app: FastAPI, auction: Running) -> None:
-    async with app.state.database.sessionmaker() as session:
-        row = await session.get(Auction, auction.id, with_for_update=True)
-        assert row is not None
-        row.status, row.closed_at = AuctionStatus.sold, now()
-        code = await session.scalar(select(AuctionBidder.code).where(AuctionBidder.id == row.best_bidder_id))
-        data = {
-            "status": "sold",
-            "final_amount": str(row.best_amount),
-            "winner_code": code,
-            "closed_at": row.closed_at.isoformat(),
-        }
-        await publish(session, row.id, EventType.closed, data)
-        await session.commit()
+async def raise_bid(client: httpx.AsyncClient, a: AuctionWorld, auction: dict[str, Any]) -> dict[str, Any]:
+    """The next valid bid, through the bid route: alpha and beta take turns outbidding each other."""
+    current = await client.get(f"/api/v1/auctions/{auction['id']}")
+    amount = current.json()["min_next_bid"]
+    who = a.beta if current.json()["bid_count"] % 2 else a.alpha
+    response = await bid(client, who, auction["id"], amount)
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
 class Stream:
@@ -204,32 +116,35 @@ def sequence_of(event: dict[str, object]) -> int:
 # --- the stream, end to end -----------------------------------------------------------------------
 
 
-async def test_a_bid_reaches_the_stream_without_polling(app: FastAPI, db: AsyncSession, server: str) -> None:
-    auction = await running_auction(db)
-    async with httpx.AsyncClient(base_url=server) as http, open_stream(http, auction.id) as stream:
+async def test_a_bid_reaches_the_stream_without_polling(
+    client: httpx.AsyncClient, db: AsyncSession, server: str
+) -> None:
+    # Ends 5 minutes and 2 seconds after the start: the first bid leaves the end alone, a bid
+    # two seconds later moves it.
+    a, auction = await started_auction(client, db, ends_in=timedelta(minutes=5, seconds=2))
+    async with httpx.AsyncClient(base_url=server) as http, open_stream(http, auction["id"]) as stream:
         snapshot = await stream.next()
         assert snapshot["event"] == "snapshot" and "id" not in snapshot
         assert snapshot["data"] == {
             **snapshot["data"],  # type: ignore[dict-item]
-            "auction_id": str(auction.id),
-            "status": "running",
+            "auction_id": auction["id"],
             "best_amount": None,
             "last_sequence": 0,
-            "opening_price": "100000.00",
+            "opening_price": "500000.00",
+            "increment": "10000.00",
         }
         assert "reserve_price" not in snapshot["data"]  # type: ignore[operator]
         started = time.monotonic()
-        await place(app, auction)
-        await place(app, auction, moves_end=True)
-        events = await stream.until(lambda event: event["event"] == "new_end")
+        first = await raise_bid(client, a, auction)
+        assert (await stream.next())["id"] == "1"
         assert time.monotonic() - started < 2  # pushed, not found by a poll
-        assert [(event["event"], event["id"]) for event in events] == [
-            ("best_bid", "1"),
-            ("best_bid", "2"),
-            ("new_end", "2"),
-        ]
-        assert events[1]["data"]["amount"] == "101000.00"  # type: ignore[index]
-        assert events[1]["data"]["ends_at"] == events[2]["data"]["ends_at"]  # type: ignore[index]
+        await asyncio.sleep(2.5)
+        second = await raise_bid(client, a, auction)
+        assert not first["extended"] and second["extended"]
+        events = await stream.until(lambda event: event["event"] == "new_end")
+        assert [(event["event"], event["id"]) for event in events] == [("best_bid", "2"), ("new_end", "2")]
+        assert events[0]["data"]["amount"] == "510000.00"  # type: ignore[index]
+        assert events[1]["data"]["ends_at"] == events[0]["data"]["ends_at"]  # type: ignore[index]
         # Nothing happens: a heartbeat comment keeps the connection open.
         assert await stream.next(HEARTBEAT_SECONDS * 3) == {"comment": "heartbeat"}
 
@@ -237,9 +152,7 @@ async def test_a_bid_reaches_the_stream_without_polling(app: FastAPI, db: AsyncS
 async def test_bids_through_the_api_reach_every_subscriber(
     client: httpx.AsyncClient, db: AsyncSession, server: str
 ) -> None:
-    a = await auction_world(client, db)
-    auction, starts_at = await open_with_bidders(client, a, start_in=timedelta(seconds=1))
-    await asyncio.sleep((starts_at - now()).total_seconds() + 0.1)
+    a, auction = await started_auction(client, db, ends_in=timedelta(minutes=6))
     url = f"/api/v1/auctions/{auction['id']}/bids"
     async with (
         httpx.AsyncClient(base_url=server) as http,
@@ -274,57 +187,81 @@ def _instants(bid: dict[str, object]) -> tuple[object, ...]:
 
 
 async def test_last_event_id_replays_every_missed_bid_once_while_bids_keep_coming(
-    app: FastAPI, db: AsyncSession, server: str
+    client: httpx.AsyncClient, db: AsyncSession, server: str
 ) -> None:
-    auction = await running_auction(db, bidders=3)
+    # Inside the anti-sniping window from the start: every bid moves the end.
+    a, auction = await started_auction(client, db, ends_in=timedelta(minutes=4))
     for _ in range(10):
-        await place(app, auction, moves_end=True)
+        await raise_bid(client, a, auction)
 
     async def keep_bidding() -> None:
-        for _ in range(30):
-            await place(app, auction)
+        for _ in range(20):
+            await raise_bid(client, a, auction)
 
     async with httpx.AsyncClient(base_url=server) as http:
-        # Connections race the bids: each must see 6 … 40, in order, once.
+        # Connections race the bids: each must see 6 … 30, in order, once.
         bidding = asyncio.create_task(keep_bidding())
         for _ in range(3):
-            async with open_stream(http, auction.id, last_event_id=5) as stream:
+            async with open_stream(http, auction["id"], last_event_id=5) as stream:
                 assert (await stream.next())["event"] == "snapshot"
-                events = await stream.until(lambda e: e["event"] == "best_bid" and sequence_of(e) == 40)
+                events = await stream.until(lambda e: e["event"] == "new_end" and sequence_of(e) == 30)
                 bids = [sequence_of(e) for e in events if e["event"] == "best_bid"]
-                assert bids == list(range(6, 41))
+                assert bids == list(range(6, 31))
                 assert [e["id"] for e in events if e["event"] == "best_bid"] == [str(n) for n in bids]
-                # The replayed bids that moved the end say so, as they did live.
-                assert [sequence_of(e) for e in events if e["event"] == "new_end"] == list(range(6, 11))
+                # Replayed or live, each bid's best_bid comes with the new_end it caused.
+                assert [sequence_of(e) for e in events if e["event"] == "new_end"] == bids
         await bidding
 
 
 async def test_a_closed_event_ends_the_stream_and_a_closed_auction_says_so_at_once(
-    app: FastAPI, db: AsyncSession, server: str
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, settings: Settings, server: str
 ) -> None:
-    auction = await running_auction(db)
-    await place(app, auction)
+    a, auction = await started_auction(client, db, ends_in=timedelta(minutes=6))
+    await raise_bid(client, a, auction)
     async with httpx.AsyncClient(base_url=server) as http:
-        async with open_stream(http, auction.id) as stream:
+        async with open_stream(http, auction["id"]) as stream:
             assert (await stream.next())["data"]["last_sequence"] == 1  # type: ignore[index]
-            await place(app, auction)
-            await close(app, auction)
+            winning = await raise_bid(client, a, auction)
+            # The auction's clock, moved past the end: the real close, sold at the best bid.
+            with time_machine.travel(datetime.fromisoformat(winning["ends_at"]) + timedelta(seconds=1)):
+                assert await closing.close_due(app.state.database, settings) == 1
             events = await stream.until(lambda e: e["event"] == "closed")
             assert [e["event"] for e in events] == ["best_bid", "closed"]
-            assert events[-1]["data"]["final_amount"] == "101000.00"  # type: ignore[index]
+            assert events[-1]["data"] == {
+                **events[-1]["data"],  # type: ignore[dict-item]
+                "status": "sold",
+                "final_amount": "510000.00",
+                "winner_code": winning["bidder_code"],
+            }
             assert await stream.next() is None  # the server ended the response
-        async with open_stream(http, auction.id, last_event_id=1) as stream:
+        async with open_stream(http, auction["id"], last_event_id=1) as stream:
             events = [await stream.next() for _ in range(3)]
             assert [e["event"] for e in events] == ["snapshot", "best_bid", "closed"]  # type: ignore[index]
-            assert events[2]["data"]["winner_code"] == events[1]["data"]["bidder_code"]  # type: ignore[index]
+            assert events[2]["data"]["winner_code"] == winning["bidder_code"]  # type: ignore[index]
             assert await stream.next() is None
 
 
-async def test_the_listen_connection_comes_back_and_subscribers_catch_up(
-    app: FastAPI, db: AsyncSession, server: str
+async def test_the_servers_own_clock_closes_the_auction_and_ends_the_stream(
+    client: httpx.AsyncClient, db: AsyncSession, server: str
 ) -> None:
-    auction = await running_auction(db)
-    async with httpx.AsyncClient(base_url=server) as http, open_stream(http, auction.id) as stream:
+    """No request closes it: the served process's worker does, on time, and the event follows."""
+    a = await auction_world(client, db)
+    starts_at = now() + timedelta(seconds=1)
+    auction, _ = await open_with_bidders(
+        client, a, starts_at=starts_at, ends_at=(starts_at + timedelta(seconds=2)).isoformat()
+    )
+    async with httpx.AsyncClient(base_url=server) as http, open_stream(http, auction["id"]) as stream:
+        assert (await stream.next())["data"]["status"] == "scheduled"  # type: ignore[index]
+        closed = await stream.until(lambda e: e["event"] == "closed", seconds=15)
+        assert closed[-1]["data"] == {**closed[-1]["data"], "status": "no_sale", "final_amount": None}  # type: ignore[dict-item]
+        assert await stream.next() is None
+
+
+async def test_the_listen_connection_comes_back_and_subscribers_catch_up(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession, server: str
+) -> None:
+    a, auction = await started_auction(client, db, ends_in=timedelta(minutes=6))
+    async with httpx.AsyncClient(base_url=server) as http, open_stream(http, auction["id"]) as stream:
         assert (await stream.next())["event"] == "snapshot"
         # PostgreSQL drops every listener (this process's and the server's); a bid follows at once,
         # perhaps before the server listens again.
@@ -337,13 +274,12 @@ async def test_the_listen_connection_comes_back_and_subscribers_catch_up(
                 {"name": APPLICATION_NAME},
             )
         assert killed >= 1
-        await place(app, auction)
+        await raise_bid(client, a, auction)
         events = await stream.until(lambda e: e["event"] == "snapshot")
-        # The bid arrived live or in the catch-up after the new snapshot — never both, never lost.
-        await place(app, auction)
+        await raise_bid(client, a, auction)
         rest = await stream.until(lambda e: e["event"] == "best_bid" and sequence_of(e) == 2)
-        bids = [sequence_of(e) for e in events + rest if e["event"] == "best_bid"]
-        assert bids == [1, 2]
+        # The first bid arrived live or in the catch-up after the new snapshot: never both, never lost.
+        assert [sequence_of(e) for e in events + rest if e["event"] == "best_bid"] == [1, 2]
 
 
 async def test_an_unknown_auction_is_404_and_a_bad_last_event_id_422(server: str) -> None:
@@ -357,11 +293,11 @@ async def test_an_unknown_auction_is_404_and_a_bad_last_event_id_422(server: str
 
 
 async def test_shutdown_ends_open_streams_instead_of_waiting_for_them(
-    db: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
-    auction = await running_auction(db)
+    _, auction = await started_auction(client, db, ends_in=timedelta(minutes=6))
     with served(settings) as (url, process):
-        async with httpx.AsyncClient(base_url=url) as http, open_stream(http, auction.id) as stream:
+        async with httpx.AsyncClient(base_url=url) as http, open_stream(http, auction["id"]) as stream:
             assert (await stream.next())["event"] == "snapshot"
             started = time.monotonic()
             process.send_signal(signal.SIGTERM)
