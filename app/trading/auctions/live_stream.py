@@ -21,6 +21,8 @@ from app.trading.auctions import live_repository
 from app.trading.auctions.bidding import AUCTION_NOT_FOUND
 from app.trading.auctions.events import EventType
 from app.trading.auctions.live import AuctionEvents, Signal, Subscription, frame
+from app.trading.auctions.views import effective_status
+from app.trading.models import Auction
 from app.trading.vocabulary import AUCTION_CLOSED, AuctionStatus
 
 HEARTBEAT = b": heartbeat\n\n"
@@ -135,7 +137,10 @@ async def _events(
 def _snapshot(auction_id: uuid.UUID, state: asyncpg.Record) -> dict[str, Any]:
     return {
         "auction_id": str(auction_id),
-        "status": state["status"],
+        # As the auction's page shows it: a scheduled auction whose start has passed is running.
+        "status": effective_status(
+            Auction(status=AuctionStatus(state["status"]), starts_at=state["starts_at"])
+        ).value,
         "starts_at": state["starts_at"].isoformat(),
         "ends_at": state["ends_at"].isoformat(),
         "opening_price": str(state["opening_price"]),
