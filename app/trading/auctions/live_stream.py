@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.core.clock import now
 from app.core.db import Database
+from app.core.errors import DatabaseUnavailable
 from app.trading.auctions import live_repository
 from app.trading.auctions.bidding import AUCTION_NOT_FOUND
 from app.trading.auctions.events import EventType
@@ -121,14 +122,16 @@ async def _events(
             elif item.type is EventType.closed:
                 yield item.frame
                 return
-            elif item.sequence is None or item.sequence > sent[item.type]:
-                if item.sequence is not None:
-                    sent[item.type] = item.sequence
+            elif item.sequence is not None and item.sequence > sent[item.type]:
+                sent[item.type] = item.sequence
                 yield item.frame
         if item is not Signal.resync:
             return  # overflow (the client resumes with Last-Event-ID) or shutdown
         # The LISTEN connection was lost for a while: a fresh snapshot and the bids missed since.
-        again = await catch_up(database, subscription.auction_id, after=sent[EventType.best_bid])
+        try:
+            again = await catch_up(database, subscription.auction_id, after=sent[EventType.best_bid])
+        except (DatabaseUnavailable, OSError, asyncpg.PostgresError):
+            return  # the database went away again: the client reconnects with Last-Event-ID
         if again is None:
             return
         caught = again
