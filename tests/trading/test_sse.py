@@ -5,6 +5,7 @@ open streams. The fan-out's rule for a slow subscriber is tested on the hub itse
 
 import asyncio
 import json
+import re
 import signal
 import time
 import uuid
@@ -281,6 +282,26 @@ async def test_the_listen_connection_comes_back_and_subscribers_catch_up(
         rest = await stream.until(lambda e: e["event"] == "best_bid" and sequence_of(e) == 2)
         # The first bid arrived live or in the catch-up after the new snapshot: never both, never lost.
         assert [sequence_of(e) for e in events + rest if e["event"] == "best_bid"] == [1, 2]
+
+
+async def test_a_client_that_leaves_leaves_no_subscription_behind(
+    client: httpx.AsyncClient, db: AsyncSession, server: str
+) -> None:
+    _, auction = await started_auction(client, db, ends_in=timedelta(minutes=6))
+    async with httpx.AsyncClient(base_url=server) as http:
+        for _ in range(3):
+            async with open_stream(http, auction["id"]) as stream:
+                assert (await stream.next())["event"] == "snapshot"
+                assert await _open_streams(http) >= 1
+        # The server notices at once (the connection closed), not at the next heartbeat.
+        async with asyncio.timeout(HEARTBEAT_SECONDS / 2):
+            while await _open_streams(http):  # noqa: ASYNC110 - another process's figure, polled
+                await asyncio.sleep(0.05)
+
+
+async def _open_streams(http: httpx.AsyncClient) -> float:
+    metrics = (await http.get("/metrics")).text
+    return float(re.search(r"^techex_auction_event_subscribers (\S+)$", metrics, re.MULTILINE)[1])  # type: ignore[index]
 
 
 async def test_an_unknown_auction_is_404_and_a_bad_last_event_id_422(server: str) -> None:
