@@ -4,9 +4,10 @@ import asyncio
 import functools
 import os
 import secrets
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -214,14 +215,36 @@ def serve() -> None:
     from app.main import create_app
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+    application = create_app(settings)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Uvicorn waits for open responses before it stops, and a live auction stream never
+            # ends by itself: end them first (browsers reconnect, to another process, with
+            # Last-Event-ID). The grace period bounds a response stuck on a client that stopped reading.
+            application.state.auction_events.end_streams()
+            await super().shutdown(sockets)
+
+    server = Server(
+        uvicorn.Config(
+            application,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
     )
+    # Uvicorn re-raises the Ctrl-C it handled once it has stopped; uvicorn.run swallows it too.
+    with suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        raise _fail("the server did not start (see the log above)")
+
+
+# What an in-flight request may take to finish once shutdown has begun.
+SHUTDOWN_GRACE_SECONDS = 10
 
 
 def _persistent_secret(path: Path) -> str:

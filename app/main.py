@@ -32,9 +32,12 @@ from app.rewards.router import router as rewards_router
 from app.stats.market_router import market_router
 from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
+from app.trading.auctions.live import AuctionEvents
+from app.trading.auctions.live_router import router as auction_events_router
 from app.trading.auctions.router import router as auctions_router
 from search.engine import SearchUnavailable
 from search.keys import Engines
+from search.relay import plain_dsn
 
 log = logging.getLogger("techex.search")
 
@@ -72,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Index settings and the outbox relay (search/relay.py) run in this process too.
         app.state.background = Background(app.state.database, app.state.engines, settings)
         app.state.background.start()
+        # One LISTEN connection for every live auction stream this process serves.
+        app.state.auction_events.start(plain_dsn(settings.database_url))
         # What start-up built lives as long as the process: out of the collector's sight, a full
         # collection no longer walks ≈200,000 objects, a pause of tens of ms on whichever
         # requests are in flight (docs/benchmarks.md).
@@ -81,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             gc.unfreeze()
+            await app.state.auction_events.stop()
             await app.state.background.stop()
             await app.state.engines.aclose()
             await app.state.database.dispose()
@@ -94,6 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Built here, not in the lifespan: `techex serve` ends its streams when shutdown begins.
+    app.state.auction_events = AuctionEvents(
+        queue_size=settings.auction_events_queue_size, check_seconds=settings.auction_events_heartbeat_seconds
+    )
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -127,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rewards_router,
         market_router,
         auctions_router,
+        auction_events_router,
     ):
         # Included directly, not through an /api/v1 router: every level of nesting is matched
         # again on each request (docs/benchmarks.md). Every API route may answer these, whatever

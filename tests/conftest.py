@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -151,9 +152,11 @@ async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings) -> Iterator[str]:
-    """The service under uvicorn in its own process (`techex serve`), as production runs it."""
+@contextmanager
+def served(settings: Settings, **environment: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The service under uvicorn in its own process (`techex serve`), as production runs it, on
+    `settings`' database and search, with `environment` added (e.g. TECHEX_… settings); its URL
+    and process. Stopped (SIGTERM) on leaving."""
     port = free_port()
     environment = {
         **os.environ,
@@ -165,6 +168,7 @@ def live_server(settings: Settings) -> Iterator[str]:
         "TECHEX_ENVIRONMENT": "test",
         "TECHEX_LOG_LEVEL": "WARNING",
         "PORT": str(port),
+        **environment,
     }
     process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=environment, cwd=PROJECT_ROOT)
     url = f"http://127.0.0.1:{port}"
@@ -179,7 +183,13 @@ def live_server(settings: Settings) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             raise RuntimeError("techex serve did not come up within 60 s")
-        yield url
+        yield url, process
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    with served(settings) as (url, _process):
+        yield url
