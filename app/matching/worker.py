@@ -14,6 +14,7 @@ from app.deals.handoff import outcome
 from app.interests import service as interests
 from app.matching import subscriptions, webhooks
 from app.outbox import service as outbox
+from app.trading.listing import closing as listing_periods
 from search import indexer
 from search.engine import Engine
 from search.keys import Engines
@@ -92,10 +93,27 @@ async def remind_periodically(database: Database, days: int) -> None:
 REMIND_EVERY_SECONDS = 600
 
 
+async def end_listing_periods(database: Database, settings: Settings) -> None:
+    """Close the listing periods that ran out (app/trading/listing/closing.py); the idle tick is
+    one indexed query. A read of a due announcement closes it too, so a minute late is harmless."""
+    while True:
+        try:
+            ended = await listing_periods.conclude_due(database, settings)
+            if ended:
+                log.info("listing periods ended", extra={"ended": ended})
+        except Exception:  # the database is away, or a bug: logged, the next round tries again
+            log.exception("ending listing periods failed")
+        await asyncio.sleep(LISTING_PERIODS_EVERY_SECONDS)
+
+
+# Periods end at midnight, China time; a minute's delay is well within "on time".
+LISTING_PERIODS_EVERY_SECONDS = 60
+
+
 class Background:
     """What the API process runs beside requests: search keys and settings at start-up, the relays
     (with the indexing key), pruning what they have long finished, and reporting interests left
-    unanswered."""
+    unanswered, and ending listing periods."""
 
     def __init__(self, database: Database, engines: Engines, settings: Settings) -> None:
         self.http = webhooks.client(settings)
@@ -104,9 +122,11 @@ class Background:
         self.database = database
         self.retention = timedelta(days=settings.outbox_retention_days)
         self.interest_answer_days = settings.interest_answer_days
+        self.settings = settings
         self._setup: asyncio.Task[None] | None = None
         self._prune: asyncio.Task[None] | None = None
         self._remind: asyncio.Task[None] | None = None
+        self._listing: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._prune = asyncio.create_task(
@@ -116,6 +136,9 @@ class Background:
         self._remind = asyncio.create_task(
             remind_periodically(self.database, self.interest_answer_days), name="interest-reminders"
         )
+        self._listing = asyncio.create_task(
+            end_listing_periods(self.database, self.settings), name="listing-periods"
+        )
         for relay in self.relays:
             relay.start()
 
@@ -123,13 +146,14 @@ class Background:
         """Process what is due, index first: its rows produce the notifications to deliver; the
         reminders of unanswered interests before the relays, which deliver their webhooks."""
         await interests.remind_all_unanswered(self.database, days=self.interest_answer_days)
+        await listing_periods.conclude_due(self.database, self.settings)
         for relay in self.relays:
             await relay.drain()
 
     async def stop(self) -> None:
         for relay in self.relays:
             await relay.stop()
-        for task in (self._setup, self._prune, self._remind):
+        for task in (self._setup, self._prune, self._remind, self._listing):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
