@@ -137,7 +137,7 @@ async def _agree(
                 reason="挂牌期满，一家合格意向受让方，按其报价成交",
             )
     except AppError as refused:
-        log.warning("listing outcome refused by the deal", extra={"code": refused.code})
+        log.warning("listing outcome refused by the deal: %s", refused)
         deal = await deals_repository.get_for_system(session, announcement.deal_id)  # type: ignore[assignment]
         await _end(session, announcement, deal, live, AnnouncementStatus.withdrawn, reason=refused.code)
         return
