@@ -138,7 +138,7 @@ async def _agree(
             )
     except AppError as refused:
         log.warning("listing outcome refused by the deal: %s", refused)
-        deal = await deals_repository.get_for_system(session, announcement.deal_id)  # type: ignore[assignment]
+        await session.refresh(deal)  # the savepoint's rollback expired what it had changed
         await _end(session, announcement, deal, live, AnnouncementStatus.withdrawn, reason=refused.code)
         return
     await _end(

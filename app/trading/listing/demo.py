@@ -25,7 +25,7 @@ from app.deals.schemas import DealCreate, MandateIn, StageMove
 from app.deals.vocabulary import DealStage
 from app.listings.models import Achievement
 from app.listings.vocabulary import ListingStatus
-from app.trading.listing import service
+from app.trading.listing import intentions, service
 from app.trading.listing.period import today
 from app.trading.listing.schemas import AnnouncementCreate, IntentionCreate, IntentionDecision
 from app.trading.models import ListingAnnouncement
@@ -112,7 +112,7 @@ async def seed_listing(session: AsyncSession, settings: Settings) -> str:
     )
     for company, offer in zip(companies, ("1250000.00", "1200000.00"), strict=True):
         assert company is not None
-        intention = await service.file_intention(
+        intention = await intentions.file_intention(
             session,
             user=company,
             announcement_id=announcement.id,
@@ -120,7 +120,7 @@ async def seed_listing(session: AsyncSession, settings: Settings) -> str:
             settings=settings,
         )
         if offer == "1250000.00":
-            await service.decide(
+            await intentions.decide(
                 session,
                 user=seller,
                 announcement_id=announcement.id,

@@ -14,7 +14,7 @@ from app.core.db import SessionDep
 from app.core.errors import FieldError, PreconditionRequired, ValidationFailed, problem_responses
 from app.core.etags import if_match_version
 from app.core.pagination import Page, PageDep
-from app.trading.listing import service
+from app.trading.listing import intentions, service
 from app.trading.listing.schemas import (
     AnnouncementCreate,
     AnnouncementRead,
@@ -207,10 +207,10 @@ per organization (409 `duplicate_intention`). The seller answers within
 async def file_intention(
     request: Request, session: SessionDep, user: Member, announcement_id: uuid.UUID, body: IntentionCreate
 ) -> Any:
-    intention = await service.file_intention(
+    intention = await intentions.file_intention(
         session, user=user, announcement_id=announcement_id, data=body, settings=request.app.state.settings
     )
-    return await service.present_intention(session, intention)
+    return await intentions.present_intention(session, intention)
 
 
 @router.post(
@@ -229,10 +229,10 @@ async def decide(
     intention_id: uuid.UUID,
     body: IntentionDecision,
 ) -> Any:
-    intention = await service.decide(
+    intention = await intentions.decide(
         session, user=user, announcement_id=announcement_id, intention_id=intention_id, data=body
     )
-    return await service.present_intention(session, intention)
+    return await intentions.present_intention(session, intention)
 
 
 @router.post(
@@ -247,7 +247,7 @@ async def decide(
 async def withdraw_intention(
     session: SessionDep, user: CurrentUser, announcement_id: uuid.UUID, intention_id: uuid.UUID
 ) -> Any:
-    intention = await service.withdraw_intention(
+    intention = await intentions.withdraw_intention(
         session, user=user, announcement_id=announcement_id, intention_id=intention_id
     )
-    return await service.present_intention(session, intention)
+    return await intentions.present_intention(session, intention)
