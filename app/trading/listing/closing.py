@@ -139,7 +139,9 @@ async def _agree(
     except AppError as refused:
         log.warning("listing outcome refused by the deal: %s", refused)
         await session.refresh(deal)  # the savepoint's rollback expired what it had changed
-        await _end(session, announcement, deal, live, AnnouncementStatus.withdrawn, reason=refused.code)
+        # The most specific code: a field's (below_commission) rather than validation_failed.
+        reason = refused.errors[0].code if refused.errors else refused.code
+        await _end(session, announcement, deal, live, AnnouncementStatus.withdrawn, reason=reason)
         return
     await _end(
         session,

@@ -141,7 +141,7 @@ async def announce(
             code="pricing_route_in_progress",
             message_en=f"A pricing route ({route}) is already under way on this deal.",
             message_zh="本项目已有进行中的定价程序。",
-            extra={"current_status": deal.stage.value, "field": route},
+            extra={"current_status": deal.stage.value},
         )
     terms = data.model_dump(include=set(TERMS))
     check_terms(terms, settings)

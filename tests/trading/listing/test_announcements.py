@@ -1,5 +1,6 @@
 """Announcing a listing, its frozen content and the period counted in Chinese working days."""
 
+import asyncio
 import uuid
 from datetime import date
 
@@ -221,3 +222,18 @@ async def test_the_seller_withdraws_with_a_reason_and_the_buyers_are_told(
 
 def _id(body: dict[str, str]) -> uuid.UUID:
     return uuid.UUID(body["id"])
+
+
+async def test_twenty_concurrent_intentions_of_one_organization_file_one(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    with time_machine.travel(MONDAY_BEFORE_NATIONAL_DAY, tick=False):
+        w = await world(db)
+        body = await announce(client, w)
+        headers = await as_(client, w.buyers[0])
+        path = f"{URL}/{body['id']}/intentions"
+        responses = await asyncio.gather(
+            *(client.post(path, json={"offer_price": f"{900000 + i}.00"}, headers=headers) for i in range(20))
+        )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 19
+    assert len((await db.execute(select(ListingIntention))).all()) == 1

@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.models import AuditEntry
 from app.core.types import CHINA
-from app.deals.models import Deal
+from app.deals.models import Deal, Mandate
 from app.deals.vocabulary import DealStage
 from app.matching.models import Notification, NotificationKind
 from app.trading.listing import closing
@@ -166,3 +167,34 @@ async def test_a_deal_put_on_hold_during_the_period_ends_the_listing_withdrawn(
     assert (await _announcement(db, body["id"])).status is AnnouncementStatus.withdrawn
     deal = await db.get(Deal, w.deal.id, populate_existing=True)
     assert deal is not None and (deal.stage, deal.agreed_price) == (DealStage.on_hold, None)
+
+
+async def test_an_outcome_the_deal_refuses_ends_the_listing_instead_of_leaving_it_due(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A fixed commission above the single offer: the deal's `agreed` guard refuses the price."""
+    with time_machine.travel(MONDAY_BEFORE_NATIONAL_DAY, tick=False):
+        w = await world(db)
+        mandate = (await db.execute(select(Mandate).where(Mandate.deal_id == w.deal.id))).scalar_one()
+        mandate.commission_rate, mandate.commission_fixed = None, Decimal("950000.00")
+        await db.commit()
+        body = await announce(client, w)
+        intention = (await file(client, w.buyers[0], body["id"], "900000.00")).json()
+        await decide(client, w, body["id"], intention["id"], "qualify")
+    with time_machine.travel(JUST_AFTER_THE_END, tick=False):
+        await closing.conclude_due(app.state.database, app.state.settings)
+        # Nothing is left due: a second round finds nothing.
+        assert await closing.conclude_due(app.state.database, app.state.settings) == 0
+    assert (await _announcement(db, body["id"])).status is AnnouncementStatus.withdrawn
+    ended = await db.execute(
+        select(AuditEntry.changes).where(
+            AuditEntry.object_id == body["id"], AuditEntry.action == "period_ended"
+        )
+    )
+    assert ended.scalar_one()["reason"] == "below_commission"
+    deal = await db.get(Deal, w.deal.id, populate_existing=True)
+    assert deal is not None and (deal.stage, deal.agreed_price, deal.buyer_organization_id) == (
+        DealStage.negotiating,
+        None,
+        None,
+    )
