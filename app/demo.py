@@ -13,10 +13,11 @@ from app.deals.demo import seed_deals
 from app.listings.demo import seed_listings
 from app.stats.demo import seed_targets
 from app.trading.auctions.demo import seed_auction
+from app.trading.listing.demo import seed_listing
 
 Seeder = Callable[[AsyncSession, Settings], Awaitable[str]]
 
 # Listings first: the contracts' selling universities and companies are its organisations; deals
-# next, between those organisations, registered at the contracts' offices; then the trading routes,
-# run by the deals' technology managers.
-SEEDERS: list[Seeder] = [seed_listings, seed_contracts, seed_targets, seed_deals, seed_auction]
+# next, between those organisations, registered at the contracts' offices; the trading routes
+# last, brokered by the deals' technology managers.
+SEEDERS: list[Seeder] = [seed_listings, seed_contracts, seed_targets, seed_deals, seed_listing, seed_auction]

@@ -35,6 +35,7 @@ from app.system.router import router as system_router
 from app.trading.auctions.live import AuctionEvents
 from app.trading.auctions.live_router import router as auction_events_router
 from app.trading.auctions.router import router as auctions_router
+from app.trading.listing.router import router as listing_announcements_router
 from search.engine import SearchUnavailable
 from search.keys import Engines
 from search.relay import plain_dsn
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         market_router,
         auctions_router,
         auction_events_router,
+        listing_announcements_router,
     ):
         # Included directly, not through an /api/v1 router: every level of nesting is matched
         # again on each request (docs/benchmarks.md). Every API route may answer these, whatever

@@ -15,6 +15,7 @@ from app.interests import service as interests
 from app.matching import subscriptions, webhooks
 from app.outbox import service as outbox
 from app.trading.auctions import closing as auctions
+from app.trading.listing import closing as listing_periods
 from search import indexer
 from search.engine import Engine
 from search.keys import Engines
@@ -93,10 +94,28 @@ async def remind_periodically(database: Database, days: int) -> None:
 REMIND_EVERY_SECONDS = 600
 
 
+async def end_listing_periods(database: Database, settings: Settings) -> None:
+    """Close the listing periods that ran out (app/trading/listing/closing.py); the idle tick is
+    one indexed query. A read of a due announcement closes it too, so a minute late is harmless."""
+    while True:
+        try:
+            ended = await listing_periods.conclude_due(database, settings)
+            if ended:
+                log.info("listing periods ended", extra={"ended": ended})
+        except Exception:  # the database is away, or a bug: logged, the next round tries again
+            log.exception("ending listing periods failed")
+        await asyncio.sleep(LISTING_PERIODS_EVERY_SECONDS)
+
+
+# Periods end at midnight, China time; a minute's delay is well within "on time".
+LISTING_PERIODS_EVERY_SECONDS = 60
+
+
 class Background:
     """What the API process runs beside requests: search keys and settings at start-up, the relays
     (with the indexing key), pruning what they have long finished, and reporting interests left
-    unanswered, and the auctions' clock (closes on time, deposits forfeited)."""
+    unanswered, ending listing periods, and the auctions' clock (closes on time, deposits
+    forfeited)."""
 
     def __init__(self, database: Database, engines: Engines, settings: Settings) -> None:
         self.http = webhooks.client(settings)
@@ -111,6 +130,7 @@ class Background:
         self._remind: asyncio.Task[None] | None = None
         self._auction_clock: asyncio.Task[None] | None = None
         self._forfeit: asyncio.Task[None] | None = None
+        self._listing: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._prune = asyncio.create_task(
@@ -119,6 +139,9 @@ class Background:
         self._setup = asyncio.create_task(setup_in_background(self.engines), name="search-setup")
         self._remind = asyncio.create_task(
             remind_periodically(self.database, self.interest_answer_days), name="interest-reminders"
+        )
+        self._listing = asyncio.create_task(
+            end_listing_periods(self.database, self.settings), name="listing-periods"
         )
         self._auction_clock = asyncio.create_task(
             auctions.run_clock(self.database, self.settings), name="auction-clock"
@@ -131,9 +154,10 @@ class Background:
 
     async def drain(self) -> None:
         """Process what is due, index first: its rows produce the notifications to deliver; the
-        reminders of unanswered interests and the auctions' closes and forfeitures before the
-        relays, which deliver their webhooks."""
+        reminders of unanswered interests, the listing periods' ends (which may open an auction),
+        the auctions' closes and forfeitures before the relays, which deliver their webhooks."""
         await interests.remind_all_unanswered(self.database, days=self.interest_answer_days)
+        await listing_periods.conclude_due(self.database, self.settings)
         await auctions.close_due(self.database, self.settings)
         await auctions.forfeit_due(self.database)
         for relay in self.relays:
@@ -142,7 +166,14 @@ class Background:
     async def stop(self) -> None:
         for relay in self.relays:
             await relay.stop()
-        for task in (self._setup, self._prune, self._remind, self._auction_clock, self._forfeit):
+        for task in (
+            self._setup,
+            self._prune,
+            self._remind,
+            self._listing,
+            self._auction_clock,
+            self._forfeit,
+        ):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
