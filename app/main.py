@@ -32,6 +32,9 @@ from app.rewards.router import router as rewards_router
 from app.stats.market_router import market_router
 from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
+from app.trading.publicity.router import deals_router as publicity_deals_router
+from app.trading.publicity.router import router as publicity_router
+from app.trading.publicity.router import upload_limits as publicity_upload_limits
 from search.engine import SearchUnavailable
 from search.keys import Engines
 
@@ -105,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        overrides={**BODY_LIMIT_OVERRIDES, **upload_limits(settings)},
+        overrides={**BODY_LIMIT_OVERRIDES, **upload_limits(settings), **publicity_upload_limits(settings)},
     )
     app.add_middleware(RequestContextMiddleware)
 
@@ -125,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *confidential_routers,
         rewards_router,
         market_router,
+        publicity_deals_router,
+        publicity_router,
     ):
         # Included directly, not through an /api/v1 router: every level of nesting is matched
         # again on each request (docs/benchmarks.md). Every API route may answer these, whatever

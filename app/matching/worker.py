@@ -14,6 +14,7 @@ from app.deals.handoff import outcome
 from app.interests import service as interests
 from app.matching import subscriptions, webhooks
 from app.outbox import service as outbox
+from app.trading.publicity import completion as publicities
 from search import indexer
 from search.engine import Engine
 from search.keys import Engines
@@ -92,10 +93,27 @@ async def remind_periodically(database: Database, days: int) -> None:
 REMIND_EVERY_SECONDS = 600
 
 
+async def complete_publicities_periodically(database: Database) -> None:
+    """Complete the pricing publicities whose period ran out and tell the deals' parties; idle, one
+    indexed query. Restart-safe: what is due is read from the table each round."""
+    while True:
+        try:
+            completed = await publicities.complete_all_due(database)
+            if completed:
+                log.info("pricing publicities completed", extra={"completed": completed})
+        except Exception as exc:  # the database is away: the next round tries again
+            log.warning("completing pricing publicities failed", extra={"error": repr(exc)})
+        await asyncio.sleep(PUBLICITY_EVERY_SECONDS)
+
+
+# A period ends at midnight: the parties hear of it within a minute.
+PUBLICITY_EVERY_SECONDS = 60
+
+
 class Background:
     """What the API process runs beside requests: search keys and settings at start-up, the relays
     (with the indexing key), pruning what they have long finished, and reporting interests left
-    unanswered."""
+    unanswered, and completing the pricing publicities whose period ran out."""
 
     def __init__(self, database: Database, engines: Engines, settings: Settings) -> None:
         self.http = webhooks.client(settings)
@@ -107,6 +125,7 @@ class Background:
         self._setup: asyncio.Task[None] | None = None
         self._prune: asyncio.Task[None] | None = None
         self._remind: asyncio.Task[None] | None = None
+        self._publicities: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._prune = asyncio.create_task(
@@ -116,6 +135,9 @@ class Background:
         self._remind = asyncio.create_task(
             remind_periodically(self.database, self.interest_answer_days), name="interest-reminders"
         )
+        self._publicities = asyncio.create_task(
+            complete_publicities_periodically(self.database), name="pricing-publicities"
+        )
         for relay in self.relays:
             relay.start()
 
@@ -123,13 +145,14 @@ class Background:
         """Process what is due, index first: its rows produce the notifications to deliver; the
         reminders of unanswered interests before the relays, which deliver their webhooks."""
         await interests.remind_all_unanswered(self.database, days=self.interest_answer_days)
+        await publicities.complete_all_due(self.database)
         for relay in self.relays:
             await relay.drain()
 
     async def stop(self) -> None:
         for relay in self.relays:
             await relay.stop()
-        for task in (self._setup, self._prune, self._remind):
+        for task in (self._setup, self._prune, self._remind, self._publicities):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
