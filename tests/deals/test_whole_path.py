@@ -122,7 +122,7 @@ async def test_an_interest_becomes_a_registered_deal_that_earns_the_agency_its_r
     listed = await ok(await client.get("/api/v1/publicity/pricing"))
     assert [(p["id"], Decimal(p["proposed_price"])) for p in listed["items"]] == [(publicity["id"], PRICE)]
     with time_machine.travel(datetime.fromisoformat(publicity["ends_at"]), tick=False):
-        assert await completion.complete_all_due(app.state.database) == 1
+        await completion.complete_all_due(app.state.database)
     publicity = await ok(await client.get(f"/api/v1/publicity/pricing/{publicity['id']}"))
     assert publicity["status"] == "completed"
     # A stale If-Match is refused; the current one lets the buyer record the signature.
