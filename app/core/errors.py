@@ -198,6 +198,10 @@ class Problem(BaseModel):
     declared_type: str | None = Field(
         default=None, description="415 `unsupported_document_type`: the type the upload declared"
     )
+    published_price: str | None = Field(
+        default=None,
+        description="409 `price_differs_from_published`: the price the deal's pricing route made public",
+    )
 
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

@@ -38,7 +38,7 @@ def _refused(ctx: MoveContext, code: str, en: str, zh: str, **extra: object) -> 
         code=code,
         message_en=en,
         message_zh=zh,
-        extra={"current_status": ctx.deal.stage.value, "pricing_route": ctx.deal.pricing_route, **extra},
+        extra={"current_status": ctx.deal.stage.value, **extra},
     )
 
 
