@@ -5,6 +5,8 @@ transaction; every time is the server's (`app.core.clock`)."""
 
 import math
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -28,7 +30,7 @@ from app.deals.vocabulary import DealStage
 from app.listings.models import Achievement
 from app.matching.models import NotificationKind
 from app.trading.guards import PUBLIC_SELLERS
-from app.trading.models import PricingPublicity, PublicityObjection
+from app.trading.models import Auction, ListingAnnouncement, PricingPublicity, PublicityObjection
 from app.trading.publicity import repository
 from app.trading.publicity.completion import OBJECT, complete_if_due, parties, tell
 from app.trading.publicity.schemas import Decision
@@ -173,6 +175,27 @@ async def _current(session: AsyncSession, publicity_id: uuid.UUID) -> PricingPub
         raise NOT_FOUND
     await complete_if_due(session, publicity)
     return publicity
+
+
+@dataclass
+class Board:
+    """What the public page /publicity/trading shows: the prices being published, the listings
+    running and the auctions announced or under way (the trading tables read directly)."""
+
+    publicities: list[PricingPublicity]
+    publicity_total: int
+    announcements: Sequence[ListingAnnouncement]
+    auctions: Sequence[Auction]
+
+
+async def board(session: AsyncSession, limit: int) -> Board:
+    publicities, total = await page_live(session, PageParams(limit=limit, offset=0))
+    return Board(
+        publicities=publicities,
+        publicity_total=total,
+        announcements=await repository.running_announcements(session, limit),
+        auctions=await repository.open_auctions(session, limit),
+    )
 
 
 # --- objections ----------------------------------------------------------------------------------
