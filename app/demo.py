@@ -12,9 +12,10 @@ from app.core.config import Settings
 from app.deals.demo import seed_deals
 from app.listings.demo import seed_listings
 from app.stats.demo import seed_targets
+from app.trading.publicity.demo import seed_publicity
 
 Seeder = Callable[[AsyncSession, Settings], Awaitable[str]]
 
 # Listings first: the contracts' selling universities and companies are its organisations; deals
 # last, between those organisations, registered at the contracts' offices.
-SEEDERS: list[Seeder] = [seed_listings, seed_contracts, seed_targets, seed_deals]
+SEEDERS: list[Seeder] = [seed_listings, seed_contracts, seed_targets, seed_deals, seed_publicity]
