@@ -305,6 +305,29 @@ async def test_an_objection_needs_a_reason_and_its_document_is_checked(
         "application/pdf",
     )
 
+    # The seller side reads every objection and its document; the objector their own; others nothing.
+    with time_machine.travel(PUBLISHED + timedelta(days=1), tick=False):
+        seller, buyer = await again(client, db, w.seller), await again(client, db, w.buyer)
+        objections = f"/api/v1/publicity/pricing/{publicity['id']}/objections"
+        by_seller = (await client.get(objections, headers=seller.headers)).json()
+        by_objector = (await client.get(objections, headers=outsider.headers)).json()
+        by_buyer = (await client.get(objections, headers=buyer.headers)).json()
+        document = f"{objections}/{with_pdf.json()['id']}/document"
+        downloaded = await client.get(document, headers=seller.headers)
+        hidden = await client.get(document, headers=buyer.headers)
+    assert (
+        [o["id"] for o in by_seller["items"]]
+        == [with_pdf.json()["id"]]
+        == [o["id"] for o in by_objector["items"]]
+    )
+    assert by_buyer["total"] == 0
+    assert (downloaded.status_code, downloaded.content, downloaded.headers["content-type"]) == (
+        200,
+        PDF,
+        "application/pdf",
+    )
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "objection_not_found")
+
 
 async def test_only_the_seller_side_or_an_administrator_decides(
     client: httpx.AsyncClient, db: AsyncSession

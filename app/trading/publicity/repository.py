@@ -69,6 +69,18 @@ async def objection(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def page_objections(
+    session: AsyncSession, publicity_id: uuid.UUID, page: PageParams, *, objector_user_id: uuid.UUID | None
+) -> tuple[list[PublicityObjection], int]:
+    statement = select(PublicityObjection).where(PublicityObjection.publicity_id == publicity_id)
+    if objector_user_id is not None:
+        statement = statement.where(PublicityObjection.objector_user_id == objector_user_id)
+    rows, total = await fetch_page(
+        session, statement, page, PublicityObjection.created_at, PublicityObjection.id
+    )
+    return list(rows.scalars()), total
+
+
 async def pending_count(session: AsyncSession, publicity_id: uuid.UUID) -> int:
     statement = select(PublicityObjection.id).where(
         PublicityObjection.publicity_id == publicity_id, PublicityObjection.status == ObjectionStatus.pending

@@ -4,6 +4,7 @@ list, objections and their decision). Thin: parse, call the service, present."""
 import re
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
 
@@ -120,6 +121,48 @@ async def object_(
         document = (file.filename, file.content_type, data)
     return await service.object_(
         session, user=user, publicity_id=publicity_id, reason=reason, document=document, settings=settings
+    )
+
+
+@router.get(
+    "/{publicity_id}/objections",
+    response_model=Page[ObjectionRead],
+    responses=problem_responses(401, 404, 422),
+    summary="Objections to a pricing publicity · 异议列表",
+    description="The seller's members and administrators see every objection (to decide them), "
+    "oldest first; anyone else signed in, their own.",
+)
+async def objections(session: SessionDep, user: CurrentUser, publicity_id: uuid.UUID, page: PageDep) -> Any:
+    rows, total = await service.objections(session, user=user, publicity_id=publicity_id, page=page)
+    return Page.of([ObjectionRead.model_validate(o) for o in rows], total, page)
+
+
+@router.get(
+    "/{publicity_id}/objections/{objection_id}/document",
+    response_class=Response,
+    responses={
+        **problem_responses(401, 404),
+        200: {"content": {"application/octet-stream": {}}, "description": "the document"},
+    },
+    summary="An objection's document · 下载异议证明材料",
+    description="The seller's members, administrators and the objector; anyone else 404 "
+    "`objection_not_found`, as when there is none.",
+)
+async def document(
+    session: SessionDep, user: CurrentUser, publicity_id: uuid.UUID, objection_id: uuid.UUID
+) -> Response:
+    objection = await service.objection_document(
+        session, user=user, publicity_id=publicity_id, objection_id=objection_id
+    )
+    assert objection.document is not None and objection.document_name is not None
+    return Response(
+        objection.document,
+        media_type=objection.document_content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(objection.document_name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
     )
 
 

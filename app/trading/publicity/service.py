@@ -289,6 +289,38 @@ async def object_(
     return objection
 
 
+def _decides(user: User, publicity: PricingPublicity) -> bool:
+    return user.role == Role.admin or user.organization_id == publicity.seller_organization_id
+
+
+async def objections(
+    session: AsyncSession, *, user: User, publicity_id: uuid.UUID, page: PageParams
+) -> tuple[list[PublicityObjection], int]:
+    """The objections the seller side and administrators decide (all of them), or the caller's own."""
+    publicity = await repository.get(session, publicity_id)
+    if publicity is None:
+        raise NOT_FOUND
+    objector = None if _decides(user, publicity) else user.id
+    return await repository.page_objections(session, publicity.id, page, objector_user_id=objector)
+
+
+async def objection_document(
+    session: AsyncSession, *, user: User, publicity_id: uuid.UUID, objection_id: uuid.UUID
+) -> PublicityObjection:
+    """An objection's document: for the seller side, administrators and the objector; to anyone
+    else, as when there is none, 404."""
+    publicity = await repository.get(session, publicity_id)
+    objection = await repository.objection(session, publicity_id, objection_id)
+    if (
+        publicity is None
+        or objection is None
+        or objection.document is None
+        or not (_decides(user, publicity) or objection.objector_user_id == user.id)
+    ):
+        raise OBJECTION_NOT_FOUND
+    return objection
+
+
 async def decide(
     session: AsyncSession,
     *,
@@ -304,7 +336,7 @@ async def decide(
     publicity = await repository.get(session, publicity_id, lock=True)
     if publicity is None:
         raise NOT_FOUND
-    if not (user.role == Role.admin or user.organization_id == publicity.seller_organization_id):
+    if not _decides(user, publicity):
         raise NotPermitted(
             code="seller_side_only",
             message_en="Only the seller's members or an administrator decide objections.",
