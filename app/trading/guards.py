@@ -45,8 +45,9 @@ def _refused(ctx: MoveContext, code: str, en: str, zh: str, **extra: object) -> 
 @guard(DealStage.signed)
 async def priced_by_a_route(ctx: MoveContext) -> None:
     deal = ctx.deal
-    if deal.seller_organization_id is None:
-        return  # the deals' own guard asks for the parties
+    # Signing is agreed → signed; a refused registration's return to `signed` signs nothing anew.
+    if ctx.move.source is not DealStage.agreed or deal.seller_organization_id is None:
+        return  # (no seller: the deals' own guard asks for the parties)
     seller = await ctx.session.get(Organization, deal.seller_organization_id)
     if seller is None or seller.kind not in PUBLIC_SELLERS:
         return

@@ -188,3 +188,13 @@ async def test_an_agreed_publicity_deal_is_agreed_by_its_broker(
         client, w.broker, deal.id, S.agreed, agreed_price="800000.00", transfer_mode="transfer"
     )
     assert agreed.status_code == 200, agreed.text
+
+
+async def test_a_refused_registration_returns_to_signed_whatever_the_route(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await deal_world(client, db)
+    deal = await deal_at(db, w, S.registration_submitted, priced=False)
+    back = await service.move_as_system(db, deal.id, S.signed, reason="不予登记")
+    await db.commit()
+    assert back.stage is S.signed
