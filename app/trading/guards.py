@@ -54,20 +54,18 @@ async def priced_by_a_route(ctx: MoveContext) -> None:
     price = deal.agreed_price
     if deal.pricing_route is PricingRoute.agreed_publicity:
         await complete_due_of_deal(ctx.session, deal.id)
-        completed = [
-            p.proposed_price
-            for p in await publicities.of_deal(ctx.session, deal.id)
-            if p.status is PublicityStatus.completed
-        ]
-        if not completed:
+        # The latest publicity speaks: an earlier one that completed does not outlive a later
+        # objection upheld.
+        latest = next(iter(await publicities.of_deal(ctx.session, deal.id)), None)
+        if latest is None or latest.status is not PublicityStatus.completed:
             raise _refused(
                 ctx,
                 "publicity_not_completed",
                 "The agreed price's publicity has not completed without an upheld objection yet.",
                 "协议定价公示尚未期满（或异议成立），不能签订合同。",
             )
-        if price not in completed:
-            raise _price_differs(ctx, completed[0])
+        if price != latest.proposed_price:
+            raise _price_differs(ctx, latest.proposed_price)
     elif deal.pricing_route is PricingRoute.listing:
         offered = await _listing_price(ctx)
         if offered is None:

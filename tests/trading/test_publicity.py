@@ -19,6 +19,7 @@ from app.deals.vocabulary import DealStage
 from app.matching.models import Notification, NotificationKind
 from app.trading.publicity import completion
 from app.trading.publicity.service import period_end
+from app.trading.vocabulary import PricingRoute
 from tests.contracts.helpers import Person
 from tests.deals.factory import DealWorld, deal_at, deal_world, move, published_achievement
 from tests.fixtures.accounts import sign_in
@@ -128,6 +129,19 @@ async def test_an_enterprise_seller_has_no_publicity(client: httpx.AsyncClient, 
     w.seller_org.kind = OrganizationKind.enterprise
     await db.commit()
     deal = await deal_at(db, w, S.agreed)
+    refused = await client.post(
+        f"/api/v1/deals/{deal.id}/pricing-publicity", json={}, headers=w.seller.headers
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "publicity_not_applicable")
+
+
+async def test_a_deal_priced_by_its_auction_is_not_published_again(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await deal_world(client, db)
+    deal = await deal_at(db, w, S.agreed, priced=False)
+    deal.pricing_route = PricingRoute.auction
+    await db.commit()
     refused = await client.post(
         f"/api/v1/deals/{deal.id}/pricing-publicity", json={}, headers=w.seller.headers
     )
@@ -367,3 +381,24 @@ async def test_the_end_of_the_period_tells_the_parties_once(
     assert sorted(told) == sorted([w.seller.user_id, w.broker.user_id, w.buyer.user_id])
     actions = list(await db.scalars(select(AuditEntry.action).where(AuditEntry.object_id == publicity["id"])))
     assert actions.count("complete") == 1
+
+
+async def test_an_earlier_completed_publicity_does_not_outlive_a_later_upheld_objection(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await deal_world(client, db)
+    deal = await deal_at(db, w, S.agreed, agreed_price=PRICE)  # published once, period run out
+    with time_machine.travel(PUBLISHED, tick=False):
+        seller = await again(client, db, w.seller)
+        second = await client.post(
+            f"/api/v1/deals/{deal.id}/pricing-publicity", json={}, headers=seller.headers
+        )
+    assert second.status_code == 201, second.text
+    filed = await objected(client, db, w.outsider, second.json()["id"], PUBLISHED + timedelta(days=1))
+    upheld = await decided(
+        client, db, w.seller, second.json()["id"], filed.json()["id"], "uphold", PUBLISHED + timedelta(days=2)
+    )
+    assert upheld.status_code == 200
+    assert (await move(client, w.broker, deal.id, S.agreed)).status_code == 200
+    refused = await move(client, w.buyer, deal.id, S.signed)
+    assert (refused.status_code, refused.json()["code"]) == (409, "publicity_not_completed")

@@ -33,10 +33,11 @@ async def live_for_deal(session: AsyncSession, deal_id: uuid.UUID) -> PricingPub
 
 
 async def of_deal(session: AsyncSession, deal_id: uuid.UUID) -> Sequence[PricingPublicity]:
+    """The deal's publicities, the latest first (by the server clock's start)."""
     statement = (
         select(PricingPublicity)
         .where(PricingPublicity.deal_id == deal_id)
-        .order_by(PricingPublicity.created_at.desc())
+        .order_by(PricingPublicity.starts_at.desc(), PricingPublicity.created_at.desc())
     )
     return (await session.scalars(statement)).all()
 

@@ -29,7 +29,7 @@ from app.deals.policy import Side
 from app.deals.vocabulary import DealStage
 from app.listings.models import Achievement
 from app.matching.models import NotificationKind
-from app.trading.guards import PUBLIC_SELLERS
+from app.trading.guards import PUBLIC_SELLERS, SYSTEM_ROUTES
 from app.trading.models import Auction, ListingAnnouncement, PricingPublicity, PublicityObjection
 from app.trading.publicity import repository
 from app.trading.publicity.completion import OBJECT, complete_if_due, parties, tell
@@ -95,6 +95,13 @@ async def publish(
             code="publicity_not_applicable",
             message_en="Agreed-price publicity is for sellers that are universities or research institutes.",
             message_zh="协议定价公示适用于高等院校、科研院所作为卖方的项目。",
+            extra={"current_status": deal.stage.value},
+        )
+    if deal.pricing_route in SYSTEM_ROUTES:
+        raise Conflict(
+            code="publicity_not_applicable",
+            message_en="This deal's price was set by its listing or auction.",
+            message_zh="该项目已通过挂牌或拍卖定价，无需协议定价公示。",
             extra={"current_status": deal.stage.value},
         )
     if await repository.live_for_deal(session, deal.id) is not None:
