@@ -49,7 +49,8 @@ router = APIRouter(prefix="/publicity/pricing", tags=["trading · 交易方式"]
     description="The seller's members or the deal's broker publish the achievement's name and the "
     "deal's `agreed_price` (optional `terms`) on the public list; the deal's `pricing_route` becomes "
     "`agreed_publicity`. The deal must be `agreed` (409 `deal_not_agreed`) and its seller a "
-    "university or research institute (409 `publicity_not_applicable`); 409 `publicity_live` while "
+    "university or research institute, its price not set by a listing or auction (else 409 "
+    "`publicity_not_applicable`); 409 `publicity_live` while "
     f"one runs or is suspended. Audited.\n\n{PERIOD}",
 )
 async def publish(
