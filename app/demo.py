@@ -14,10 +14,19 @@ from app.listings.demo import seed_listings
 from app.stats.demo import seed_targets
 from app.trading.auctions.demo import seed_auction
 from app.trading.listing.demo import seed_listing
+from app.trading.publicity.demo import seed_publicity
 
 Seeder = Callable[[AsyncSession, Settings], Awaitable[str]]
 
 # Listings first: the contracts' selling universities and companies are its organisations; deals
 # next, between those organisations, registered at the contracts' offices; the trading routes
 # last, brokered by the deals' technology managers.
-SEEDERS: list[Seeder] = [seed_listings, seed_contracts, seed_targets, seed_deals, seed_listing, seed_auction]
+SEEDERS: list[Seeder] = [
+    seed_listings,
+    seed_contracts,
+    seed_targets,
+    seed_deals,
+    seed_publicity,
+    seed_listing,
+    seed_auction,
+]

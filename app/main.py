@@ -36,6 +36,9 @@ from app.trading.auctions.live import AuctionEvents
 from app.trading.auctions.live_router import router as auction_events_router
 from app.trading.auctions.router import router as auctions_router
 from app.trading.listing.router import router as listing_announcements_router
+from app.trading.publicity.router import deals_router as publicity_deals_router
+from app.trading.publicity.router import router as publicity_router
+from app.trading.publicity.router import upload_limits as publicity_upload_limits
 from search.engine import SearchUnavailable
 from search.keys import Engines
 from search.relay import plain_dsn
@@ -117,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        overrides={**BODY_LIMIT_OVERRIDES, **upload_limits(settings)},
+        overrides={**BODY_LIMIT_OVERRIDES, **upload_limits(settings), **publicity_upload_limits(settings)},
     )
     app.add_middleware(RequestContextMiddleware)
 
@@ -140,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auctions_router,
         auction_events_router,
         listing_announcements_router,
+        publicity_deals_router,
+        publicity_router,
     ):
         # Included directly, not through an /api/v1 router: every level of nesting is matched
         # again on each request (docs/benchmarks.md). Every API route may answer these, whatever

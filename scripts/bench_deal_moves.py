@@ -4,7 +4,9 @@
 
 1. Starts an embedded PostgreSQL in a temporary directory (or uses DATABASE_URL) and migrates; creates
    `--brokers` agencies, each with a technology manager, a university seller and an enterprise buyer,
-   and opens `--deals` deals per broker at `mandated` through the service (mandate in force).
+   and opens `--deals` deals per broker at `mandated` through the service (mandate in force), each
+   with the price the brokers will agree (800,000.00) already published and its period run out:
+   a university signs only then (app/trading/guards.py), and the guard's reads are measured.
 2. Serves the API with `techex serve` on 127.0.0.1 and lets every broker, at once, move each of its
    deals mandated → diligence → negotiating → agreed (price, transfer mode) → signed through
    `POST /deals/{id}/stage` with If-Match, chaining the ETag each answer returns. In the same run,
@@ -22,7 +24,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from scripts.bench_contracts import PASSWORD, log, percentile, serve  # noqa: E402
 
 PATH = ["diligence", "negotiating", "agreed", "signed"]
+PRICE = Decimal("800000.00")
 
 
 async def load(dsn: str, brokers: int, deals: int) -> dict[str, object]:
@@ -50,6 +53,8 @@ async def load(dsn: str, brokers: int, deals: int) -> dict[str, object]:
     from app.deals import service
     from app.deals.models import Mandate
     from app.deals.vocabulary import DealStage
+    from app.trading.models import PricingPublicity
+    from app.trading.vocabulary import PricingRoute, PublicityStatus
 
     database = Database(create_async_engine(dsn))
     plan: dict[str, object] = {"brokers": []}
@@ -84,6 +89,21 @@ async def load(dsn: str, brokers: int, deals: int) -> dict[str, object]:
             )
         )
         await service.enter_stage(session, deal, DealStage.mandated, actor=actor)
+        ended = datetime.now(UTC) - timedelta(days=1)
+        session.add(
+            PricingPublicity(
+                deal_id=deal.id,
+                seller_organization_id=seller.id,
+                achievement_name=title,
+                proposed_price=PRICE,
+                period_days=15,
+                starts_at=ended - timedelta(days=15),
+                ends_at=ended,
+                status=PublicityStatus.completed,
+                completed_at=ended,
+            )
+        )
+        deal.pricing_route = PricingRoute.agreed_publicity
         return deal
 
     async with database.sessionmaker() as session:
@@ -145,7 +165,7 @@ async def race(base: str, plan: dict) -> dict[str, object]:
                 for to in PATH:
                     body: dict[str, str] = {"to": to}
                     if to == "agreed":
-                        body |= {"agreed_price": "800000.00", "transfer_mode": "transfer"}
+                        body |= {"agreed_price": str(PRICE), "transfer_mode": "transfer"}
                     started = time.perf_counter()
                     response = await http.post(
                         f"/api/v1/deals/{deal_id}/stage", json=body, headers={**headers, "If-Match": etag}

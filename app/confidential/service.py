@@ -139,7 +139,7 @@ async def write_text(
     return await _reading(session, kind, listing_id, details, access, None)
 
 
-def _document_type(declared: str | None, data: bytes) -> str:
+def document_type(declared: str | None, data: bytes) -> str:
     """The document's type: one of DOCUMENT_TYPES that its bytes are, as declared (or, when the
     client declared nothing useful, as sniffed). Anything else is 415."""
     declared = (declared or "").split(";")[0].strip().lower()
@@ -166,7 +166,7 @@ def _document_type(declared: str | None, data: bytes) -> str:
     )
 
 
-def _document_name(name: str | None) -> str:
+def document_name(name: str | None) -> str:
     # Browsers send a bare name, some clients a path; the name is shown and put in a header.
     cleaned = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not cleaned or len(cleaned) > 255 or any(ord(c) < 32 or c in '"<>' for c in cleaned):
@@ -197,8 +197,8 @@ async def add_document(
             f"At most {settings.confidential_document_max_bytes} bytes.",
             f"文件不能超过 {settings.confidential_document_max_bytes} 字节。",
         )
-    name = _document_name(name)
-    content_type = _document_type(content_type, data)
+    name = document_name(name)
+    content_type = document_type(content_type, data)
     existing = await repository.details(session, kind, listing_id)
     if existing is not None and len(await repository.documents(session, existing.id)) >= (
         settings.confidential_documents_max

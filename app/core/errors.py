@@ -201,6 +201,10 @@ class Problem(BaseModel):
     min_next_bid: str | None = Field(
         default=None, description="422 `bid_too_low` / `bid_off_increment`: the lowest valid bid now (元)"
     )
+    published_price: str | None = Field(
+        default=None,
+        description="409 `price_differs_from_published`: the price the deal's pricing route made public",
+    )
 
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

@@ -2,9 +2,10 @@
 unanswered, declined with reasons, accepted) and the deals they opened, brought to every stage by
 the services the API calls, each step by the role that makes it: the buyer expresses interest, the
 university accepts and mandates a technology manager of a demo agency, the broker moves the deal,
-hands it off to registration, the office registers it and the outcome reaches the deal as the
-outbox's relay brings it. So history, audit, reached-stage timestamps and the reward attribution
-are real.
+the university publishes its price before signing (协议定价公示, its period already run), the
+broker hands it off to registration, the office registers it and the outcome reaches the deal as
+the outbox's relay brings it. So history, audit, reached-stage timestamps and the reward
+attribution are real.
 
 Runs after the listings and the contracts (their organisations, members and offices). Idempotent:
 once the demo agencies' technology managers broker a deal, running it again adds nothing."""
@@ -42,6 +43,7 @@ from app.interests import service as interests
 from app.interests.schemas import InterestCreate, InterestDecline
 from app.listings.models import Achievement
 from app.listings.vocabulary import ListingStatus
+from app.trading.publicity.demo import published_long_ago
 
 S = DealStage
 # The agencies (服务机构) whose technology managers broker the demo deals: name, county code.
@@ -272,6 +274,9 @@ async def seed_deals(session: AsyncSession, settings: Settings) -> str:
             if step is S.agreed:
                 price = Decimal(200_000 + 137_500 * i).quantize(Decimal("0.01"))
                 terms = {"agreed_price": price, "transfer_mode": _transfer_mode(achievement)}
+            if step is S.signed:
+                # A university signs at a price it published (协议定价公示, app/trading/guards.py).
+                await published_long_ago(session, settings, seller, deal)
             deal = await _move(session, mover, deal, step, **terms)
         if stage is S.on_hold:
             await _move(session, broker, deal, S.on_hold, reason="买方等待董事会审批预算。")

@@ -572,6 +572,8 @@ async def agree_as_system(
             action="update",
             changes=changed,
         )
+    # Written before the move re-reads the deal under its lock (populate_existing would drop them).
+    await session.flush()
     return await move_as_system(session, deal_id, DealStage.agreed, reason=reason)
 
 
@@ -613,3 +615,8 @@ async def _parties_known(ctx: stages.MoveContext) -> None:
                 message_zh="签订合同须明确买卖双方。",
                 extra={"field": field, "current_status": ctx.deal.stage.value},
             )
+
+
+# The pricing routes' guards on `agreed` and `signed` register on import (they import nothing of
+# this module, so no cycle).
+from app.trading import guards  # noqa: E402, F401

@@ -57,6 +57,9 @@ def _moves() -> tuple[Move, ...]:
         # The pricing routes (app/trading) plug in here, as guards on `agreed` and `signed`; a
         # listing's or an auction's result enters `agreed` as the system (docs/trading.md).
         Move(S.negotiating, S.agreed, WORKING | SYSTEM),
+        # An objection to the agreed price's publicity upheld: the deal goes back to negotiation,
+        # as a consequence of that decision (app/trading/publicity), never as a move of its own.
+        Move(S.agreed, S.negotiating, SYSTEM),
         # The parties sign the contract; either of them, or the broker, records it.
         Move(S.agreed, S.signed, PARTIES),
         # Entered only by the registration's outcome (the hand-off), never by a person.

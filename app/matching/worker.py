@@ -16,6 +16,7 @@ from app.matching import subscriptions, webhooks
 from app.outbox import service as outbox
 from app.trading.auctions import closing as auctions
 from app.trading.listing import closing as listing_periods
+from app.trading.publicity import completion as publicities
 from search import indexer
 from search.engine import Engine
 from search.keys import Engines
@@ -111,11 +112,28 @@ async def end_listing_periods(database: Database, settings: Settings) -> None:
 LISTING_PERIODS_EVERY_SECONDS = 60
 
 
+async def complete_publicities_periodically(database: Database) -> None:
+    """Complete the pricing publicities whose period ran out and tell the deals' parties; idle, one
+    indexed query. Restart-safe: what is due is read from the table each round."""
+    while True:
+        try:
+            completed = await publicities.complete_all_due(database)
+            if completed:
+                log.info("pricing publicities completed", extra={"completed": completed})
+        except Exception as exc:  # the database is away: the next round tries again
+            log.warning("completing pricing publicities failed", extra={"error": repr(exc)})
+        await asyncio.sleep(PUBLICITY_EVERY_SECONDS)
+
+
+# A period ends at midnight: the parties hear of it within a minute.
+PUBLICITY_EVERY_SECONDS = 60
+
+
 class Background:
     """What the API process runs beside requests: search keys and settings at start-up, the relays
     (with the indexing key), pruning what they have long finished, and reporting interests left
-    unanswered, ending listing periods, and the auctions' clock (closes on time, deposits
-    forfeited)."""
+    unanswered, completing the pricing publicities whose period ran out, ending listing periods,
+    and the auctions' clock (closes on time, deposits forfeited)."""
 
     def __init__(self, database: Database, engines: Engines, settings: Settings) -> None:
         self.http = webhooks.client(settings)
@@ -131,6 +149,7 @@ class Background:
         self._auction_clock: asyncio.Task[None] | None = None
         self._forfeit: asyncio.Task[None] | None = None
         self._listing: asyncio.Task[None] | None = None
+        self._publicities: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._prune = asyncio.create_task(
@@ -139,6 +158,9 @@ class Background:
         self._setup = asyncio.create_task(setup_in_background(self.engines), name="search-setup")
         self._remind = asyncio.create_task(
             remind_periodically(self.database, self.interest_answer_days), name="interest-reminders"
+        )
+        self._publicities = asyncio.create_task(
+            complete_publicities_periodically(self.database), name="pricing-publicities"
         )
         self._listing = asyncio.create_task(
             end_listing_periods(self.database, self.settings), name="listing-periods"
@@ -157,6 +179,7 @@ class Background:
         reminders of unanswered interests, the listing periods' ends (which may open an auction),
         the auctions' closes and forfeitures before the relays, which deliver their webhooks."""
         await interests.remind_all_unanswered(self.database, days=self.interest_answer_days)
+        await publicities.complete_all_due(self.database)
         await listing_periods.conclude_due(self.database, self.settings)
         await auctions.close_due(self.database, self.settings)
         await auctions.forfeit_due(self.database)
@@ -170,6 +193,7 @@ class Background:
             self._setup,
             self._prune,
             self._remind,
+            self._publicities,
             self._listing,
             self._auction_clock,
             self._forfeit,

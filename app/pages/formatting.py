@@ -1,6 +1,9 @@
 """How the pages write amounts: the API's own Decimals, never rounded through a float."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
+
+from app.core.types import CHINA
 
 YI = Decimal(100_000_000)
 WAN = Decimal(10_000)
@@ -24,3 +27,14 @@ def large(amount: Decimal | None) -> str:
         value, unit = amount, "元"
     text = f"{value.normalize():,f}" if value == value.to_integral() or unit != "元" else f"{value:,.2f}"
     return f"{text} {unit}"
+
+
+def beijing(moment: datetime | None) -> str:
+    """An instant in Beijing time to the minute; a period's end at midnight is written 24:00 of
+    the day it closes (2027-03-16 24:00), as notices state it."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(CHINA)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"

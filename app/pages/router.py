@@ -36,7 +36,12 @@ templates = Jinja2Templates(
         lstrip_blocks=True,
     )
 )
-templates.env.filters |= {"yuan": formatting.yuan, "large": formatting.large, "shell": shlex.quote}
+templates.env.filters |= {
+    "yuan": formatting.yuan,
+    "large": formatting.large,
+    "shell": shlex.quote,
+    "beijing": formatting.beijing,
+}
 templates.env.globals |= {
     "urlencode": urlencode,
     "regions": current_regions,
@@ -126,6 +131,12 @@ async def publicity(
         "show_amounts": settings.publicity_shows_amounts,
     }
     return templates.TemplateResponse(request, "publicity.html", context)
+
+
+@router.get("/publicity/trading")
+async def trading_publicity(request: Request, session: SessionDep) -> Response:
+    context = {"board": await service.trading_board(session), "limit": service.BOARD_SIZE}
+    return templates.TemplateResponse(request, "trading.html", context)
 
 
 @router.get("/dashboard")

@@ -1,6 +1,7 @@
 """What each public page shows, read through the same functions the API answers with: the
-certificate verification and publicity of app/contracts/public.py, the progress and statistics of
-app/stats, the search of app/matching/search.py. No SQL of its own."""
+certificate verification and publicity of app/contracts/public.py, the trading publicity of
+app/trading/publicity, the progress and statistics of app/stats, the search of
+app/matching/search.py. No SQL of its own."""
 
 import uuid
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from app.matching.schemas import SearchFilters
 from app.pages import charts
 from app.stats import service as stats
 from app.stats.queries import GroupBy, totals
+from app.trading.publicity import service as pricing_publicity
 from search.engine import Engine
 
 PAGE_SIZE = 20
@@ -118,6 +120,14 @@ async def publicity(
         contract_type=filters.contract_type,
     )
     return found.items, found.total
+
+
+# Each section of /publicity/trading lists at most this many (the API pages through the rest).
+BOARD_SIZE = 100
+
+
+async def trading_board(session: AsyncSession) -> pricing_publicity.Board:
+    return await pricing_publicity.board(session, BOARD_SIZE)
 
 
 @dataclass

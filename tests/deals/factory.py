@@ -3,7 +3,7 @@ enterprise (buyer), an agency with its technology manager, an administrator and 
 signed in; and a deal brought to any stage through the domain's own primitives."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
@@ -11,11 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Organization, OrganizationKind, Role
 from app.audit.service import SystemActor
+from app.core import clock
 from app.deals import service
 from app.deals.models import Deal, Mandate
 from app.deals.vocabulary import DealStage
 from app.listings.models import Achievement
 from app.listings.vocabulary import ListingStatus
+from app.trading.guards import PUBLIC_SELLERS
+from app.trading.models import PricingPublicity
+from app.trading.vocabulary import PricingRoute, PublicityStatus
 from tests.contracts.helpers import Person, person
 from tests.fixtures.accounts import create_organization
 
@@ -88,9 +92,12 @@ async def deal_at(
     *,
     agreed_price: Decimal = Decimal("800000.00"),
     commission_rate: Decimal = Decimal("0.05"),
+    priced: bool = True,
 ) -> Deal:
     """A deal between `w`'s seller and buyer on `w.achievement`, mandated to `w.broker`, walked along
-    PATH up to `stage` (no rules checked: the primitives only)."""
+    PATH up to `stage` (no rules checked: the primitives only). A university seller's deal that
+    reaches `agreed` has its price published and the publicity completed (what signing requires),
+    unless `priced` is False."""
     deal = await service.open_deal(
         db,
         actor=SystemActor(),
@@ -115,11 +122,36 @@ async def deal_at(
             deal.broker_user_id, deal.broker_agency_id = w.broker.user_id, w.agency.id
         if step is DealStage.agreed:
             deal.agreed_price, deal.transfer_mode = agreed_price, "transfer"
+            if priced and w.seller_org.kind in PUBLIC_SELLERS:
+                completed_publicity(db, deal)
         await service.enter_stage(db, deal, step, actor=SystemActor())
     if stage not in PATH:
         await service.enter_stage(db, deal, stage, actor=SystemActor(), reason="测试")
     await db.commit()
     return deal
+
+
+def completed_publicity(db: AsyncSession, deal: Deal) -> PricingPublicity:
+    """The deal's agreed price published and its period run out with no objection (added to `db`,
+    not committed), its pricing route set accordingly: what app/trading/guards.py asks of a
+    university or research institute seller before the contract is signed."""
+    assert deal.agreed_price is not None
+    ended = clock.now() - timedelta(seconds=1)
+    publicity = PricingPublicity(
+        deal_id=deal.id,
+        achievement_id=deal.achievement_id,
+        seller_organization_id=deal.seller_organization_id,
+        achievement_name=deal.title,
+        proposed_price=deal.agreed_price,
+        period_days=15,
+        starts_at=ended - timedelta(days=15),
+        ends_at=ended,
+        status=PublicityStatus.completed,
+        completed_at=ended,
+    )
+    db.add(publicity)
+    deal.pricing_route = PricingRoute.agreed_publicity
+    return publicity
 
 
 async def etag(client: httpx.AsyncClient, who: Person, deal_id: object) -> str:

@@ -21,7 +21,15 @@ from app.deals.models import Deal, DealStageEvent, Mandate
 from app.deals.stages import Mover
 from app.deals.vocabulary import CLOSED_STAGES, DealStage
 from tests.contracts.helpers import person
-from tests.deals.factory import PATH, deal_at, deal_world, etag, move, published_achievement
+from tests.deals.factory import (
+    PATH,
+    completed_publicity,
+    deal_at,
+    deal_world,
+    etag,
+    move,
+    published_achievement,
+)
 
 S = DealStage
 PEOPLE = frozenset({Mover.seller, Mover.buyer, Mover.broker, Mover.admin})
@@ -117,6 +125,10 @@ async def test_a_deal_goes_from_lead_to_signed_with_its_history(
         "750000.00",
         "license_ordinary",
     )
+    # The university seller's price was published and its period ran out (app/trading/guards.py).
+    await db.refresh(deal)
+    completed_publicity(db, deal)
+    await db.commit()
     signed = await move(client, w.buyer, deal.id, S.signed, reason="双方已签字")
     assert signed.status_code == 200, signed.text
     assert signed.json()["stage"] == "signed" and signed.headers["ETag"] == f'"{signed.json()["version"]}"'

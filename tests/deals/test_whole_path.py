@@ -1,18 +1,22 @@
 """Issue 20's "Done when", as one trade through the API only, each step by the role that makes it in
 real life: an enterprise's interest in a university's achievement, the university's acceptance, the
-mandate of an agency's technology manager, the stages to `signed`, the hand-off and registration,
-the outcome flowing back through the outbox, the agency's reward and the market's figures."""
+mandate of an agency's technology manager, the stages to `signed` with the agreed price published
+(协议定价公示), the hand-off and registration, the outcome flowing back through the outbox, the
+agency's reward and the market's figures."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
+import time_machine
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.core.types import today_in_china
+from app.trading.publicity import completion
 from tests.contracts.helpers import Person, step, upload
 from tests.deals.factory import move
 from tests.deals.test_handoff import BODY, settle, world
@@ -110,6 +114,17 @@ async def test_an_interest_becomes_a_registered_deal_that_earns_the_agency_its_r
         PRICE,
         "transfer",
     )
+    # The university publishes the agreed price; nobody objects and the period runs out (the
+    # worker's round completes it on time).
+    publicity = await ok(
+        await client.post(f"/api/v1/deals/{deal_id}/pricing-publicity", json={}, headers=seller.headers), 201
+    )
+    listed = await ok(await client.get("/api/v1/publicity/pricing"))
+    assert [(p["id"], Decimal(p["proposed_price"])) for p in listed["items"]] == [(publicity["id"], PRICE)]
+    with time_machine.travel(datetime.fromisoformat(publicity["ends_at"]), tick=False):
+        await completion.complete_all_due(app.state.database)
+    publicity = await ok(await client.get(f"/api/v1/publicity/pricing/{publicity['id']}"))
+    assert publicity["status"] == "completed"
     # A stale If-Match is refused; the current one lets the buyer record the signature.
     stale = await move(client, buyer, deal_id, "signed", if_match=f'"{agreed["version"] - 1}"')
     assert (stale.status_code, stale.json()["code"]) == (412, "precondition_failed")
@@ -240,6 +255,7 @@ async def test_an_interest_becomes_a_registered_deal_that_earns_the_agency_its_r
             "stage:negotiating",
             "update",  # the agreed terms
             "stage:agreed",
+            "update",  # the pricing route: agreed price with publicity
             "stage:signed",
             "hand_off",
             "stage:registration_submitted",

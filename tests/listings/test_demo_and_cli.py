@@ -19,6 +19,8 @@ from app.deals.models import Deal, Interest
 from app.deals.vocabulary import DealStage, InterestStatus
 from app.listings.cli import expire, seed
 from app.listings.models import Achievement, Agency, Demand, Expert
+from app.trading.models import PricingPublicity
+from app.trading.vocabulary import PublicityStatus
 from tests.rewards.helpers import JIANGSU
 
 
@@ -152,7 +154,22 @@ async def test_seed_demo_has_a_deal_at_every_stage_and_rewards_for_this_year(
     counted = [c for r in response.json()["rules"] for b in r["beneficiaries"] for c in b["counted"]]
     assert len(counted) == len(registered)
 
+    # The agreed deal's price is being published; the signed ones' publicities ran their period.
+    assert next(line for line in first if line.startswith("pricing publicity:")).startswith(
+        "pricing publicity: 1 running until "
+    )
+    running = (await client.get("/api/v1/publicity/pricing")).json()
+    assert running["total"] == 1 and running["items"][0]["status"] == "running"
+    publicities = (await db.execute(select(PricingPublicity))).scalars().all()
+    assert sum(p.status is PublicityStatus.completed for p in publicities) == sum(
+        d.stage in (DealStage.signed, DealStage.registration_submitted, DealStage.registered)
+        for d in (await db.execute(select(Deal))).scalars()
+    )
+
     audits, deals = await _count(db, AuditEntry), await _count(db, Deal)
     second = await seed(app.state.database, demo_settings)
     assert next(line for line in second if line.startswith("deals:")).startswith("deals: 0 added")
+    assert next(line for line in second if line.startswith("pricing publicity:")).startswith(
+        "pricing publicity: 0 added"
+    )
     assert (await _count(db, AuditEntry), await _count(db, Deal)) == (audits, deals)

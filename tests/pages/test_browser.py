@@ -12,7 +12,9 @@ import httpx
 from playwright.async_api import BrowserContext, Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.deals.vocabulary import DealStage
 from tests.contracts import helpers
+from tests.deals.factory import deal_at, deal_world
 from tests.pages.conftest import CONTRACTS, SCREENSHOTS, Seeded
 
 REFERENCING = {"href", "src", "action", "srcset", "xlink:href", "poster", "data", "formaction"}
@@ -166,4 +168,21 @@ async def test_achievements_and_demands_in_a_browser(
     assert seen.problems == []
     assert await seen.page.locator("#total").inner_text() == "1"
     assert await seen.page.locator("article.hit h3 em").first.inner_text() == "钙钛矿"
+    await seen.page.close()
+
+
+async def test_trading_publicity_in_a_browser(
+    client: httpx.AsyncClient, db: AsyncSession, live_server: str, browser: BrowserContext
+) -> None:
+    w = await deal_world(client, db)
+    deal = await deal_at(db, w, DealStage.agreed, priced=False)
+    published = await client.post(
+        f"/api/v1/deals/{deal.id}/pricing-publicity", json={}, headers=w.seller.headers
+    )
+    assert published.status_code == 201, published.text
+    seen = await visit(browser, live_server, "/publicity/trading", "trading-publicity")
+    assert seen.problems == []
+    assert await seen.page.locator("#publicity-total").inner_text() == "1"
+    row = await seen.page.locator("#publicities tbody tr").inner_text()
+    assert w.achievement.title in row and "¥800,000.00" in row and "24:00" in row
     await seen.page.close()
