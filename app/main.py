@@ -32,6 +32,7 @@ from app.rewards.router import router as rewards_router
 from app.stats.market_router import market_router
 from app.stats.router import routers as stats_routers
 from app.system.router import router as system_router
+from app.trading.certificates.router import router as certificates_router
 from search.engine import SearchUnavailable
 from search.keys import Engines
 
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *confidential_routers,
         rewards_router,
         market_router,
+        certificates_router,
     ):
         # Included directly, not through an /api/v1 router: every level of nesting is matched
         # again on each request (docs/benchmarks.md). Every API route may answer these, whatever

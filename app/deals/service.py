@@ -560,6 +560,9 @@ async def agree_as_system(
     changed = audit.diff({k: getattr(deal, k) for k in terms}, terms)
     for key, value in terms.items():
         setattr(deal, key, value)
+    # Written now: move_as_system reads the deal again with populate_existing, which would put
+    # back the stored (empty) terms, and the `agreed` guards would find none.
+    await session.flush()
     if changed:
         await audit.record(
             session,
