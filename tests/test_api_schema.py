@@ -194,10 +194,11 @@ def test_every_request_body_of_the_deals_routes_shows_an_example_that_is_valid()
     from app.deals.handoff import schemas as handoff
     from app.interests import schemas as interests
     from app.rewards import schemas as rewards
+    from app.trading.certificates import schemas as certificates
 
     models: dict[str, type[BaseModel]] = {
         name: model
-        for module in (confidential, deals, handoff, interests, rewards)
+        for module in (confidential, deals, handoff, interests, rewards, certificates)
         for name, model in vars(module).items()
         if isinstance(model, type) and issubclass(model, BaseModel)
     }
