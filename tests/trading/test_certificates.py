@@ -15,41 +15,23 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import OrganizationKind, User
 from app.audit.models import AuditEntry
 from app.deals.vocabulary import DealStage
 from app.matching.models import Notification, NotificationKind
 from app.trading.certificates.documents import canonical
 from app.trading.models import AuctionBidder, TransactionCertificate, TransactionCertificateCounter
 from app.trading.vocabulary import DepositStatus, PublicityStatus
-from tests.contracts.helpers import Person, assert_fonts_embedded, qr_url
-from tests.deals.factory import DealWorld, deal_at, deal_world, published_achievement
-from tests.fixtures.accounts import sign_in
-from tests.trading.results import agreed_by_listing, publicised, sold_by_auction
-
-CONCLUSION = "经审核，本项目交易程序合规，双方主体适格，准予出具交易凭证。"
-
-
-async def issue(client: httpx.AsyncClient, who: Person, deal_id: object, **body: object) -> httpx.Response:
-    return await client.post(
-        f"/api/v1/deals/{deal_id}/transaction-certificate",
-        json={"review_conclusion": CONCLUSION, **body},
-        headers=who.headers,
-    )
-
-
-async def signed_in(client: httpx.AsyncClient, db: AsyncSession, who: Person) -> Person:
-    """`who` signed in again: a token is valid for minutes of the (travelled) clock only."""
-    email = (await db.execute(select(User.email).where(User.id == who.user_id))).scalar_one()
-    return Person(who.user_id, who.organization_id, await sign_in(client, email))
-
-
-async def enterprise_world(client: httpx.AsyncClient, db: AsyncSession) -> DealWorld:
-    """A world whose seller is a company: no pricing route is required of it."""
-    w = await deal_world(client, db)
-    w.seller_org.kind = OrganizationKind.enterprise
-    await db.commit()
-    return w
+from tests.contracts.helpers import assert_fonts_embedded, qr_url
+from tests.deals.factory import deal_at, deal_world, published_achievement
+from tests.trading.factory import (
+    CONCLUSION,
+    agreed_by_listing,
+    enterprise_world,
+    issue,
+    publicised,
+    signed_in,
+    sold_by_auction,
+)
 
 
 async def test_an_auctioned_deal_is_certified_once_and_the_pdf_verifies(

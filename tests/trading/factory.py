@@ -1,12 +1,15 @@
 """Deals agreed by a pricing route, for the confirmation and certificate tests: the route's result
 rows written directly (as the listing and auction services leave them), then the deal agreed by
-the shared `agree_as_system`."""
+the shared `agree_as_system`; and the administrator's request issuing a certificate."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.models import OrganizationKind, User
 from app.deals import service as deals
 from app.deals.models import Deal
 from app.deals.vocabulary import DealStage
@@ -26,7 +29,9 @@ from app.trading.vocabulary import (
     PricingRoute,
     PublicityStatus,
 )
-from tests.deals.factory import DealWorld, deal_at
+from tests.contracts.helpers import Person
+from tests.deals.factory import DealWorld, deal_at, deal_world
+from tests.fixtures.accounts import sign_in
 
 CLOSED_AT = datetime(2026, 11, 20, 7, 30, tzinfo=UTC)  # 15:30 in Beijing
 
@@ -158,3 +163,28 @@ async def publicised(db: AsyncSession, deal: Deal, status: PublicityStatus) -> P
     deal.pricing_route = PricingRoute.agreed_publicity
     await db.commit()
     return publicity
+
+
+CONCLUSION = "经审核，本项目交易程序合规，双方主体适格，准予出具交易凭证。"
+
+
+async def issue(client: httpx.AsyncClient, who: Person, deal_id: object, **body: object) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/deals/{deal_id}/transaction-certificate",
+        json={"review_conclusion": CONCLUSION, **body},
+        headers=who.headers,
+    )
+
+
+async def signed_in(client: httpx.AsyncClient, db: AsyncSession, who: Person) -> Person:
+    """`who` signed in again: a token is valid for minutes of the (travelled) clock only."""
+    email = (await db.execute(select(User.email).where(User.id == who.user_id))).scalar_one()
+    return Person(who.user_id, who.organization_id, await sign_in(client, email))
+
+
+async def enterprise_world(client: httpx.AsyncClient, db: AsyncSession) -> DealWorld:
+    """A world whose seller is a company: no pricing route is required of it."""
+    w = await deal_world(client, db)
+    w.seller_org.kind = OrganizationKind.enterprise
+    await db.commit()
+    return w
