@@ -12,9 +12,11 @@ from app.core.config import Settings
 from app.deals.demo import seed_deals
 from app.listings.demo import seed_listings
 from app.stats.demo import seed_targets
+from app.trading.certificates.demo import seed_certificates
 
 Seeder = Callable[[AsyncSession, Settings], Awaitable[str]]
 
 # Listings first: the contracts' selling universities and companies are its organisations; deals
-# last, between those organisations, registered at the contracts' offices.
-SEEDERS: list[Seeder] = [seed_listings, seed_contracts, seed_targets, seed_deals]
+# next, between those organisations, registered at the contracts' offices; the transaction
+# certificates last, of the deals (and the trading routes' results) before them.
+SEEDERS: list[Seeder] = [seed_listings, seed_contracts, seed_targets, seed_deals, seed_certificates]

@@ -20,7 +20,7 @@ from tests.deals.factory import deal_at
 from tests.pages.conftest import CONTRACTS, Seeded
 from tests.search.conftest import wait_for
 from tests.stats import factory
-from tests.trading import factory as trading
+from tests.trading.certificates import factory as trading
 
 
 def verdict(page: httpx.Response) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.deals.vocabulary import DealStage
 from tests.contracts.helpers import assert_fonts_embedded
 from tests.deals.factory import deal_at, deal_world
-from tests.trading.factory import agreed_by_listing, sold_by_auction
+from tests.trading.certificates.factory import agreed_by_listing, sold_by_auction
 
 
 def _text(pdf: bytes) -> str:

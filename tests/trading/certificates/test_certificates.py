@@ -23,7 +23,7 @@ from app.trading.models import AuctionBidder, TransactionCertificate, Transactio
 from app.trading.vocabulary import DepositStatus, PublicityStatus
 from tests.contracts.helpers import assert_fonts_embedded, qr_url
 from tests.deals.factory import deal_at, deal_world, published_achievement
-from tests.trading.factory import (
+from tests.trading.certificates.factory import (
     CONCLUSION,
     agreed_by_listing,
     enterprise_world,
