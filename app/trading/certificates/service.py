@@ -301,14 +301,20 @@ async def get(session: AsyncSession, *, user: User, number: str, settings: Setti
     return present(certificate, settings)
 
 
+def _revoked(en: str, zh: str) -> Conflict:
+    return Conflict(
+        code="transaction_certificate_revoked",
+        message_en=en,
+        message_zh=zh,
+        extra={"current_status": CertificateStatus.revoked.value},
+    )
+
+
 async def pdf(session: AsyncSession, *, user: User, number: str, settings: Settings) -> bytes:
-    certificate, deal = await _visible(session, user, number)
+    certificate, _ = await _visible(session, user, number)
     if certificate.status is CertificateStatus.revoked:
-        raise _refused(
-            deal,
-            "transaction_certificate_revoked",
-            "The certificate was revoked; none is printed any more (verification says so).",
-            "该交易凭证已撤销，不再出具（公开核验显示撤销）。",
+        raise _revoked(
+            "The certificate was revoked; none is printed any more.", "该交易凭证已撤销，不再出具。"
         )
     return documents.certificate_pdf(
         certificate.content, content_hash=certificate.content_hash, base_url=settings.public_base_url
@@ -320,12 +326,7 @@ async def revoke(
 ) -> CertificateRead:
     certificate, deal = await _visible(session, user, number, lock=True)
     if certificate.status is CertificateStatus.revoked:
-        raise _refused(
-            deal,
-            "transaction_certificate_revoked",
-            "The certificate is already revoked.",
-            "该交易凭证已撤销。",
-        )
+        raise _revoked("The certificate is already revoked.", "该交易凭证已撤销。")
     certificate.status = CertificateStatus.revoked
     certificate.revoked_at = clock.now()
     certificate.revoked_by_id = user.id
