@@ -22,7 +22,7 @@ from app.trading.certificates.documents import canonical
 from app.trading.models import AuctionBidder, TransactionCertificate, TransactionCertificateCounter
 from app.trading.vocabulary import DepositStatus, PublicityStatus
 from tests.contracts.helpers import assert_fonts_embedded, qr_url
-from tests.deals.factory import deal_at, deal_world, published_achievement
+from tests.deals.factory import deal_at, deal_world, etag, published_achievement
 from tests.trading.certificates.factory import (
     CONCLUSION,
     agreed_by_listing,
@@ -130,6 +130,19 @@ async def test_a_company_sellers_deal_without_a_route_is_certified_as_agreed_by_
     assert body["content"]["route"] is None and body["content"]["route_label"] == "协议成交"
     assert body["content"]["listed_on"] is None and body["content"]["signed_on"] is not None
     assert body["content"]["broker_agency"] == w.agency.name
+    # The certificate is what was reviewed: a later edit of the deal does not change it or its hash.
+    renamed = await client.patch(
+        f"/api/v1/deals/{deal.id}",
+        json={"title": "改名后的项目", "payment_terms": "另行约定"},
+        headers={**w.broker.headers, "If-Match": await etag(client, w.broker, deal.id)},
+    )
+    assert renamed.status_code == 200, renamed.text
+    read = (
+        await client.get(f"/api/v1/transaction-certificates/{body['number']}", headers=w.buyer.headers)
+    ).json()
+    assert read["content"] == body["content"] and read["content"]["project_title"] == w.achievement.title
+    assert hashlib.sha256(canonical(read["content"]).encode()).hexdigest() == read["content_hash"]
+    assert read["content_hash"] == body["content_hash"]
 
 
 async def test_a_route_must_have_a_result_standing_at_the_price(
