@@ -12,14 +12,19 @@ from urllib.parse import urlsplit
 import httpx
 import time_machine
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.deals.vocabulary import DealStage
 from app.matching.models import Notification, NotificationKind
 from app.trading.certificates.documents import canonical
-from app.trading.models import AuctionBidder, TransactionCertificate, TransactionCertificateCounter
+from app.trading.models import (
+    AuctionBidder,
+    PricingPublicity,
+    TransactionCertificate,
+    TransactionCertificateCounter,
+)
 from app.trading.vocabulary import DepositStatus, PublicityStatus
 from tests.contracts.helpers import assert_fonts_embedded, qr_url
 from tests.deals.factory import deal_at, deal_world, etag, published_achievement
@@ -149,8 +154,11 @@ async def test_a_route_must_have_a_result_standing_at_the_price(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     w = await deal_world(client, db)
-    # A university agreed without any route: art. 18 requires one.
+    # A university agreed without any route (whatever the factory publishes): art. 18 requires one.
     deal = await deal_at(db, w, DealStage.agreed)
+    await db.execute(delete(PricingPublicity).where(PricingPublicity.deal_id == deal.id))
+    deal.pricing_route = None
+    await db.commit()
     refused = await issue(client, w.admin, deal.id)
     assert refused.status_code == 409 and refused.json()["code"] == "pricing_route_required"
     # A publicity still running is no result; once completed at the agreed price it is.
