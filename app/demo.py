@@ -13,6 +13,7 @@ from app.deals.demo import seed_deals
 from app.listings.demo import seed_listings
 from app.stats.demo import seed_targets
 from app.trading.auctions.demo import seed_auction
+from app.trading.certificates.demo import seed_certificates
 from app.trading.listing.demo import seed_listing
 from app.trading.publicity.demo import seed_publicity
 
@@ -20,7 +21,8 @@ Seeder = Callable[[AsyncSession, Settings], Awaitable[str]]
 
 # Listings first: the contracts' selling universities and companies are its organisations; deals
 # next, between those organisations, registered at the contracts' offices; the trading routes
-# last, brokered by the deals' technology managers.
+# after them, brokered by the deals' technology managers; the transaction certificates last, of
+# the deals (and the trading routes' results) before them.
 SEEDERS: list[Seeder] = [
     seed_listings,
     seed_contracts,
@@ -29,4 +31,5 @@ SEEDERS: list[Seeder] = [
     seed_publicity,
     seed_listing,
     seed_auction,
+    seed_certificates,
 ]

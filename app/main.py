@@ -35,6 +35,7 @@ from app.system.router import router as system_router
 from app.trading.auctions.live import AuctionEvents
 from app.trading.auctions.live_router import router as auction_events_router
 from app.trading.auctions.router import router as auctions_router
+from app.trading.certificates.router import router as certificates_router
 from app.trading.listing.router import router as listing_announcements_router
 from app.trading.publicity.router import deals_router as publicity_deals_router
 from app.trading.publicity.router import router as publicity_router
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listing_announcements_router,
         publicity_deals_router,
         publicity_router,
+        certificates_router,
     ):
         # Included directly, not through an /api/v1 router: every level of nesting is matched
         # again on each request (docs/benchmarks.md). Every API route may answer these, whatever

@@ -194,11 +194,12 @@ def test_every_request_body_of_the_deals_routes_shows_an_example_that_is_valid()
     from app.deals.handoff import schemas as handoff
     from app.interests import schemas as interests
     from app.rewards import schemas as rewards
+    from app.trading.certificates import schemas as certificates
     from app.trading.publicity import schemas as publicity
 
     models: dict[str, type[BaseModel]] = {
         name: model
-        for module in (confidential, deals, handoff, interests, rewards, publicity)
+        for module in (confidential, deals, handoff, interests, rewards, publicity, certificates)
         for name, model in vars(module).items()
         if isinstance(model, type) and issubclass(model, BaseModel)
     }

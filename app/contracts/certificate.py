@@ -12,33 +12,15 @@ the current hash (but one of `superseded`), and its version is below the current
 """
 
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from importlib.resources import files
 
-import cn2an
-from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen import canvas
-from reportlab.platypus import Paragraph, Table, TableStyle
 
 from app.contracts.models import ContractApplication, ContractEvent
 from app.contracts.workflow import IN_FORCE_STATES, Status
-
-# WenQuanYi Micro Hei (Apache-2.0), shipped as a wheel: reportlab embeds the subset of glyphs a
-# certificate uses, so it reads the same on a machine without any CJK font (a CID font such as
-# STSong-Light is only named in the file and left to the reader, which shows empty boxes).
-FONT = "WenQuanYiMicroHei"
-pdfmetrics.registerFont(
-    TTFont(FONT, str(files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"), subfontIndex=0)
-)
+from app.core import pdf
 
 
 @dataclass(frozen=True)
@@ -126,67 +108,19 @@ def verification_url(base_url: str, number: str, version: int | None = None) -> 
     return url if version is None else f"{url}?version={version}"
 
 
-def amount_in_words(amount: Decimal) -> str:
-    """人民币大写, as on invoices and contracts: 800000.00 → 捌拾万元整."""
-    return cn2an.an2cn(f"{amount:.2f}", "rmb")
-
-
-def amount_line(amount: Decimal) -> str:
-    return f"¥{amount:,.2f} 元（人民币{amount_in_words(amount)}）"
-
-
-_LABEL = ParagraphStyle("label", fontName=FONT, fontSize=11, leading=15)
-_VALUE = ParagraphStyle("value", fontName=FONT, fontSize=11, leading=15, wordWrap="CJK")
-
-
-def _cell(text: str, style: ParagraphStyle) -> Paragraph:
-    """A table cell of user text (project names and parties are typed by applicants), so it is
-    escaped before it becomes Paragraph markup; a newline starts a line."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return Paragraph(escaped.replace("\n", "<br/>"), style)
-
-
-def _draw_qr(pdf: canvas.Canvas, text: str, *, x: float, y: float, size: float) -> None:
-    """The QR code as filled squares on the canvas (reportlab's widget renderer would add an
-    unembedded Helvetica to the page), with the standard four-module quiet zone."""
-    qr = QRCode(None, QRErrorCorrectLevel.M)
-    qr.addData(text)
-    qr.make()
-    count = qr.getModuleCount()
-    module = size / (count + 8)
-    pdf.setFillColor(colors.black)
-    for row in range(count):
-        for column in range(count):
-            if qr.isDark(row, column):
-                left = x + (column + 4) * module
-                pdf.rect(left, y + size - (row + 5) * module, module, module, stroke=0, fill=1)
-
-
 def render_pdf(app: ContractApplication, info: Printed, *, office_name: str, base_url: str) -> bytes:
     from app.contracts.vocabulary import ContractSubtype, ContractType
 
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=0, initialFontName=FONT)
-    pdf.setTitle(f"技术合同登记证明 {info.number}")
-    width, height = A4
-    margin = 15 * mm
-
-    # The frame: a heavy outer rule and a thin inner one.
-    pdf.setStrokeColor(colors.HexColor("#8b1a1a"))
-    pdf.setLineWidth(2.2)
-    pdf.rect(margin, margin, width - 2 * margin, height - 2 * margin)
-    pdf.setLineWidth(0.6)
-    pdf.rect(margin + 2.5 * mm, margin + 2.5 * mm, width - 2 * margin - 5 * mm, height - 2 * margin - 5 * mm)
-
-    pdf.setFillColor(colors.black)
-    pdf.setFont(FONT, 24)
-    pdf.drawCentredString(width / 2, height - 38 * mm, "技术合同登记证明")
-    pdf.setFont(FONT, 11)
-    pdf.drawCentredString(width / 2, height - 47 * mm, f"合同登记编号：{info.number}")
-    pdf.drawCentredString(
-        width / 2, height - 53 * mm, f"证明版本：第 {info.version} 版　　变更次数：{app.amendment_count}"
+    page, buffer = pdf.new_page("技术合同登记证明")
+    page.setTitle(f"技术合同登记证明 {info.number}")
+    pdf.centred_lines(
+        page,
+        [
+            f"合同登记编号：{info.number}",
+            f"证明版本：第 {info.version} 版　　变更次数：{app.amendment_count}",
+        ],
+        top=pdf.HEIGHT - 47 * mm,
     )
-
     rows = [
         ("项目名称", app.project_name),
         ("卖方（登记申请方）", f"{app.seller_name}\n统一社会信用代码：{app.seller_credit_code or '—'}"),
@@ -195,54 +129,24 @@ def render_pdf(app: ContractApplication, info: Printed, *, office_name: str, bas
             "合同类型",
             f"{ContractType(app.contract_type).label}（{ContractSubtype(app.contract_subtype).label}）",
         ),
-        ("合同成交额", amount_line(info.contract_amount)),
-        ("技术交易额（认定）", amount_line(info.technology_amount)),
+        ("合同成交额", pdf.amount_line(info.contract_amount)),
+        ("技术交易额（认定）", pdf.amount_line(info.technology_amount)),
         ("登记机构", office_name),
-        ("登记日期", f"{info.registered_on.year}年{info.registered_on.month}月{info.registered_on.day}日"),
+        ("登记日期", pdf.date_line(info.registered_on)),
     ]
-    content_width = width - 2 * margin - 20 * mm
-    table = Table(
-        [[_cell(label, _LABEL), _cell(value, _VALUE)] for label, value in rows],
-        colWidths=[42 * mm, content_width - 42 * mm],
-    )
-    table.setStyle(
-        TableStyle(
-            [
-                # Cells' own font (Helvetica by default) is set on the page even under paragraphs.
-                ("FONT", (0, 0), (-1, -1), FONT),
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#555555")),
-                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f3efe6")),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("TOPPADDING", (0, 0), (-1, -1), 5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-            ]
-        )
-    )
-    _, table_height = table.wrapOn(pdf, content_width, height)
-    table.drawOn(pdf, margin + 10 * mm, height - 62 * mm - table_height)
-
-    # Where the office seals and dates the printout.
-    seal_x, seal_y, seal_r = width - margin - 48 * mm, 112 * mm, 21 * mm
-    pdf.setStrokeColor(colors.HexColor("#b0b0b0"))
-    pdf.setDash(3, 3)
-    pdf.circle(seal_x, seal_y, seal_r)
-    pdf.setDash()
-    pdf.setFont(FONT, 10)
-    pdf.drawCentredString(seal_x, seal_y - seal_r - 7 * mm, f"{office_name}（盖章）")
-    pdf.drawCentredString(seal_x, seal_y - seal_r - 13 * mm, "年    月    日")
-
+    pdf.facts_table(page, rows, top=pdf.HEIGHT - 62 * mm)
+    pdf.seal_area(page, office_name, y=112 * mm)
     url = verification_url(base_url, info.number, info.version)
-    _draw_qr(pdf, url, x=margin + 10 * mm, y=46 * mm, size=38 * mm)
-    pdf.setFont(FONT, 8)
-    pdf.drawString(margin + 10 * mm, 42 * mm, "扫描二维码或访问以下地址核验本证明：")
-    pdf.drawString(margin + 10 * mm, 37 * mm, url)
-    pdf.drawString(margin + 10 * mm, 32 * mm, f"校验码 SHA-256：{info.digest()}")
-    pdf.drawString(
-        margin + 10 * mm,
-        27 * mm,
-        "校验码为下列各项以“|”连接后的 SHA-256：techex-certificate-v2、编号、卖方与买方代码、",
+    pdf.draw_qr(page, url, x=pdf.CONTENT_LEFT, y=46 * mm, size=38 * mm)
+    pdf.small_lines(
+        page,
+        [
+            "扫描二维码或访问以下地址核验本证明：",
+            url,
+            f"校验码 SHA-256：{info.digest()}",
+            "校验码为下列各项以“|”连接后的 SHA-256：techex-certificate-v2、编号、卖方与买方代码、",
+            "合同类型、两项金额（两位小数）、登记日期、证明版本。",
+        ],
+        top=42 * mm,
     )
-    pdf.drawString(margin + 10 * mm, 23 * mm, "合同类型、两项金额（两位小数）、登记日期、证明版本。")
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return pdf.finish(page, buffer)

@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     # Last-Event-ID) rather than slowing the others.
     auction_events_heartbeat_seconds: int = Field(default=15, ge=1, le=300)
     auction_events_queue_size: int = Field(default=256, ge=8, le=100_000)
+    # Transaction certificates and deal confirmations: the exchange named (and sealing) on them.
+    certificate_exchange_name: str = Field(default="技术产权交易市场", min_length=1, max_length=100)
 
     log_level: str = "INFO"
     log_json: bool = True

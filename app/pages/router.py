@@ -109,6 +109,14 @@ async def verify(
     return templates.TemplateResponse(request, "verify.html", {"v": found, "c": found.certificate})
 
 
+@router.get("/verify/trade/{number}")
+async def verify_trade(request: Request, session: SessionDep, number: str) -> Response:
+    found = await service.trade_verification(
+        session, number, show_amounts=request.app.state.settings.publicity_shows_amounts
+    )
+    return templates.TemplateResponse(request, "verify_trade.html", {"c": found})
+
+
 @router.get("/publicity")
 async def publicity(
     request: Request,

@@ -3,6 +3,7 @@ certificate verification and publicity of app/contracts/public.py, the trading p
 app/trading/publicity, the progress and statistics of app/stats, the search of
 app/matching/search.py. No SQL of its own."""
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +25,8 @@ from app.matching.schemas import SearchFilters
 from app.pages import charts
 from app.stats import service as stats
 from app.stats.queries import GroupBy, totals
+from app.trading.certificates import service as certificates
+from app.trading.certificates.schemas import NUMBER_PATTERN, CertificateVerification
 from app.trading.publicity import service as pricing_publicity
 from search.engine import Engine
 
@@ -78,6 +81,18 @@ async def verification(
         parts[5:7] = ["〔证明上的合同成交额〕", "〔证明上的技术交易额〕"]
         canonical = "|".join(parts)
     return Verification(found, version, word, explanation, superseded, show_amounts, canonical)
+
+
+TRADE_NUMBER = re.compile(NUMBER_PATTERN)
+
+
+async def trade_verification(
+    session: AsyncSession, number: str, *, show_amounts: bool
+) -> CertificateVerification:
+    """A transaction certificate's check; a malformed number is unknown like any other (404)."""
+    if not TRADE_NUMBER.match(number):
+        raise certificates.CERTIFICATE_NOT_FOUND
+    return await certificates.verify(session, number, show_amounts=show_amounts)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from app.trading.vocabulary import (
     IntentionStatus,
     ObjectionStatus,
     PublicityStatus,
+    RevocationGround,
 )
 
 MONEY = Numeric(18, 2)
@@ -386,4 +387,7 @@ class TransactionCertificate(UUIDPrimaryKey, Timestamps, Base):
     )
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[uuid.UUID | None] = _user()
+    revocation_ground: Mapped[RevocationGround | None] = mapped_column(
+        _enum(RevocationGround, "transaction_certificate_revocation_ground")
+    )
     revocation_reason: Mapped[str | None] = mapped_column(Text)

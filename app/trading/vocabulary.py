@@ -74,6 +74,14 @@ class CertificateStatus(Labelled):
     revoked = "revoked"
 
 
+class RevocationGround(Labelled):
+    """Why a transaction certificate is revoked (DOMAIN.md: the only three grounds)."""
+
+    party_unqualified = "party_unqualified"
+    procedure_broken = "procedure_broken"
+    documents_false = "documents_false"
+
+
 AUCTION_CLOSED = frozenset({AuctionStatus.sold, AuctionStatus.no_sale, AuctionStatus.cancelled})
 
 LABELS: dict[tuple[str, str], str] = {
@@ -109,4 +117,7 @@ LABELS: dict[tuple[str, str], str] = {
     ("DepositStatus", "forfeited"): "已没收",
     ("CertificateStatus", "valid"): "有效",
     ("CertificateStatus", "revoked"): "已撤销",
+    ("RevocationGround", "party_unqualified"): "交易当事人不具备资格",
+    ("RevocationGround", "procedure_broken"): "交易程序违规",
+    ("RevocationGround", "documents_false"): "交易文件虚假",
 }

@@ -1,5 +1,6 @@
 """Arranging registration offices, applicants and applications through the real API."""
 
+import io
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -7,6 +8,7 @@ from typing import Any
 import httpx
 import pypdfium2
 import zxingcpp
+from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Organization, OrganizationKind, Role
@@ -168,3 +170,20 @@ def qr_url(pdf: bytes) -> str:
     results = zxingcpp.read_barcodes(image)
     assert results, "no QR code found on page 1"
     return results[0].text
+
+
+def assert_fonts_embedded(pdf: bytes) -> None:
+    """Every font page 1 uses carries its glyphs (for a Type0 font, its descendant): on a machine
+    without a CJK font a font only named in the file shows empty boxes."""
+    fonts = PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values()
+    assert fonts
+    for font in fonts:
+        font = font.get_object()
+        if font["/Subtype"] == "/Type0":
+            font = font["/DescendantFonts"][0].get_object()
+        descriptor = font.get("/FontDescriptor")
+        assert descriptor is not None, f"{font['/BaseFont']} has no font descriptor"
+        descriptor = descriptor.get_object()
+        assert any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")), (
+            f"{font['/BaseFont']} not embedded"
+        )

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.contracts import helpers
-from tests.contracts.helpers import qr_url, step
+from tests.contracts.helpers import assert_fonts_embedded, qr_url, step
 
 
 async def test_pdf_and_qr_round_trip(client: httpx.AsyncClient, db: AsyncSession) -> None:
@@ -126,17 +126,6 @@ async def test_publicity_lists_registered_contracts(client: httpx.AsyncClient, d
     assert (await client.get("/api/v1/publicity/contracts?region=36")).json()["total"] == 0
 
 
-def _fonts(pdf: bytes) -> dict[str, object]:
-    """Every font page 1 uses, by name, with its descriptor (for a Type0 font, its descendant's)."""
-    fonts = {}
-    for font in PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values():
-        font = font.get_object()
-        if font["/Subtype"] == "/Type0":
-            font = font["/DescendantFonts"][0].get_object()
-        fonts[font["/BaseFont"]] = font.get("/FontDescriptor")
-    return fonts
-
-
 async def test_every_font_of_the_certificate_is_embedded(
     client: httpx.AsyncClient, db: AsyncSession, tmp_path
 ) -> None:
@@ -147,14 +136,7 @@ async def test_every_font_of_the_certificate_is_embedded(
     pdf = (
         await client.get(f"/api/v1/contracts/{app['id']}/certificate", headers=w.applicant.headers)
     ).content
-    fonts = _fonts(pdf)
-    assert fonts
-    for name, descriptor in fonts.items():
-        assert descriptor is not None, f"{name} has no font descriptor"
-        descriptor = descriptor.get_object()
-        assert any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")), (
-            f"{name} not embedded"
-        )
+    assert_fonts_embedded(pdf)
     page = pypdfium2.PdfDocument(pdf)[0]
     image = page.render(scale=2).to_pil()
     image.save(tmp_path / "certificate.png")

@@ -12,12 +12,15 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.types import today_in_china
+from app.deals.vocabulary import DealStage
 from app.pages.service import PAGE_SIZE
 from tests.contracts import helpers
 from tests.contracts.helpers import step
+from tests.deals.factory import deal_at
 from tests.pages.conftest import CONTRACTS, Seeded
 from tests.search.conftest import wait_for
 from tests.stats import factory
+from tests.trading.certificates import factory as trading
 
 
 def verdict(page: httpx.Response) -> str:
@@ -89,6 +92,36 @@ async def test_user_text_is_escaped_on_the_pages(client: httpx.AsyncClient, db: 
     for path in (f"/verify/{number}", "/publicity"):
         text = (await client.get(path)).text
         assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;项目 &amp;" in text
+
+
+async def test_trade_verification_says_valid_or_revoked_and_escapes_the_deals_title(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await trading.enterprise_world(client, db)
+    deal = await deal_at(db, w, DealStage.signed)
+    deal.title = "<script>alert(1)</script>项目 & 'x'"
+    await db.commit()
+    number = (await trading.issue(client, w.admin, deal.id)).json()["number"]
+    page = await client.get(f"/verify/trade/{number}")
+    assert page.status_code == 200 and is_html(page) and verdict(page) == "有效"
+    assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;项目 &amp;" in page.text
+    assert "¥800,000.00" in page.text and w.seller_org.name in page.text
+    public = (await client.get(f"/api/v1/transaction-certificates/{number}/verification")).json()
+    assert public["content_hash"] in page.text
+    await client.post(
+        f"/api/v1/transaction-certificates/{number}/revocation",
+        json={"ground": "procedure_broken", "reason": "挂牌期不足法定工作日。"},
+        headers=w.admin.headers,
+    )
+    revoked = await client.get(f"/verify/trade/{number}")
+    assert (
+        verdict(revoked) == "已撤销"
+        and "交易程序违规" in revoked.text
+        and "挂牌期不足法定工作日。" in revoked.text
+    )
+    for path in ("/verify/trade/JY-2026-999999", "/verify/trade/abc"):
+        missing = await client.get(path)
+        assert missing.status_code == 404 and is_html(missing) and "<h1>未找到</h1>" in missing.text
 
 
 async def test_verify_hides_amounts_when_publicity_does(
