@@ -572,8 +572,6 @@ async def agree_as_system(
             action="update",
             changes=changed,
         )
-    # Written before the move re-reads the deal under its lock (populate_existing would drop them).
-    await session.flush()
     return await move_as_system(session, deal_id, DealStage.agreed, reason=reason)
 
 
