@@ -1,4 +1,4 @@
-"""Benchmark of online bidding and its live events (issue 21; docs/benchmarks.md, docs/trading.d/live.md).
+"""Benchmark of online bidding and its live events (issue 21; docs/benchmarks.md, docs/trading.md).
 
     .venv/bin/python scripts/bench_auction.py [--seconds 60] [--bidders 200] [--auctions 10]
         [--subscribers 200]

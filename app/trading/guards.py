@@ -1,4 +1,4 @@
-"""The pricing routes' guards on the deal's stages (docs/trading.d/guards.md).
+"""The pricing routes' guards on the deal's stages (docs/trading.md).
 
 - `signed`: a university or research institute sells only at a price set by one of the routes of
   art. 18 of the 促进科技成果转化法 — a completed agreed-price publicity, a listing agreed with its

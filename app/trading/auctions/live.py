@@ -1,6 +1,6 @@
 """Live auction events: one LISTEN connection per API process on `auction_events` (what
 app/trading/auctions/events.py publishes in a bid's or a close's transaction), fanned out
-in-process to every subscriber of that auction (docs/trading.d/live.md).
+in-process to every subscriber of that auction (docs/trading.md).
 
 Each subscriber has a bounded queue; the listener only ever `put_nowait`s, so a subscriber that
 does not keep up never slows the others: when its queue is full its stream is ended, and its

@@ -1,6 +1,6 @@
 """One subscriber's event stream: a snapshot of the auction, the bids it missed (Last-Event-ID),
 then the live events, de-duplicated by the bid's sequence, with a heartbeat comment while nothing
-happens; a `closed` event ends it (docs/trading.d/live.md).
+happens; a `closed` event ends it (docs/trading.md).
 
 No event is lost or doubled: the subscription is taken before the database is read, so a bid
 committed after the read arrives through the queue, and one the read already covered (its

@@ -1,6 +1,6 @@
 """Online bidding (网络竞价): opening an auction, its bidders and their deposits, cancelling it.
 The bids are `bidding`, the close and forfeiture `closing`, what each caller sees `views`, who is
-told `notices` (docs/trading.d/auction.md)."""
+told `notices` (docs/trading.md)."""
 
 import secrets
 import uuid

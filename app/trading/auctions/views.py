@@ -1,5 +1,5 @@
 """What each caller sees of an auction: the reserve only to the seller side, whether it was met
-only after the close, bidders by code (docs/trading.d/auction.md)."""
+only after the close, bidders by code (docs/trading.md)."""
 
 from typing import Any
 

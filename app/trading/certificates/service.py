@@ -1,5 +1,5 @@
 """The transaction certificate (交易凭证): issued once per agreed deal by an administrator, revoked
-with a ground and a reason, verified by anyone (docs/trading.d/certificate.md).
+with a ground and a reason, verified by anyone (docs/trading.md).
 
 Issuing locks the deal row first (a second request for the same deal waits, then finds the first
 certificate: 409), then takes the year's serial under the counter row's lock in the same

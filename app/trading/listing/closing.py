@@ -1,4 +1,4 @@
-"""The end of a listing period (docs/trading.d/listing.md): no qualified buyer → the announced
+"""The end of a listing period (docs/trading.md): no qualified buyer → the announced
 extension, else closed; one → the deal agreed at its offer; two or more → an auction among them.
 
 Run by the worker (`conclude_due`) and lazily by a read of an announcement whose period ran out;

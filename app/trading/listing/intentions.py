@@ -1,5 +1,5 @@
 """Intentions (意向受让): a buyer's offer of at least the floor, the seller's answer and the buyer's
-withdrawal, each under the announcement's row lock (docs/trading.d/listing.md)."""
+withdrawal, each under the announcement's row lock (docs/trading.md)."""
 
 import uuid
 from typing import Any

@@ -1,4 +1,4 @@
-"""The listing's rules (挂牌, docs/trading.d/listing.md): announcing, the frozen content and its
+"""The listing's rules (挂牌, docs/trading.md): announcing, the frozen content and its
 restart, withdrawal, and what a reader sees (intentions: intentions.py). Every change holds the
 announcement's row lock, so changes, intentions and the period's end (closing.py) happen one at a
 time."""
