@@ -575,6 +575,26 @@ async def agree_as_system(
     return await move_as_system(session, deal_id, DealStage.agreed, reason=reason)
 
 
+async def release_pricing_route(session: AsyncSession, deal_id: uuid.UUID, *, reason: str) -> None:
+    """A listing or an auction ended without a price (no buyer, no sale, withdrawn, cancelled): the
+    deal no longer waits for that route's result, so its parties may choose a route again (another
+    listing or auction, or — for a price they agree — publicity). Audited; nothing if another route
+    is already set."""
+    deal = await repository.get_for_system(session, deal_id)
+    if deal is None or deal.pricing_route not in (PricingRoute.listing, PricingRoute.auction):
+        return
+    await audit.record(
+        session,
+        actor=SystemActor(),
+        object_type="deal",
+        object_id=deal.id,
+        action="update",
+        changes={"pricing_route": [deal.pricing_route, None], "reason": reason},
+    )
+    deal.pricing_route = None
+    await session.flush()
+
+
 # --- Guards of the stages this part owns (the pricing routes add theirs: docs/deals.md) ------------
 
 

@@ -169,6 +169,11 @@ async def place_bid(
     if replay := await _first_of_key(session, auction, user, idempotency_key, amount):
         return replay
     bidder = await qualified_bidder(session, user, auction)
+    if is_running(auction, clock.now()):
+        # The best bid only rises and the opening price and increment never change: a bid too low
+        # or off the increments now is refused without queueing on the lock behind the bids that
+        # beat it (docs/benchmarks.md, "Online bidding").
+        check_amount(auction, amount)
     auction = await repository.get(session, auction_id, lock=True)
     assert auction is not None  # auctions are never deleted
     if replay := await _first_of_key(session, auction, user, idempotency_key, amount):

@@ -22,7 +22,7 @@ from app.core.db import Database
 from app.core.errors import AppError
 from app.core.types import CHINA, in_yuan, today_in_china
 from app.deals import repository as deals
-from app.deals.service import agree_as_system, reached
+from app.deals.service import agree_as_system, reached, release_pricing_route
 from app.deals.vocabulary import DealStage
 from app.interests import repository as members
 from app.interests.notify import send
@@ -86,6 +86,8 @@ async def close(session: AsyncSession, auction_id: uuid.UUID, settings: Settings
             f"请于 {auction.sign_by} 前签订合同",
         ]
         await _agree(session, auction, winner.organization_id)
+    else:
+        await release_pricing_route(session, auction.deal_id, reason="auction_no_sale")
     await publish(
         session,
         auction.id,

@@ -17,6 +17,7 @@ from app.core.db import add_unique
 from app.core.errors import Conflict, FieldError, NotFound, NotPermitted, ValidationFailed
 from app.deals import repository as deals
 from app.deals.service import NOT_FOUND as DEAL_NOT_FOUND
+from app.deals.service import release_pricing_route
 from app.deals.vocabulary import DealStage
 from app.interests import repository as members
 from app.interests.notify import send
@@ -366,6 +367,7 @@ async def cancel(session: AsyncSession, *, user: User, auction_id: uuid.UUID, re
     now = clock.now()
     auction.status, auction.closed_at = AuctionStatus.cancelled, now
     auction.version += 1
+    await release_pricing_route(session, auction.deal_id, reason="auction_cancelled")
     bidders = await repository.bidders(session, auction.id)
     for bidder, _ in bidders:
         if bidder.deposit_status is DepositStatus.received:

@@ -223,6 +223,8 @@ async def _end(
     announcement.status = status
     announcement.closed_at = now
     announcement.version += 1
+    if status in (AnnouncementStatus.closed_no_buyer, AnnouncementStatus.withdrawn):
+        await deals.release_pricing_route(session, deal.id, reason=f"listing_{status.value}")
     await record(
         session,
         actor=SystemActor(),

@@ -20,6 +20,7 @@ from app.deals import policy
 from app.deals import repository as deals_repository
 from app.deals.models import Deal
 from app.deals.policy import Side
+from app.deals.service import release_pricing_route
 from app.deals.vocabulary import DealStage
 from app.matching.models import NotificationKind
 from app.trading.listing import closing, notices, period, repository
@@ -328,6 +329,7 @@ async def withdraw(
     announcement.status = AnnouncementStatus.withdrawn
     announcement.closed_at = clock.now()
     announcement.version += 1
+    await release_pricing_route(session, deal.id, reason="listing_withdrawn")
     await audit.record(
         session,
         actor=user,

@@ -102,6 +102,8 @@ async def test_a_best_bid_below_the_reserve_is_no_sale_and_every_deposit_is_rele
     assert stored.status == "no_sale" and stored.sign_by is None
     assert set(deposits.values()) == {DepositStatus.released}
     assert deal.stage is DealStage.negotiating and deal.buyer_organization_id is None
+    # The route gave no price: the parties may choose one again (another auction, a listing, …).
+    assert deal.pricing_route is None
     assert public["reserve_met"] is False and public["reserve_price"] is None and public["winner"] is None
 
 

@@ -63,7 +63,8 @@ async def test_no_qualified_buyer_extends_by_the_announced_step_then_closes(
     recipients = set(told.scalars())
     assert {w.seller.id, w.broker.id, w.buyers[0].id} <= recipients
     deal = await db.get(Deal, w.deal.id, populate_existing=True)
-    assert deal is not None and deal.stage is DealStage.negotiating
+    # No buyer: the deal no longer waits for the listing, its parties may choose a route again.
+    assert deal is not None and deal.stage is DealStage.negotiating and deal.pricing_route is None
 
 
 async def test_one_qualified_buyer_agrees_the_deal_at_its_offer_on_the_next_read(
