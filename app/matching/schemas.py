@@ -170,13 +170,18 @@ class NotificationRead(BaseModel):
         description="通知类别：" + "、".join(f"{k.value}={k.label}" for k in NotificationKind)
     )
     subscription_id: uuid.UUID | None = Field(description="产生该通知的订阅（仅 kind=match）")
-    listing_kind: str
+    listing_kind: str = Field(
+        description="所涉成果或需求：achievement / demand；"
+        "交易通知无所涉成果时为 deal（交易项目）或 auction（竞价）"
+    )
     listing_id: uuid.UUID
     title: str
     explanation: list[str]
     details: dict[str, Any] = Field(
         description="合作意向类通知的详情：interest_id；accepted 另有 deal_id，declined 另有 reason、"
-        "reason_label、note，received 另有 organization_name，unanswered 另有 waiting_since、days"
+        "reason_label、note，received 另有 organization_name，unanswered 另有 waiting_since、days；"
+        "交易通知（公示、挂牌、竞价、交易凭证）带有 deal_id "
+        "及相应的 publicity_id、announcement_id 或 auction_id"
     )
     created_at: ChinaTime
     read_at: ChinaTime | None
