@@ -11,9 +11,8 @@ import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Organization, Role, User
 from app.audit.service import SystemActor
@@ -23,14 +22,13 @@ from app.core.config import Settings
 from app.core.types import CENT, today_in_china
 from app.deals import mandates
 from app.deals import service as deals
-from app.deals.demo import COMPANIES, UNIVERSITIES
-from app.deals.models import Deal, Interest
+from app.deals.demo import COMPANIES
 from app.deals.schemas import DealCreate, MandateIn, StageMove
 from app.deals.vocabulary import DealStage
-from app.listings.models import Achievement
-from app.listings.vocabulary import ListingStatus, TransferMode
+from app.listings.vocabulary import TransferMode
 from app.trading.auctions import bidding, service
 from app.trading.auctions.schemas import AuctionCreate
+from app.trading.demo import demo_user, untouched_achievement
 from app.trading.models import Auction
 
 OPENING = Decimal("2000000.00")
@@ -41,44 +39,19 @@ DURATION = timedelta(days=7)
 LEAD_TIME = timedelta(seconds=1)
 
 
-async def _user(session: AsyncSession, *where: object) -> User | None:
-    statement = (
-        select(User)
-        .options(joinedload(User.organization))
-        .join(Organization, User.organization_id == Organization.id)
-    )
-    return (await session.execute(statement.where(*where).order_by(User.email).limit(1))).scalar()
-
-
-async def _untouched_achievement(session: AsyncSession) -> Achievement | None:
-    """A published achievement of a demo university that no deal or interest concerns."""
-    statement = (
-        select(Achievement)
-        .join(Organization, Achievement.owner_organization_id == Organization.id)
-        .where(
-            Organization.name.in_(UNIVERSITIES),
-            Achievement.status == ListingStatus.published,
-            ~exists().where(Deal.achievement_id == Achievement.id),
-            ~exists().where(Interest.achievement_id == Achievement.id),
-        )
-        .order_by(Achievement.title.desc())
-        .limit(1)
-    )
-    return (await session.execute(statement)).scalar()
-
-
 async def seed_auction(session: AsyncSession, settings: Settings) -> str:
     present = (await session.execute(select(func.count()).select_from(Auction))).scalar_one()
     if present:
         return f"auction: 0 added, {present} auctions already present"
-    broker = await _user(session, User.email == f"broker1@{EMAIL_DOMAIN}")
-    achievement = await _untouched_achievement(session)
+    broker = await demo_user(session, User.email == f"broker1@{EMAIL_DOMAIN}")
+    achievement = await untouched_achievement(session, last=True)
     companies = [
-        await _user(session, Organization.name == name, User.role == Role.member) for name in COMPANIES[2:4]
+        await demo_user(session, Organization.name == name, User.role == Role.member)
+        for name in COMPANIES[2:4]
     ]
     if broker is None or achievement is None or None in companies:
         return "auction: 0 added (no demo deals' brokers, universities or companies)"
-    seller = await _user(
+    seller = await demo_user(
         session, Organization.id == achievement.owner_organization_id, User.role == Role.member
     )
     assert seller is not None
