@@ -84,24 +84,12 @@ class Interest(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text("status = 'open' AND demand_id IS NOT NULL"),
         ),
         Index("ix_interests_status_created_at", "status", "created_at"),
-        # The market statistics read a period's interests from these alone (index-only scans):
-        # the funnel all of them, the brokers' figures those filed on behalf or leading to a deal.
+        # A period's interests by an index-only scan (the funnel's naive yardstick; the market
+        # statistics themselves read the rollups of app/stats/models.py).
         Index(
             "ix_interests_created_at",
             "created_at",
             postgresql_include=["owner_organization_id", "status"],
-        ),
-        Index(
-            "ix_interests_brokered_created_at",
-            "created_at",
-            postgresql_include=[
-                "owner_organization_id",
-                "on_behalf_broker_id",
-                "deal_broker_user_id",
-                "deal_broker_agency_id",
-                "deal_registered_at",
-            ],
-            postgresql_where=text("on_behalf_broker_id IS NOT NULL OR deal_broker_user_id IS NOT NULL"),
         ),
     )
 

@@ -22,11 +22,13 @@ from sqlalchemy import (
     Date,
     Select,
     Uuid,
+    and_,
     any_,
     bindparam,
     cast,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -37,6 +39,9 @@ from sqlalchemy.orm import aliased
 from app.accounts.models import Organization, User
 from app.deals.models import REACHED_AT, Deal, DealStageEvent, Interest, ListingView
 from app.deals.vocabulary import DealStage, InterestStatus
+from app.stats.models import BrokerSide, Grain
+from app.stats.models import MarketBrokerFigures as F
+from app.stats.models import MarketBrokerRegistrationDays as R
 from app.stats.models import MarketFunnelDay as D
 from app.stats.models import MarketFunnelMonth as M
 
@@ -202,30 +207,25 @@ async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -
     behalf, or whose deal they broker) and the deals they broker, of the period's cohorts. An
     interest filed on behalf counts for the technology manager's own organization as agency.
 
-    The interest's copy of its deal's broker and registration answers; `naive` joins the deal and
-    reads the registration from its history instead."""
-    registered_at = reached(DealStage.registered, naive=naive)
-    if naive:
-        broker, agency, registered = Deal.broker_user_id, Deal.broker_agency_id, registered_at
-    else:
-        broker, agency = Interest.deal_broker_user_id, Interest.deal_broker_agency_id
-        registered = Interest.deal_registered_at
+    From the year, month and day rollups; `naive` reads the cohorts' interests, their deals and
+    the stage history instead."""
+    if not naive:
+        return await _brokers_from_rollups(session, scope)
+    registered_at = reached(DealStage.registered, naive=True)
     on_behalf = aliased(User)
     statement = (
         select(
             Interest.on_behalf_broker_id.label("on_behalf"),
             on_behalf.organization_id.label("on_behalf_agency"),
-            broker.label("broker"),
-            agency.label("agency"),
-            (_china_day(registered) - _china_day(Interest.created_at)).label("days"),
+            Deal.broker_user_id.label("broker"),
+            Deal.broker_agency_id.label("agency"),
+            (_china_day(registered_at) - _china_day(Interest.created_at)).label("days"),
         )
         .select_from(Interest)
         .outerjoin(on_behalf, on_behalf.id == Interest.on_behalf_broker_id)
+        .outerjoin(Deal, Deal.id == Interest.deal_id)
+        .where(Interest.on_behalf_broker_id.is_not(None) | Deal.broker_user_id.is_not(None))
     )
-    if naive:
-        statement = statement.outerjoin(Deal, Deal.id == Interest.deal_id)
-    # The partial index's condition: the interests someone handled.
-    statement = statement.where(Interest.on_behalf_broker_id.is_not(None) | broker.is_not(None))
     c = _interests(statement, scope).cte("cohort").prefix_with("MATERIALIZED").c
     own_agency = own_manager = None
     members = select(User.id)
@@ -265,7 +265,6 @@ async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -
         )
         (result.managers if side == "manager" else result.agencies)[key] = (figures, None)
 
-    # One row per manager and agency, the stages as columns: a few hundred rows, not thousands.
     brokered = _deals(
         select(
             Deal.broker_user_id,
@@ -300,6 +299,122 @@ async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -
             deals.registered_technology_amount += amount or Decimal("0.00")
             table[key] = (interests, deals)
     return result
+
+
+def buckets(first: date | None, end: date | None) -> list[tuple[Grain, date | None, date | None]]:
+    """[first, end) (either side open when None) as whole years, the whole months outside them
+    and the days outside those: (grain, from, to) with `to` exclusive."""
+    months_from = first if first is None or first.day == 1 else _next_month(first)
+    months_to = None if end is None else end.replace(day=1)
+    if months_from is not None and months_to is not None and months_from >= months_to:
+        return [(Grain.day, first, end)]
+    years_from = (
+        months_from if months_from is None or months_from.month == 1 else date(months_from.year + 1, 1, 1)
+    )
+    years_to = None if months_to is None else months_to.replace(month=1)
+    parts: list[tuple[Grain, date | None, date | None]] = []
+    if years_from is not None and years_to is not None and years_from >= years_to:
+        parts.append((Grain.month, months_from, months_to))
+    else:
+        parts.append((Grain.year, years_from, years_to))
+        parts.append((Grain.month, months_from, years_from))
+        parts.append((Grain.month, years_to, months_to))
+    parts += [(Grain.day, first, months_from), (Grain.day, months_to, end)]
+    # An unbounded side is the years'; any other part is bounded and may be empty.
+    return [
+        (g, lo, hi)
+        for g, lo, hi in parts
+        if g is Grain.year or (lo is not None and hi is not None and lo < hi)
+    ]
+
+
+async def _brokers_from_rollups(session: AsyncSession, scope: Scope) -> BrokerCounts:
+    # The scope's bounds are midnights in Asia/Shanghai: their dates are the days.
+    first = None if scope.since is None else scope.since.date()
+    end = None if scope.until is None else scope.until.date()
+    conditions = []
+    for model in (F, R):
+        parts = []
+        for grain, lo, hi in buckets(first, end):
+            part = [model.grain == grain]
+            if lo is not None:
+                part.append(model.period >= lo)
+            if hi is not None:
+                part.append(model.period < hi)
+            # Days are kept at the full code only; years and months at each prefix.
+            if grain is Grain.day:
+                if scope.region is not None:
+                    part.append(model.region_code.startswith(scope.region, autoescape=True))
+            else:
+                part.append(model.region_code == (scope.region or ""))
+            parts.append(and_(*part))
+        condition = or_(*parts)
+        if scope.organization_id is not None:
+            members = select(User.id).where(User.organization_id == scope.organization_id)
+            condition = and_(
+                condition,
+                or_(
+                    and_(model.side == BrokerSide.agency, model.broker_id == scope.organization_id),
+                    and_(model.side == BrokerSide.manager, model.broker_id.in_(members)),
+                ),
+            )
+        conditions.append(condition)
+    deal_columns = [getattr(F, f"deals_{stage.value}") for stage in DealStage]
+    figures = await session.execute(
+        select(
+            F.side,
+            F.broker_id,
+            func.sum(F.interests_handled),
+            func.sum(F.interests_registered),
+            func.sum(F.registered_deals),
+            func.sum(F.registered_technology_amount),
+            *(func.sum(column) for column in deal_columns),
+        )
+        .where(conditions[0])
+        .group_by(F.side, F.broker_id)
+    )
+    days = await session.execute(
+        select(R.side, R.broker_id, R.days, func.sum(R.interests))
+        .where(conditions[1])
+        .group_by(R.side, R.broker_id, R.days)
+        .having(func.sum(R.interests) > 0)
+        .order_by(R.side, R.broker_id, R.days)
+    )
+    histograms: dict[tuple[str, uuid.UUID], list[tuple[int, int]]] = {}
+    for side, key, n_days, count in days:
+        histograms.setdefault((side, key), []).append((n_days, int(count)))
+    result = BrokerCounts({}, {})
+    for side, key, handled, registered, registered_deals, amount, *by_stage in figures:
+        counts = [int(n) for n in by_stage]
+        if not handled and not sum(counts):
+            continue  # Every contribution to the period was taken back.
+        interests = (
+            InterestFigures(int(handled), int(registered), median(histograms.get((side, key), [])))
+            if handled
+            else None
+        )
+        deals = (
+            DealFigures(dict(zip(DealStage, counts, strict=True)), int(registered_deals), amount)
+            if sum(counts)
+            else None
+        )
+        (result.managers if side == BrokerSide.manager else result.agencies)[key] = (interests, deals)
+    return result
+
+
+def median(histogram: list[tuple[int, int]]) -> Decimal | None:
+    """The median of the days a histogram of (days, how many), ascending, holds — as PostgreSQL's
+    percentile_cont(0.5) interpolates it: the middle value, or the mean of the two middle ones."""
+    total = sum(count for _, count in histogram)
+    if not total:
+        return None
+    wanted = ((total - 1) // 2, total // 2)
+    found: list[int] = []
+    seen = 0
+    for days, count in histogram:
+        found += [days for position in wanted if seen <= position < seen + count]
+        seen += count
+    return (Decimal(found[0] + found[1]) / 2).quantize(Decimal("0.1"))
 
 
 async def names(

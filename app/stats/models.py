@@ -3,7 +3,18 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Date, Enum, ForeignKey, Numeric, String, text
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamps, UUIDPrimaryKey
@@ -114,3 +125,70 @@ class MarketFunnelDay(_FunnelCounts, Base):
     __tablename__ = "market_funnel_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class BrokerSide(StrEnum):
+    agency = "agency"
+    manager = "manager"
+
+
+class Grain(StrEnum):
+    year = "year"
+    month = "month"
+    day = "day"
+
+
+class _BrokerBucket:
+    """One broker (an agency or a technology manager) in one period bucket — the year, month or
+    day (Asia/Shanghai) its first day names — and one region prefix of the listing owner
+    (interests) or seller (deals). Years and months are kept at "" (everywhere) and at the 2-, 4-
+    and 6-digit prefixes the API accepts, days at the full code only (a report reads the days of
+    at most two partial months). Kept by the triggers of migration 5b7d9e1f3a62 in the transaction
+    of every change to an interest, a deal, an organization's region or a user's organization."""
+
+    grain: Mapped[Grain] = mapped_column(String(5), primary_key=True)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    side: Mapped[BrokerSide] = mapped_column(String(7), primary_key=True)
+    broker_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
+class MarketBrokerFigures(_BrokerBucket, Base):
+    """The brokers' figures (docs/deals.md) of the interests filed and the deals opened in the
+    bucket: interests handled and registered, deals brokered by current stage, registered deals and
+    their certified technology amount."""
+
+    __tablename__ = "market_broker_figures"
+    __table_args__ = (
+        CheckConstraint("grain IN ('year', 'month', 'day')", name="grain"),
+        CheckConstraint("side IN ('agency', 'manager')", name="side"),
+    )
+
+    interests_handled: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    interests_registered: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals_lead: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals_mandated: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals_diligence: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals_negotiating: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals_agreed: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals_signed: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals_registration_submitted: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals_registered: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals_on_hold: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    deals_lost: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    registered_deals: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    registered_technology_amount: Mapped[Decimal] = mapped_column(Numeric(22, 2), server_default=text("0"))
+
+
+class MarketBrokerRegistrationDays(_BrokerBucket, Base):
+    """How many of the bucket's handled interests took `days` (whole Asia/Shanghai days) from
+    filing to their deal's registration: the exact median without reading the interests."""
+
+    __tablename__ = "market_broker_registration_days"
+    __table_args__ = (
+        CheckConstraint("grain IN ('year', 'month', 'day')", name="grain"),
+        CheckConstraint("side IN ('agency', 'manager')", name="side"),
+    )
+
+    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    interests: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import OrganizationKind, Role
+from app.accounts.models import OrganizationKind, Role, User
 from app.audit.service import SystemActor
 from app.core.types import today_in_china
 from app.deals import service
@@ -24,7 +24,7 @@ from app.listings.models import Achievement
 from app.listings.vocabulary import ListingStatus
 from app.stats import market_queries as queries
 from app.stats.market import scope_of
-from app.stats.models import MarketFunnelDay, MarketFunnelMonth
+from app.stats.models import Grain, MarketBrokerFigures, MarketFunnelDay, MarketFunnelMonth
 from tests.contracts.helpers import person
 from tests.deals.factory import PATH, DealWorld, deal_at, deal_world, published_achievement
 from tests.fixtures.accounts import create_organization
@@ -376,7 +376,8 @@ async def test_the_fast_figures_equal_the_naive_ones_on_a_random_set(
                 await service.enter_stage(db, deal, DealStage.lost, actor=SystemActor(), reason="终止")
             if deal.stage is DealStage.registered:
                 deal.registered_technology_amount = Decimal(rng.randrange(1, 10**8)).scaleb(-2)
-            deal.created_at = NOW - timedelta(days=rng.randrange(0, 60))
+            # Over two years and more: whole years, months and days all count.
+            deal.created_at = NOW - timedelta(days=rng.randrange(0, 800))
             deals.append(deal)
     await db.flush()
     for deal in deals:
@@ -391,7 +392,7 @@ async def test_the_fast_figures_equal_the_naive_ones_on_a_random_set(
                         status=InterestStatus.accepted,
                         deal_id=deal.id,
                         on_behalf_broker_id=rng.choice([None, None, brokers[0][0], brokers[1][0]]),
-                        created_at=NOW - timedelta(days=rng.randrange(0, 90), hours=rng.randrange(24)),
+                        created_at=NOW - timedelta(days=rng.randrange(0, 830), hours=rng.randrange(24)),
                     )
                 )
     for _ in range(20):
@@ -404,7 +405,7 @@ async def test_the_fast_figures_equal_the_naive_ones_on_a_random_set(
                 organization_id=rng.choice(buyers).id,
                 status=rng.choice([InterestStatus.declined, InterestStatus.withdrawn]),
                 on_behalf_broker_id=rng.choice([None, brokers[0][0], brokers[1][0]]),
-                created_at=NOW - timedelta(days=rng.randrange(0, 90)),
+                created_at=NOW - timedelta(days=rng.randrange(0, 830)),
             )
         )
     await db.commit()
@@ -425,6 +426,11 @@ async def test_the_fast_figures_equal_the_naive_ones_on_a_random_set(
         (today - timedelta(days=45), today - timedelta(days=10)),
         # Whole months and the partial ones at either end.
         (today - timedelta(days=90), today),
+        # Whole years, the whole months outside them and the days outside those.
+        (today - timedelta(days=700), today - timedelta(days=20)),
+        (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+        (None, today - timedelta(days=400)),
+        (today - timedelta(days=500), None),
     ]:
         for region in (None, "32", "3205", "36"):
             for organization in (None, w.agency.id, agency2.id):
@@ -478,3 +484,110 @@ async def test_the_funnels_rollups_follow_every_change(client: httpx.AsyncClient
     await db.delete(filed)
     await check()
     assert (await queries.funnel(db, scope_of(None, None, None))).interests == 0
+
+
+def test_a_period_is_whole_years_then_whole_months_then_days() -> None:
+    rng = random.Random(7)  # noqa: S311 — reproducible periods, not a secret
+    horizon = (date(2019, 1, 1), date(2031, 1, 1))
+    for _ in range(500):
+        first = date(2020, 1, 1) + timedelta(days=rng.randrange(3000))
+        end = first + timedelta(days=rng.randrange(1, 1500))
+        for since, until in [(first, end), (None, end), (first, None), (None, None)]:
+            covered: list[date] = []
+            for grain, lo, hi in queries.buckets(since, until):
+                lo, hi = lo or horizon[0], hi or horizon[1]
+                if grain is not Grain.day:
+                    assert lo.day == hi.day == 1, (grain, lo, hi)
+                if grain is Grain.year:
+                    assert lo.month == hi.month == 1, (grain, lo, hi)
+                covered += [lo + timedelta(days=i) for i in range((hi - lo).days)]
+            lo, hi = since or horizon[0], until or horizon[1]
+            # Every day of the period once, and no other.
+            assert sorted(covered) == [lo + timedelta(days=i) for i in range((hi - lo).days)]
+    assert queries.buckets(date(2025, 3, 15), date(2027, 2, 10)) == [
+        (Grain.year, date(2026, 1, 1), date(2027, 1, 1)),
+        (Grain.month, date(2025, 4, 1), date(2026, 1, 1)),
+        (Grain.month, date(2027, 1, 1), date(2027, 2, 1)),
+        (Grain.day, date(2025, 3, 15), date(2025, 4, 1)),
+        (Grain.day, date(2027, 2, 1), date(2027, 2, 10)),
+    ]
+
+
+def test_the_median_of_a_histogram_is_postgresqls_percentile_cont() -> None:
+    assert queries.median([]) is None
+    assert queries.median([(10, 1), (21, 1)]) == Decimal("15.5")
+    assert queries.median([(-2, 1), (3, 2), (40, 1)]) == Decimal("3.0")
+    assert queries.median([(5, 3), (6, 1)]) == Decimal("5.0")
+    assert queries.median([(1, 1), (2, 1), (9, 2)]) == Decimal("5.5")
+
+
+async def test_the_brokers_rollups_follow_every_change(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    """Whatever changes an interest, a deal, a seller's region or a technology manager's
+    organization (or deletes a row), the brokers' figures from the rollups stay equal to those read
+    from the rows and the stage history."""
+    w = await deal_world(client, db)
+    other = await create_organization(db, region_code="360102")
+    other_agency = await create_organization(db, kind=OrganizationKind.agency, region_code="360100")
+    today = today_in_china()
+    periods = [
+        (None, None),
+        (today - timedelta(days=40), today),
+        (today, today),
+        (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+    ]
+
+    async def check() -> queries.BrokerCounts:
+        await db.flush()
+        for since, until in periods:
+            for region in (None, "32", "3201", "320102", "36"):
+                for organization in (None, w.agency.id, other_agency.id):
+                    scope = scope_of(since, until, region, organization)
+                    assert await queries.brokers(db, scope) == await queries.brokers(db, scope, naive=True)
+        return await queries.brokers(db, scope_of(None, None, None))
+
+    deal = await deal_at(db, w, DealStage.agreed)
+    filed = interest(
+        w,
+        on_behalf_broker_id=w.broker.user_id,
+        created_at=NOW - timedelta(days=400),
+        status=InterestStatus.accepted,
+    )
+    db.add(filed)
+    everything = await check()
+    assert everything.agencies[w.agency.id][0] == queries.InterestFigures(1, 0, None)
+    filed.deal_id = deal.id
+    await check()
+    await service.enter_stage(db, deal, DealStage.signed, actor=SystemActor())
+    deal.created_at = NOW - timedelta(days=35)
+    await check()
+    for stage in (DealStage.registration_submitted, DealStage.registered):
+        await service.enter_stage(db, deal, stage, actor=SystemActor())
+    deal.registered_technology_amount = Decimal("123456.78")
+    everything = await check()
+    interests, deals = everything.managers[w.broker.user_id]
+    assert interests is not None and interests.registered == 1 and interests.median_days is not None
+    assert deals is not None and deals.registered_technology_amount == Decimal("123456.78")
+    # The seller moves province; the deal changes hands to another agency's manager.
+    w.seller_org.region_code = "360103"
+    await check()
+    rival = await person(client, db, Role.tech_manager, other_agency)
+    deal.broker_user_id, deal.broker_agency_id = rival.user_id, other_agency.id
+    deal.seller_organization_id = other.id
+    everything = await check()
+    assert set(everything.agencies) == {w.agency.id, other_agency.id}
+    # The technology manager who filed on the client's behalf joins the other agency.
+    broker = await db.get(User, w.broker.user_id)
+    assert broker is not None
+    broker.organization_id = other_agency.id
+    everything = await check()
+    assert set(everything.agencies) == {other_agency.id}
+    # The mandate ends; the interest is deleted.
+    deal.broker_user_id = deal.broker_agency_id = None
+    await db.delete(filed)
+    everything = await check()
+    assert (everything.agencies, everything.managers) == ({}, {})
+    assert not await db.scalar(
+        select(func.count())
+        .select_from(MarketBrokerFigures)
+        .where(MarketBrokerFigures.interests_handled != 0)
+    )
