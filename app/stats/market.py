@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, User
 from app.core.errors import FieldError, NotFound, NotPermitted, ValidationFailed
+from app.core.pagination import PageParams
 from app.core.types import CHINA
 from app.deals.vocabulary import DealStage, DeclineReason, InterestStatus
 from app.listings import repository as listings
@@ -119,8 +120,14 @@ class ManagerFigures(BrokerFigures):
 
 
 class BrokerStatistics(RegionPeriod):
-    agencies: list[AgencyFigures]
-    technology_managers: list[ManagerFigures]
+    agencies: list[AgencyFigures] = Field(
+        description="按已登记技术交易额、交易项目数降序排名的一页 / one page of the ranking"
+    )
+    agencies_total: int = Field(description="排名中的服务机构数")
+    technology_managers: list[ManagerFigures] = Field(description="同上，技术经理人")
+    technology_managers_total: int = Field(description="排名中的技术经理人数")
+    limit: int
+    offset: int
 
 
 def sees_all_brokers(user: User) -> bool:
@@ -152,12 +159,14 @@ async def broker_statistics(
     since: date | None,
     until: date | None,
     region: str | None,
+    page: PageParams,
     naive: bool = False,
 ) -> BrokerStatistics:
     """Administrators (government's accounts) see every broker; anyone else their own
-    organization as an agency and its technology managers. `naive` as for `funnel`."""
+    organization as an agency and its technology managers. The same page of both rankings.
+    `naive` as for `funnel`."""
     scope = scope_of(since, until, region, None if sees_all_brokers(user) else user.organization_id)
-    counts = await queries.brokers(session, scope, naive=naive)
+    counts = await queries.brokers(session, scope, page, naive=naive)
     organizations, people = await queries.names(session, list(counts.agencies), list(counts.managers))
     agencies = [
         AgencyFigures(organization_id=key, name=organizations.get(key, ""), **_figures(*value))  # type: ignore[arg-type]
@@ -176,12 +185,12 @@ async def broker_statistics(
         since=since,
         until=until,
         region=region,
-        agencies=sorted(
-            agencies, key=lambda a: (-a.registered_technology_amount, -a.deals, str(a.organization_id))
-        ),
-        technology_managers=sorted(
-            managers, key=lambda m: (-m.registered_technology_amount, -m.deals, str(m.user_id))
-        ),
+        agencies=agencies,
+        agencies_total=counts.agencies_total,
+        technology_managers=managers,
+        technology_managers_total=counts.managers_total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 

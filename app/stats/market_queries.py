@@ -18,25 +18,33 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Date,
+    Integer,
     Select,
+    String,
     Uuid,
     and_,
     any_,
     bindparam,
     cast,
+    column,
     func,
     literal,
     or_,
     select,
+    text,
+    true,
     union_all,
+    values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.accounts.models import Organization, User
+from app.core.pagination import PageParams
 from app.deals.models import REACHED_AT, Deal, DealStageEvent, Interest, ListingView
 from app.deals.vocabulary import DealStage, InterestStatus
 from app.stats.models import BrokerSide, Grain
@@ -45,6 +53,8 @@ from app.stats.models import MarketBrokerRegistrationDays as R
 from app.stats.models import MarketFunnelDay as D
 from app.stats.models import MarketFunnelMonth as M
 
+# Every stage, in the order of the rollups' columns.
+ALL_STAGES = tuple(DealStage)
 # The funnel's stages after the deal's opening, in order.
 FUNNEL_STAGES = (DealStage.mandated, DealStage.agreed, DealStage.signed, DealStage.registered)
 # The rollups' counts, in the funnel's order.
@@ -180,12 +190,38 @@ Figures = tuple[InterestFigures | None, DealFigures | None]
 
 @dataclass
 class BrokerCounts:
+    """One page of each ranking (registered technology amount, then deals, descending; then the
+    key), and how many brokers each ranking holds."""
+
     agencies: dict[uuid.UUID, Figures]
     managers: dict[uuid.UUID, Figures]
+    agencies_total: int = 0
+    managers_total: int = 0
+
+
+def _rank(figures: Figures) -> Decimal:
+    return figures[1].registered_technology_amount if figures[1] else Decimal(0)
+
+
+def _page(table: dict[uuid.UUID, Figures], page: PageParams) -> dict[uuid.UUID, Figures]:
+    ranked = sorted(
+        table.items(),
+        key=lambda item: (
+            -_rank(item[1]),
+            -sum(item[1][1].by_stage.values()) if item[1][1] else 0,
+            str(item[0]),
+        ),
+    )
+    return dict(ranked[page.offset : page.offset + page.limit])
 
 
 def _china_day(instant: Any) -> ColumnElement[date]:
     return cast(func.timezone("Asia/Shanghai", instant), Date)
+
+
+def _days(median: float | None) -> Decimal | None:
+    # Whole days, so the median is an integer or a half: exact in binary and in Decimal.
+    return None if median is None else Decimal(str(median)).quantize(Decimal("0.1"))
 
 
 def _handled(parts: list[Select[Any]], side: str, mine: Any) -> Select[Any]:
@@ -202,7 +238,9 @@ def _handled(parts: list[Select[Any]], side: str, mine: Any) -> Select[Any]:
     return statement if mine is None else statement.where(mine(handled.c.key))
 
 
-async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -> BrokerCounts:
+async def brokers(
+    session: AsyncSession, scope: Scope, page: PageParams, *, naive: bool = False
+) -> BrokerCounts:
     """Per agency and per technology manager: the interests they handled (filed on a client's
     behalf, or whose deal they broker) and the deals they broker, of the period's cohorts. An
     interest filed on behalf counts for the technology manager's own organization as agency.
@@ -210,7 +248,7 @@ async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -
     From the year, month and day rollups; `naive` reads the cohorts' interests, their deals and
     the stage history instead."""
     if not naive:
-        return await _brokers_from_rollups(session, scope)
+        return await _brokers_from_rollups(session, scope, page)
     registered_at = reached(DealStage.registered, naive=True)
     on_behalf = aliased(User)
     statement = (
@@ -257,12 +295,7 @@ async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -
     for side, key, count, converted, median in (
         await session.execute(union_all(by_manager, by_agency))
     ).all():
-        figures = InterestFigures(
-            count,
-            converted,
-            # Whole days, so the median is an integer or a half: exact in binary and in Decimal.
-            None if median is None else Decimal(str(median)).quantize(Decimal("0.1")),
-        )
+        figures = InterestFigures(count, converted, _days(median))
         (result.managers if side == "manager" else result.agencies)[key] = (figures, None)
 
     brokered = _deals(
@@ -298,12 +331,16 @@ async def brokers(session: AsyncSession, scope: Scope, *, naive: bool = False) -
             deals.registered += registered
             deals.registered_technology_amount += amount or Decimal("0.00")
             table[key] = (interests, deals)
-    return result
+    return BrokerCounts(
+        _page(result.agencies, page), _page(result.managers, page), len(result.agencies), len(result.managers)
+    )
 
 
 def buckets(first: date | None, end: date | None) -> list[tuple[Grain, date | None, date | None]]:
     """[first, end) (either side open when None) as whole years, the whole months outside them
-    and the days outside those: (grain, from, to) with `to` exclusive."""
+    and the days outside those: (grain, from, to) with `to` exclusive. All time is its own."""
+    if first is None and end is None:
+        return [(Grain.all, None, None)]
     months_from = first if first is None or first.day == 1 else _next_month(first)
     months_to = None if end is None else end.replace(day=1)
     if months_from is not None and months_to is not None and months_from >= months_to:
@@ -328,93 +365,181 @@ def buckets(first: date | None, end: date | None) -> list[tuple[Grain, date | No
     ]
 
 
-async def _brokers_from_rollups(session: AsyncSession, scope: Scope) -> BrokerCounts:
-    # The scope's bounds are midnights in Asia/Shanghai: their dates are the days.
-    first = None if scope.since is None else scope.since.date()
-    end = None if scope.until is None else scope.until.date()
-    conditions = []
-    for model in (F, R):
-        parts = []
-        for grain, lo, hi in buckets(first, end):
-            part = [model.grain == grain]
-            if lo is not None:
-                part.append(model.period >= lo)
-            if hi is not None:
-                part.append(model.period < hi)
-            # Days are kept at the full code only; years and months at each prefix.
-            if grain is Grain.day:
-                if scope.region is not None:
-                    part.append(model.region_code.startswith(scope.region, autoescape=True))
-            else:
-                part.append(model.region_code == (scope.region or ""))
-            parts.append(and_(*part))
-        condition = or_(*parts)
-        if scope.organization_id is not None:
-            members = select(User.id).where(User.organization_id == scope.organization_id)
-            condition = and_(
-                condition,
-                or_(
-                    and_(model.side == BrokerSide.agency, model.broker_id == scope.organization_id),
-                    and_(model.side == BrokerSide.manager, model.broker_id.in_(members)),
-                ),
-            )
-        conditions.append(condition)
-    deal_columns = [getattr(F, f"deals_{stage.value}") for stage in DealStage]
-    figures = await session.execute(
+# A period's buckets fill fixed slots — one of years, two of months, two of days — so the brokers'
+# statement is built once and only its parameters change; an unused slot is an empty range.
+SLOTS = {
+    Grain.all: ("all",),
+    Grain.year: ("year",),
+    Grain.month: ("month_a", "month_b"),
+    Grain.day: ("day_a", "day_b"),
+}
+EMPTY = (date.max, date.max)
+OPEN = (date.min, date.max)
+
+
+def _slot(model: type[F] | type[R], name: str) -> ColumnElement[bool]:
+    return and_(
+        model.period >= bindparam(f"{name}_from", type_=Date),
+        model.period < bindparam(f"{name}_to", type_=Date),
+    )
+
+
+def _in_scope(model: type[F] | type[R]) -> ColumnElement[bool]:
+    """The rollup rows of the period's slots, of the region (`code`: years and months are kept at
+    each prefix, days at the full code only) and, unless `organization` is NULL (an
+    administrator), of that organization as agency and its technology managers."""
+    organization = bindparam("organization", type_=Uuid)
+    return and_(
+        or_(
+            and_(model.grain == Grain.all, model.region_code == bindparam("code"), _slot(model, "all")),
+            and_(model.grain == Grain.year, model.region_code == bindparam("code"), _slot(model, "year")),
+            and_(
+                model.grain == Grain.month,
+                model.region_code == bindparam("code"),
+                or_(_slot(model, "month_a"), _slot(model, "month_b")),
+            ),
+            and_(
+                model.grain == Grain.day,
+                model.region_code.startswith(bindparam("code")),
+                or_(_slot(model, "day_a"), _slot(model, "day_b")),
+            ),
+        ),
+        or_(
+            organization.is_(None),
+            and_(model.side == BrokerSide.agency, model.broker_id == organization),
+            and_(
+                model.side == BrokerSide.manager,
+                model.broker_id.in_(select(User.id).where(User.organization_id == organization)),
+            ),
+        ),
+    )
+
+
+def _total(column: Any) -> ColumnElement[int]:
+    # A bigint, not the numeric that sum(bigint) is: hundreds of rows decode without Decimal.
+    return cast(func.sum(column), BigInteger)
+
+
+def _brokers_statement() -> Select[Any]:
+    """The sums per broker, and the median of the days histogram."""
+    figures = (
         select(
             F.side,
             F.broker_id,
-            func.sum(F.interests_handled),
-            func.sum(F.interests_registered),
-            func.sum(F.registered_deals),
-            func.sum(F.registered_technology_amount),
-            *(func.sum(column) for column in deal_columns),
+            _total(F.interests_handled).label("handled"),
+            _total(F.interests_registered).label("registered"),
+            _total(F.registered_deals).label("registered_deals"),
+            func.sum(F.registered_technology_amount).label("amount"),
+            *(
+                _total(getattr(F, f"deals_{stage.value}")).label(f"deals_{stage.value}")
+                for stage in ALL_STAGES
+            ),
         )
-        .where(conditions[0])
+        .where(_in_scope(F))
         .group_by(F.side, F.broker_id)
+        .subquery()
     )
-    days = await session.execute(
-        select(R.side, R.broker_id, R.days, func.sum(R.interests))
-        .where(conditions[1])
-        .group_by(R.side, R.broker_id, R.days)
-        .having(func.sum(R.interests) > 0)
-        .order_by(R.side, R.broker_id, R.days)
-    )
-    histograms: dict[tuple[str, uuid.UUID], list[tuple[int, int]]] = {}
-    for side, key, n_days, count in days:
-        histograms.setdefault((side, key), []).append((n_days, int(count)))
-    result = BrokerCounts({}, {})
-    for side, key, handled, registered, registered_deals, amount, *by_stage in figures:
-        counts = [int(n) for n in by_stage]
-        if not handled and not sum(counts):
-            continue  # Every contribution to the period was taken back.
-        interests = (
-            InterestFigures(int(handled), int(registered), median(histograms.get((side, key), [])))
-            if handled
-            else None
+    # Each histogram row as that many interests: percentile_cont itself, as the naive answer.
+    each = func.generate_series(1, cast(R.interests, Integer)).table_valued("n")
+    middle = (
+        select(
+            R.side,
+            R.broker_id,
+            func.percentile_cont(0.5).within_group(R.days).label("median"),
         )
+        .join(each, true())
+        .where(_in_scope(R))
+        .group_by(R.side, R.broker_id)
+        .subquery()
+    )
+    deals = sum((figures.c[f"deals_{stage.value}"] for stage in ALL_STAGES[1:]), figures.c.deals_lead)
+    kept = (
+        select(
+            figures.c.side,
+            figures.c.broker_id,
+            figures.c.handled,
+            figures.c.registered,
+            middle.c.median,
+            figures.c.registered_deals,
+            figures.c.amount,
+            *(figures.c[f"deals_{stage.value}"] for stage in ALL_STAGES),
+            func.row_number()
+            .over(
+                partition_by=figures.c.side,
+                order_by=(figures.c.amount.desc(), deals.desc(), figures.c.broker_id),
+            )
+            .label("rank"),
+        )
+        .outerjoin(middle, and_(middle.c.side == figures.c.side, middle.c.broker_id == figures.c.broker_id))
+        # Where every contribution to the period was taken back, nothing is left to show.
+        .where(or_(figures.c.handled > 0, deals > 0))
+        .cte("kept")
+    )
+    totals = select(kept.c.side, func.count().label("total")).group_by(kept.c.side).subquery()
+    offset, limit = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)
+    # Both sides always answer: their totals even when the page holds none of them.
+    sides = values(column("side", String), name="sides").data([(side.value,) for side in BrokerSide])
+    return (
+        select(
+            sides.c.side,
+            func.coalesce(totals.c.total, 0),
+            *(c for c in kept.c if c.key not in ("side", "rank")),
+        )
+        .select_from(
+            sides.outerjoin(totals, totals.c.side == sides.c.side).outerjoin(
+                kept, and_(kept.c.side == sides.c.side, kept.c.rank > offset, kept.c.rank <= offset + limit)
+            )
+        )
+        .order_by(sides.c.side, kept.c.rank)
+    )
+
+
+BROKERS = _brokers_statement()
+
+
+def _parameters(scope: Scope) -> dict[str, object]:
+    # The scope's bounds are midnights in Asia/Shanghai: their dates are the days.
+    first = None if scope.since is None else scope.since.date()
+    end = None if scope.until is None else scope.until.date()
+    parameters: dict[str, object] = {"code": scope.region or "", "organization": scope.organization_id}
+    for grain, names in SLOTS.items():
+        taken = [(lo or OPEN[0], hi or OPEN[1]) for g, lo, hi in buckets(first, end) if g is grain]
+        for name, (lo, hi) in zip(names, taken + [EMPTY] * (len(names) - len(taken)), strict=True):
+            parameters[f"{name}_from"], parameters[f"{name}_to"] = lo, hi
+    return parameters
+
+
+async def _brokers_from_rollups(session: AsyncSession, scope: Scope, page: PageParams) -> BrokerCounts:
+    result = BrokerCounts({}, {})
+    # A generic plan cannot tell the unused slots (empty ranges) from the used ones and scans every
+    # day; planning for the actual periods costs about a millisecond.
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    parameters = _parameters(scope) | {"offset": page.offset, "limit": page.limit}
+    for (
+        side,
+        total,
+        key,
+        handled,
+        registered,
+        median,
+        registered_deals,
+        amount,
+        *by_stage,
+    ) in await session.execute(BROKERS, parameters):
+        if side == BrokerSide.manager:
+            result.managers_total = total
+        else:
+            result.agencies_total = total
+        if key is None:
+            continue  # Nothing of this side on the page.
+        interests = InterestFigures(handled, registered, _days(median)) if handled else None
         deals = (
-            DealFigures(dict(zip(DealStage, counts, strict=True)), int(registered_deals), amount)
-            if sum(counts)
+            DealFigures(dict(zip(ALL_STAGES, by_stage, strict=True)), registered_deals, amount)
+            if any(by_stage)
             else None
         )
         (result.managers if side == BrokerSide.manager else result.agencies)[key] = (interests, deals)
     return result
-
-
-def median(histogram: list[tuple[int, int]]) -> Decimal | None:
-    """The median of the days a histogram of (days, how many), ascending, holds — as PostgreSQL's
-    percentile_cont(0.5) interpolates it: the middle value, or the mean of the two middle ones."""
-    total = sum(count for _, count in histogram)
-    if not total:
-        return None
-    wanted = ((total - 1) // 2, total // 2)
-    found: list[int] = []
-    seen = 0
-    for days, count in histogram:
-        found += [days for position in wanted if seen <= position < seen + count]
-        seen += count
-    return (Decimal(found[0] + found[1]) / 2).quantize(Decimal("0.1"))
 
 
 async def names(

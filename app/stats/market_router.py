@@ -4,11 +4,12 @@
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.accounts.auth import CurrentUser
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
+from app.core.pagination import PageDep
 from app.stats import market
 from app.stats.router import From, Region, To
 
@@ -48,12 +49,24 @@ async def funnel(
     "and the median days between interest and registration; the deals they broker by current "
     "stage, the registered ones and their certified technology amount. Administrators (government "
     "bodies' accounts) see every broker; anyone else their own organization and its technology "
-    "managers (an empty report if it brokers nothing).\n" + PERIOD,
+    "managers (an empty report if it brokers nothing). Each list is a ranking — registered "
+    "technology amount, then deals, descending — and `limit`/`offset` select the same page of "
+    "both, with each ranking's total.\n" + PERIOD,
 )
 async def brokers(
-    session: SessionDep, user: CurrentUser, since: From = None, until: To = None, region: Region = None
-) -> market.BrokerStatistics:
-    return await market.broker_statistics(session, user=user, since=since, until=until, region=region)
+    session: SessionDep,
+    user: CurrentUser,
+    page: PageDep,
+    since: From = None,
+    until: To = None,
+    region: Region = None,
+) -> Response:
+    report = await market.broker_statistics(
+        session, user=user, since=since, until=until, region=region, page=page
+    )
+    # Hundreds of brokers: serialised once by pydantic's core, not dumped, revalidated and
+    # re-encoded by FastAPI's response_model path (which still documents the schema).
+    return Response(report.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @market_router.get(

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -133,22 +134,24 @@ class BrokerSide(StrEnum):
 
 
 class Grain(StrEnum):
+    all = "all"  # all time: its period is -infinity
     year = "year"
     month = "month"
     day = "day"
 
 
 class _BrokerBucket:
-    """One broker (an agency or a technology manager) in one period bucket — the year, month or
-    day (Asia/Shanghai) its first day names — and one region prefix of the listing owner
-    (interests) or seller (deals). Years and months are kept at "" (everywhere) and at the 2-, 4-
-    and 6-digit prefixes the API accepts, days at the full code only (a report reads the days of
-    at most two partial months). Kept by the triggers of migration 5b7d9e1f3a62 in the transaction
-    of every change to an interest, a deal, an organization's region or a user's organization."""
+    """One broker (an agency or a technology manager) in one period bucket — all time, or the
+    year, month or day (Asia/Shanghai) its first day names — and one region prefix of the listing
+    owner (interests) or seller (deals). All time, years and months are kept at "" (everywhere)
+    and at the 2-, 4- and 6-digit prefixes the API accepts, days at the full code only (a report
+    reads the days of at most two partial months). Kept by the triggers of migration 5b7d9e1f3a62
+    in the transaction of every change to an interest, a deal, an organization's region or a
+    user's organization."""
 
     grain: Mapped[Grain] = mapped_column(String(5), primary_key=True)
-    period: Mapped[date] = mapped_column(Date, primary_key=True)
     region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
     side: Mapped[BrokerSide] = mapped_column(String(7), primary_key=True)
     broker_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
 
@@ -160,8 +163,10 @@ class MarketBrokerFigures(_BrokerBucket, Base):
 
     __tablename__ = "market_broker_figures"
     __table_args__ = (
-        CheckConstraint("grain IN ('year', 'month', 'day')", name="grain"),
+        CheckConstraint("grain IN ('all', 'year', 'month', 'day')", name="grain"),
         CheckConstraint("side IN ('agency', 'manager')", name="side"),
+        # Days are read for every code of a few days; years and months by the primary key.
+        Index("ix_market_broker_figures_day", "period", postgresql_where=text("grain = 'day'")),
     )
 
     interests_handled: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
@@ -186,8 +191,9 @@ class MarketBrokerRegistrationDays(_BrokerBucket, Base):
 
     __tablename__ = "market_broker_registration_days"
     __table_args__ = (
-        CheckConstraint("grain IN ('year', 'month', 'day')", name="grain"),
+        CheckConstraint("grain IN ('all', 'year', 'month', 'day')", name="grain"),
         CheckConstraint("side IN ('agency', 'manager')", name="side"),
+        Index("ix_market_broker_registration_days_day", "period", postgresql_where=text("grain = 'day'")),
     )
 
     days: Mapped[int] = mapped_column(Integer, primary_key=True)

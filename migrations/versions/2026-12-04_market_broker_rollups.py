@@ -1,13 +1,14 @@
 """market: the brokers' figures per year, month and day of the cohort and the organization's region
 
-`market_broker_figures` holds, per period bucket (a year, a month or a day, Asia/Shanghai), per
+`market_broker_figures` holds, per period bucket (all time, a year, a month or a day, Asia/Shanghai), per
 region prefix of the listing owner (interests) or seller (deals), and per agency or technology
 manager: the interests handled and those registered, the deals brokered by current stage, the
 registered deals and their certified technology amount. `market_broker_registration_days` holds
 how many handled interests took each number of days to their deal's registration, so the median
-stays exact. Years and months are kept at every prefix the API accepts ("" for everywhere, the
-province, the city, the county), days at the full code only: a report then reads one row per
-broker and year instead of its whole cohort, and the days of at most two partial months.
+stays exact. All time, years and months are kept at every prefix the API accepts ("" for
+everywhere, the province, the city, the county), days at the full code only: a report then reads
+one row per broker (all time) or per broker and year instead of its whole cohort, and the days of
+at most two partial months.
 
 Triggers keep both tables in the transaction of every change to an interest, a deal, an
 organization's region or a user's organization, whichever part of the code makes it; existing
@@ -48,9 +49,12 @@ COUNTS = (
     *(f"deals_{stage}" for stage in STAGES),
     "registered_deals",
 )
-KEY = ("grain", "period", "region_code", "side", "broker_id")
-GRAINS = "grain IN ('year', 'month', 'day')"
+# A report reads one grain and region code over a range of periods (days: every code of a few
+# days, by the partial index on the day).
+KEY = ("grain", "region_code", "period", "side", "broker_id")
+GRAINS = "grain IN ('all', 'year', 'month', 'day')"
 SIDES = "side IN ('agency', 'manager')"
+DAYS = sa.text("grain = 'day'")
 BROKERED = sa.text("on_behalf_broker_id IS NOT NULL OR deal_broker_user_id IS NOT NULL")
 
 # The buckets one row of a day and region code counts in, in the primary key's order so that
@@ -60,7 +64,8 @@ CREATE FUNCTION market_brokers_buckets(d date, code text)
 RETURNS TABLE (grain text, period date, region_code text)
 LANGUAGE sql IMMUTABLE AS $$
     SELECT g.grain, g.period, r.prefix
-      FROM (VALUES ('year', date_trunc('year', d::timestamp)::date),
+      FROM (VALUES ('all', '-infinity'::date),
+                   ('year', date_trunc('year', d::timestamp)::date),
                    ('month', date_trunc('month', d::timestamp)::date)) AS g(grain, period)
      CROSS JOIN (SELECT ''
                  UNION ALL
@@ -68,7 +73,7 @@ LANGUAGE sql IMMUTABLE AS $$
            AS r(prefix)
     UNION ALL
     SELECT 'day', d, coalesce(code, '')
-    ORDER BY 1, 2, 3
+    ORDER BY 1, 3, 2
 $$
 """
 _NUMBERED = ", ".join(f"n[{i}]" for i in range(1, len(COUNTS) + 2))
@@ -274,6 +279,9 @@ def upgrade() -> None:
         sa.CheckConstraint(SIDES, name=op.f("ck_market_broker_figures_side")),
         sa.PrimaryKeyConstraint(*KEY, name=op.f("pk_market_broker_figures")),
     )
+    op.create_index(
+        "ix_market_broker_figures_day", "market_broker_figures", ["period"], postgresql_where=DAYS
+    )
     op.create_table(
         "market_broker_registration_days",
         *_key_columns(),
@@ -282,6 +290,12 @@ def upgrade() -> None:
         sa.CheckConstraint(GRAINS, name=op.f("ck_market_broker_registration_days_grain")),
         sa.CheckConstraint(SIDES, name=op.f("ck_market_broker_registration_days_side")),
         sa.PrimaryKeyConstraint(*KEY, "days", name=op.f("pk_market_broker_registration_days")),
+    )
+    op.create_index(
+        "ix_market_broker_registration_days_day",
+        "market_broker_registration_days",
+        ["period"],
+        postgresql_where=DAYS,
     )
     for statement in (
         BUCKETS,

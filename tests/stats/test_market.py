@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import OrganizationKind, Role, User
 from app.audit.service import SystemActor
+from app.core.pagination import PageParams
 from app.core.types import today_in_china
 from app.deals import service
 from app.deals.models import Deal, Interest, ListingView
@@ -30,6 +31,8 @@ from tests.deals.factory import PATH, DealWorld, deal_at, deal_world, published_
 from tests.fixtures.accounts import create_organization
 
 NOW = datetime.now(UTC)
+# Every broker of these small worlds on one page.
+ALL = PageParams(limit=1000, offset=0)
 
 
 async def draft(db: AsyncSession, w: DealWorld) -> Achievement:
@@ -305,6 +308,35 @@ async def test_the_brokers_figures(client: httpx.AsyncClient, db: AsyncSession) 
     assert (suzhou["agencies"], suzhou["technology_managers"]) == ([], [])
 
 
+async def test_the_brokers_are_ranked_and_paged(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await broker_world(client, db)
+    rival_agency = await create_organization(db, kind=OrganizationKind.agency, region_code="320106")
+    rival = await person(client, db, Role.tech_manager, rival_agency)
+    # The signed deal changes hands: the rival brokers one deal and nothing registered.
+    signed = await db.scalar(select(Deal).where(Deal.stage == DealStage.signed))
+    assert signed is not None
+    signed.broker_user_id, signed.broker_agency_id = rival.user_id, rival_agency.id
+    await db.commit()
+    body = (await client.get("/api/v1/market/brokers", headers=w.admin.headers)).json()
+    assert [a["organization_id"] for a in body["agencies"]] == [str(w.agency.id), str(rival_agency.id)]
+    assert [m["user_id"] for m in body["technology_managers"]] == [str(w.broker.user_id), str(rival.user_id)]
+    assert (body["agencies_total"], body["technology_managers_total"], body["limit"], body["offset"]) == (
+        2,
+        2,
+        20,
+        0,
+    )
+    page = (await client.get("/api/v1/market/brokers?limit=1&offset=1", headers=w.admin.headers)).json()
+    assert [a["organization_id"] for a in page["agencies"]] == [str(rival_agency.id)]
+    assert [m["user_id"] for m in page["technology_managers"]] == [str(rival.user_id)]
+    assert page["agencies"][0]["deals_by_stage"]["signed"] == 1
+    beyond = (await client.get("/api/v1/market/brokers?offset=2", headers=w.admin.headers)).json()
+    assert (beyond["agencies"], beyond["technology_managers"]) == ([], [])
+    assert (beyond["agencies_total"], beyond["technology_managers_total"]) == (2, 2)
+    response = await client.get("/api/v1/market/brokers?limit=0", headers=w.admin.headers)
+    assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "limit")
+
+
 async def test_an_agency_sees_itself_and_its_managers_only(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
@@ -436,9 +468,15 @@ async def test_the_fast_figures_equal_the_naive_ones_on_a_random_set(
             for organization in (None, w.agency.id, agency2.id):
                 scope = scope_of(since, until, region, organization)
                 assert await queries.funnel(db, scope) == await queries.funnel(db, scope, naive=True)
-                fast = await queries.brokers(db, scope)
-                assert fast == await queries.brokers(db, scope, naive=True)
+                fast = await queries.brokers(db, scope, ALL)
+                assert fast == await queries.brokers(db, scope, ALL, naive=True)
                 checked += bool(fast.managers)
+                # Each page of the rankings, and the totals beside an empty page.
+                for offset in range(4):
+                    page = PageParams(limit=1, offset=offset)
+                    assert await queries.brokers(db, scope, page) == await queries.brokers(
+                        db, scope, page, naive=True
+                    )
     assert checked > 10
 
 
@@ -513,14 +551,6 @@ def test_a_period_is_whole_years_then_whole_months_then_days() -> None:
     ]
 
 
-def test_the_median_of_a_histogram_is_postgresqls_percentile_cont() -> None:
-    assert queries.median([]) is None
-    assert queries.median([(10, 1), (21, 1)]) == Decimal("15.5")
-    assert queries.median([(-2, 1), (3, 2), (40, 1)]) == Decimal("3.0")
-    assert queries.median([(5, 3), (6, 1)]) == Decimal("5.0")
-    assert queries.median([(1, 1), (2, 1), (9, 2)]) == Decimal("5.5")
-
-
 async def test_the_brokers_rollups_follow_every_change(client: httpx.AsyncClient, db: AsyncSession) -> None:
     """Whatever changes an interest, a deal, a seller's region or a technology manager's
     organization (or deletes a row), the brokers' figures from the rollups stay equal to those read
@@ -542,8 +572,10 @@ async def test_the_brokers_rollups_follow_every_change(client: httpx.AsyncClient
             for region in (None, "32", "3201", "320102", "36"):
                 for organization in (None, w.agency.id, other_agency.id):
                     scope = scope_of(since, until, region, organization)
-                    assert await queries.brokers(db, scope) == await queries.brokers(db, scope, naive=True)
-        return await queries.brokers(db, scope_of(None, None, None))
+                    assert await queries.brokers(db, scope, ALL) == await queries.brokers(
+                        db, scope, ALL, naive=True
+                    )
+        return await queries.brokers(db, scope_of(None, None, None), ALL)
 
     deal = await deal_at(db, w, DealStage.agreed)
     filed = interest(
