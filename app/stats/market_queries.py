@@ -29,7 +29,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
-    column,
     func,
     literal,
     or_,
@@ -37,7 +36,6 @@ from sqlalchemy import (
     text,
     true,
     union_all,
-    values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -478,7 +476,10 @@ def _brokers_statement() -> Select[Any]:
     totals = select(kept.c.side, func.count().label("total")).group_by(kept.c.side).subquery()
     offset, limit = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)
     # Both sides always answer: their totals even when the page holds none of them.
-    sides = values(column("side", String), name="sides").data([(side.value,) for side in BrokerSide])
+    # (Not VALUES: a statement holding one is compiled afresh on every request.)
+    sides = union_all(*(select(literal(side.value, String).label("side")) for side in BrokerSide)).subquery(
+        "sides"
+    )
     return (
         select(
             sides.c.side,
