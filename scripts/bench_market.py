@@ -9,13 +9,15 @@
    (the path so far, on-hold and resume pairs, some lost), and `--interests` interests (the
    origins of 60 % of the deals, the rest declined, withdrawn or open; a fifth filed by a technology
    manager on a client's behalf). The deals' `reached_*_at` are filled from the stage events by the
-   same statement as the migration that added them.
+   same statement as the migration that added them; the rollups' triggers fire as in production,
+   and the tables are vacuumed after the load as autovacuum would.
 2. Serves the API with `techex serve` on 127.0.0.1 (one uvicorn process) and measures, through
-   HTTP, p50/p95 of `GET /market/funnel` and `GET /market/brokers` (an administrator's whole
-   report, and an agency's own) for several regions and periods, with `/healthz` as the floor; in
-   the same run, the naive answer (the same service reading `deal_stage_events` instead of the
-   deals' columns, timed in-process, without HTTP, which flatters the naive side). Every API answer
-   is checked equal to the naive one, field by field.
+   HTTP, p50/p95 of `GET /market/funnel` and `GET /market/brokers` (an administrator's report —
+   the default page, the largest page and the last one — and an agency's own) for several regions
+   and periods, with `/healthz` as the floor; in the same run, the naive answer (the same service
+   reading the interests, the deals and `deal_stage_events` instead of the rollups, timed
+   in-process, without HTTP, which flatters the naive side). Every API answer is checked equal to
+   the naive one, field by field.
 
 Everything it starts binds 127.0.0.1 and is stopped before it exits.
 """

@@ -382,26 +382,31 @@ def _slot(model: type[F] | type[R], name: str) -> ColumnElement[bool]:
     )
 
 
-def _in_scope(model: type[F] | type[R]) -> ColumnElement[bool]:
-    """The rollup rows of the period's slots, of the region (`code`: years and months are kept at
-    each prefix, days at the full code only) and, unless `organization` is NULL (an
-    administrator), of that organization as agency and its technology managers."""
+def _in_period(model: type[F] | type[R]) -> ColumnElement[bool]:
+    """The rollup rows of the period's slots and of the region (`code`: all time, years and months
+    are kept at each prefix, days at the full code only)."""
+    return or_(
+        and_(model.grain == Grain.all, model.region_code == bindparam("code"), _slot(model, "all")),
+        and_(model.grain == Grain.year, model.region_code == bindparam("code"), _slot(model, "year")),
+        and_(
+            model.grain == Grain.month,
+            model.region_code == bindparam("code"),
+            or_(_slot(model, "month_a"), _slot(model, "month_b")),
+        ),
+        and_(
+            model.grain == Grain.day,
+            model.region_code.startswith(bindparam("code")),
+            or_(_slot(model, "day_a"), _slot(model, "day_b")),
+        ),
+    )
+
+
+def _in_scope(model: type[F]) -> ColumnElement[bool]:
+    """The period's rows and, unless `organization` is NULL (an administrator), those of that
+    organization as agency and of its technology managers."""
     organization = bindparam("organization", type_=Uuid)
     return and_(
-        or_(
-            and_(model.grain == Grain.all, model.region_code == bindparam("code"), _slot(model, "all")),
-            and_(model.grain == Grain.year, model.region_code == bindparam("code"), _slot(model, "year")),
-            and_(
-                model.grain == Grain.month,
-                model.region_code == bindparam("code"),
-                or_(_slot(model, "month_a"), _slot(model, "month_b")),
-            ),
-            and_(
-                model.grain == Grain.day,
-                model.region_code.startswith(bindparam("code")),
-                or_(_slot(model, "day_a"), _slot(model, "day_b")),
-            ),
-        ),
+        _in_period(model),
         or_(
             organization.is_(None),
             and_(model.side == BrokerSide.agency, model.broker_id == organization),
@@ -419,7 +424,8 @@ def _total(column: Any) -> ColumnElement[int]:
 
 
 def _brokers_statement() -> Select[Any]:
-    """The sums per broker, and the median of the days histogram."""
+    """Both rankings' page: the sums per broker ranked, and the median of the days histogram for
+    the brokers on the page only (it is the costly part: one row per interest to order)."""
     figures = (
         select(
             F.side,
@@ -437,30 +443,10 @@ def _brokers_statement() -> Select[Any]:
         .group_by(F.side, F.broker_id)
         .subquery()
     )
-    # Each histogram row as that many interests: percentile_cont itself, as the naive answer.
-    each = func.generate_series(1, cast(R.interests, Integer)).table_valued("n")
-    middle = (
-        select(
-            R.side,
-            R.broker_id,
-            func.percentile_cont(0.5).within_group(R.days).label("median"),
-        )
-        .join(each, true())
-        .where(_in_scope(R))
-        .group_by(R.side, R.broker_id)
-        .subquery()
-    )
     deals = sum((figures.c[f"deals_{stage.value}"] for stage in ALL_STAGES[1:]), figures.c.deals_lead)
     kept = (
         select(
-            figures.c.side,
-            figures.c.broker_id,
-            figures.c.handled,
-            figures.c.registered,
-            middle.c.median,
-            figures.c.registered_deals,
-            figures.c.amount,
-            *(figures.c[f"deals_{stage.value}"] for stage in ALL_STAGES),
+            figures,
             func.row_number()
             .over(
                 partition_by=figures.c.side,
@@ -468,13 +454,22 @@ def _brokers_statement() -> Select[Any]:
             )
             .label("rank"),
         )
-        .outerjoin(middle, and_(middle.c.side == figures.c.side, middle.c.broker_id == figures.c.broker_id))
         # Where every contribution to the period was taken back, nothing is left to show.
         .where(or_(figures.c.handled > 0, deals > 0))
         .cte("kept")
     )
     totals = select(kept.c.side, func.count().label("total")).group_by(kept.c.side).subquery()
     offset, limit = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)
+    page = select(kept).where(kept.c.rank > offset, kept.c.rank <= offset + limit).cte("page")
+    # Each histogram row as that many interests: percentile_cont itself, as the naive answer; one
+    # broker of the page at a time, by the histogram's primary key.
+    each = func.generate_series(1, cast(R.interests, Integer)).table_valued("n")
+    median = (
+        select(func.percentile_cont(0.5).within_group(R.days))
+        .join(each, true())
+        .where(R.side == page.c.side, R.broker_id == page.c.broker_id, _in_period(R))
+        .scalar_subquery()
+    )
     # Both sides always answer: their totals even when the page holds none of them.
     # (Not VALUES: a statement holding one is compiled afresh on every request.)
     sides = union_all(*(select(literal(side.value, String).label("side")) for side in BrokerSide)).subquery(
@@ -484,14 +479,20 @@ def _brokers_statement() -> Select[Any]:
         select(
             sides.c.side,
             func.coalesce(totals.c.total, 0),
-            *(c for c in kept.c if c.key not in ("side", "rank")),
+            page.c.broker_id,
+            page.c.handled,
+            page.c.registered,
+            median,
+            page.c.registered_deals,
+            page.c.amount,
+            *(page.c[f"deals_{stage.value}"] for stage in ALL_STAGES),
         )
         .select_from(
             sides.outerjoin(totals, totals.c.side == sides.c.side).outerjoin(
-                kept, and_(kept.c.side == sides.c.side, kept.c.rank > offset, kept.c.rank <= offset + limit)
+                page, page.c.side == sides.c.side
             )
         )
-        .order_by(sides.c.side, kept.c.rank)
+        .order_by(sides.c.side, page.c.rank)
     )
 
 

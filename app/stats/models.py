@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     text,
 )
@@ -193,7 +194,8 @@ class MarketBrokerRegistrationDays(_BrokerBucket, Base):
     __table_args__ = (
         CheckConstraint("grain IN ('all', 'year', 'month', 'day')", name="grain"),
         CheckConstraint("side IN ('agency', 'manager')", name="side"),
-        Index("ix_market_broker_registration_days_day", "period", postgresql_where=text("grain = 'day'")),
+        # Read for the brokers on a report's page only, one broker at a time.
+        PrimaryKeyConstraint("side", "broker_id", "grain", "region_code", "period", "days"),
     )
 
     days: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -52,6 +52,8 @@ COUNTS = (
 # A report reads one grain and region code over a range of periods (days: every code of a few
 # days, by the partial index on the day).
 KEY = ("grain", "region_code", "period", "side", "broker_id")
+# The histogram is read for the brokers on a report's page only, one broker at a time.
+HISTOGRAM_KEY = ("side", "broker_id", "grain", "region_code", "period", "days")
 GRAINS = "grain IN ('all', 'year', 'month', 'day')"
 SIDES = "side IN ('agency', 'manager')"
 DAYS = sa.text("grain = 'day'")
@@ -94,7 +96,7 @@ BEGIN
         INSERT INTO market_broker_registration_days AS t
         SELECT b.grain, b.period, b.region_code, broker_side, broker, registration_days, n[2]
           FROM market_brokers_buckets(d, code) AS b
-        ON CONFLICT ({", ".join(KEY)}, days) DO UPDATE SET interests = t.interests + excluded.interests;
+        ON CONFLICT ({", ".join(HISTOGRAM_KEY)}) DO UPDATE SET interests = t.interests + excluded.interests;
     END IF;
 END $$
 """  # noqa: S608 — constant text
@@ -289,13 +291,7 @@ def upgrade() -> None:
         sa.Column("interests", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.CheckConstraint(GRAINS, name=op.f("ck_market_broker_registration_days_grain")),
         sa.CheckConstraint(SIDES, name=op.f("ck_market_broker_registration_days_side")),
-        sa.PrimaryKeyConstraint(*KEY, "days", name=op.f("pk_market_broker_registration_days")),
-    )
-    op.create_index(
-        "ix_market_broker_registration_days_day",
-        "market_broker_registration_days",
-        ["period"],
-        postgresql_where=DAYS,
+        sa.PrimaryKeyConstraint(*HISTOGRAM_KEY, name=op.f("pk_market_broker_registration_days")),
     )
     for statement in (
         BUCKETS,
