@@ -168,16 +168,20 @@ async def broker_statistics(
     scope = scope_of(since, until, region, None if sees_all_brokers(user) else user.organization_id)
     counts = await queries.brokers(session, scope, page, naive=naive)
     organizations, people = await queries.names(session, list(counts.agencies), list(counts.managers))
+    # Up to 200 rows typed by the queries themselves: constructed, not validated field by field
+    # again (a fifth of the report's time on the largest page).
     agencies = [
-        AgencyFigures(organization_id=key, name=organizations.get(key, ""), **_figures(*value))  # type: ignore[arg-type]
+        AgencyFigures.model_construct(
+            organization_id=key, name=organizations.get(key, ""), **_figures(*value)
+        )
         for key, value in counts.agencies.items()
     ]
     managers = [
-        ManagerFigures(
+        ManagerFigures.model_construct(
             user_id=key,
             name=people[key][0] if key in people else "",
             organization_id=people[key][1] if key in people else key,
-            **_figures(*value),  # type: ignore[arg-type]
+            **_figures(*value),
         )
         for key, value in counts.managers.items()
     ]
