@@ -197,19 +197,16 @@ class BrokerCounts:
     managers_total: int = 0
 
 
-def _rank(figures: Figures) -> Decimal:
-    return figures[1].registered_technology_amount if figures[1] else Decimal(0)
-
-
 def _page(table: dict[uuid.UUID, Figures], page: PageParams) -> dict[uuid.UUID, Figures]:
-    ranked = sorted(
-        table.items(),
-        key=lambda item: (
-            -_rank(item[1]),
-            -sum(item[1][1].by_stage.values()) if item[1][1] else 0,
-            str(item[0]),
-        ),
-    )
+    """The naive ranking's page, in the statement's order."""
+
+    def order(item: tuple[uuid.UUID, Figures]) -> tuple[Decimal, int, str]:
+        deals = item[1][1]
+        if deals is None:
+            return Decimal(0), 0, str(item[0])
+        return -deals.registered_technology_amount, -sum(deals.by_stage.values()), str(item[0])
+
+    ranked = sorted(table.items(), key=order)
     return dict(ranked[page.offset : page.offset + page.limit])
 
 
@@ -363,7 +360,7 @@ def buckets(first: date | None, end: date | None) -> list[tuple[Grain, date | No
     ]
 
 
-# A period's buckets fill fixed slots — one of years, two of months, two of days — so the brokers'
+# A period's buckets fill fixed slots — all time, years, two of months, two of days — so the brokers'
 # statement is built once and only its parameters change; an unused slot is an empty range.
 SLOTS = {
     Grain.all: ("all",),
