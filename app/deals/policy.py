@@ -29,5 +29,13 @@ def sides(user: User, deal: Deal) -> frozenset[Side]:
     return frozenset(held)
 
 
+# Who acts for the seller: its members, and the deal's broker (who, with no buyer yet, acts for it).
+SELLER_SIDE = frozenset({Side.seller, Side.broker})
+
+
+def acts_for_seller(user: User, deal: Deal) -> bool:
+    return bool(sides(user, deal) & SELLER_SIDE)
+
+
 def can_read(user: User, deal: Deal) -> bool:
     return bool(sides(user, deal))

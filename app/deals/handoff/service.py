@@ -21,7 +21,7 @@ from app.core.types import CHINA
 from app.deals.handoff import mapping, repository
 from app.deals.handoff.schemas import HandOff
 from app.deals.models import Deal
-from app.deals.policy import Side, sides
+from app.deals.policy import SELLER_SIDE, sides
 from app.deals.vocabulary import DealStage
 
 DEAL_NOT_FOUND = NotFound(code="deal_not_found", message_en="No such deal.", message_zh="交易项目不存在。")
@@ -159,7 +159,7 @@ async def hand_off(
     held = sides(user, deal) if deal is not None else frozenset()
     if deal is None or not held:
         raise DEAL_NOT_FOUND
-    if not held & {Side.seller, Side.broker}:
+    if not held & SELLER_SIDE:
         raise NotPermitted(
             code="not_seller_side",
             message_en="Only the seller side or the deal's broker hands a deal off to registration.",

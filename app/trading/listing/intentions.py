@@ -12,10 +12,11 @@ from app.core import clock
 from app.core.config import Settings
 from app.core.errors import Conflict, FieldError, NotFound, NotPermitted, ValidationFailed
 from app.core.types import in_yuan
+from app.deals import policy
 from app.matching.models import NotificationKind
 from app.trading.listing import notices, period, repository, service
 from app.trading.listing.schemas import IntentionCreate, IntentionDecision
-from app.trading.listing.service import intention_view, invalid, not_running, seller_side
+from app.trading.listing.service import intention_view, invalid, not_running
 from app.trading.models import ListingIntention
 from app.trading.vocabulary import IntentionStatus
 
@@ -34,7 +35,7 @@ async def file_intention(
 ) -> ListingIntention:
     """A verified organization's member offers at least the floor, once per organization."""
     announcement, deal = await service.held(session, announcement_id)
-    if user.organization_id == announcement.seller_organization_id or seller_side(user, deal):
+    if user.organization_id == announcement.seller_organization_id or policy.acts_for_seller(user, deal):
         raise NotPermitted(
             code="seller_cannot_file",
             message_en="The seller side cannot file an intention on its own listing.",
@@ -119,7 +120,7 @@ async def decide(
 ) -> ListingIntention:
     """The seller qualifies or rejects (with a reason) a filed intention while the period runs."""
     announcement, deal = await service.held(session, announcement_id)
-    if not seller_side(user, deal):
+    if not policy.acts_for_seller(user, deal):
         raise NotPermitted(
             code="seller_side_only",
             message_en="Only the seller side decides.",

@@ -53,11 +53,6 @@ def not_running(announcement: ListingAnnouncement) -> Conflict:
     )
 
 
-def seller_side(user: User, deal: Deal) -> bool:
-    """The seller's members and the deal's broker (who, with no buyer yet, acts for the seller)."""
-    return bool(policy.sides(user, deal) & {Side.seller, Side.broker})
-
-
 def check_terms(terms: dict[str, Any], settings: Settings) -> None:
     """The rules between the terms and the settings; the field named is the one to change."""
     if terms["period_working_days"] < settings.listing_min_period_working_days:
@@ -108,7 +103,7 @@ async def announce(
     deal = await deals_repository.get_visible(session, user, data.deal_id, lock=True)
     if deal is None:
         raise invalid("deal_id", "unknown_deal", "No such deal.", "交易项目不存在。")
-    if not seller_side(user, deal):
+    if not policy.acts_for_seller(user, deal):
         raise NotPermitted(
             code="seller_side_only",
             message_en="Only the seller's members or the deal's broker may do this.",
@@ -231,7 +226,7 @@ async def revise(
     without a restart. Intentions below a new floor are withdrawn (the buyer may file again at the
     new floor); the others go back to `filed` for the seller to confirm against the new terms."""
     announcement, deal = await held(session, announcement_id, if_match)
-    if not seller_side(user, deal):
+    if not policy.acts_for_seller(user, deal):
         raise NotPermitted(
             code="seller_side_only",
             message_en="Only the seller side may change it.",
@@ -318,7 +313,7 @@ async def withdraw(
     session: AsyncSession, *, user: User, announcement_id: uuid.UUID, reason: str, if_match: int | None
 ) -> ListingAnnouncement:
     announcement, deal = await held(session, announcement_id, if_match)
-    if not (seller_side(user, deal) or Side.admin in policy.sides(user, deal)):
+    if not (policy.acts_for_seller(user, deal) or Side.admin in policy.sides(user, deal)):
         raise NotPermitted(
             code="seller_side_only",
             message_en="Only the seller side or an administrator may withdraw it.",
@@ -370,7 +365,7 @@ async def present(
         if detail and user is not None:
             deal = await repository.deal(session, a.deal_id)
             assert deal is not None
-            everyone = seller_side(user, deal) or Side.admin in policy.sides(user, deal)
+            everyone = policy.acts_for_seller(user, deal) or Side.admin in policy.sides(user, deal)
             found = await repository.intentions(
                 session, a.id, organization_id=None if everyone else user.organization_id
             )

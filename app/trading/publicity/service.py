@@ -25,7 +25,6 @@ from app.core.types import CHINA, safe_text
 from app.deals import policy
 from app.deals import service as deals
 from app.deals.models import Deal
-from app.deals.policy import Side
 from app.deals.vocabulary import DealStage
 from app.listings.models import Achievement
 from app.matching.models import NotificationKind
@@ -74,7 +73,7 @@ async def publish(
     """The seller side (or the deal's broker) publishes the deal's agreed price for the set period;
     the deal's pricing route becomes agreed_publicity."""
     deal = await deals.locked(session, user, deal_id, None)
-    if not policy.sides(user, deal) & {Side.seller, Side.broker}:
+    if not policy.acts_for_seller(user, deal):
         raise NotPermitted(
             code="seller_side_only",
             message_en="Only the seller's members or the deal's broker publish its price.",
